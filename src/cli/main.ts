@@ -1,0 +1,48 @@
+import type { CliIO, Command } from './types.js';
+import { UsageError } from './types.js';
+
+const commands: Record<string, () => Promise<Command>> = {
+  sign: async () => (await import('./sign.js')).sign,
+  verify: async () => (await import('./verify.js')).verify,
+  review: async () => (await import('./review.js')).review,
+  policy: async () => (await import('./policy.js')).policy,
+  serve: async () => (await import('./serve.js')).serve,
+  audit: async () => (await import('./audit.js')).audit,
+};
+
+const USAGE = `usage: modelgate <command> [options]
+
+commands:
+  sign <model> --key-file F [--key-id ID] [--format v1|v2] [--out M]   write a manifest
+  verify <model> [--manifest M] (--key-file F | --keys-dir D | --sha256 HEX)   re-hash and check
+  review [-f FILE|-] [--policy P] [--keys-dir D]   decide one AdmissionReview offline
+  serve [--port N] [--tls-cert F --tls-key F] [--keys-dir D] [--policy P]   run the webhook
+  audit [--from-events | --log FILE...] [--user U] [--decision D] [--namespace N] [--since DUR]
+  policy check <file>                                                   validate a policy file
+
+Run 'modelgate <command> --help' for the options of one command.
+`;
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    io.stderr.write(`modelgate: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await (await load())(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`modelgate ${name}: ${err.message}\n`);
+      return 2;
+    }
+    io.stderr.write(`modelgate ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+}
+

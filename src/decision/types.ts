@@ -1,0 +1,63 @@
+import type { AdmissionRequest, AdmissionResponse } from '../admission/types.js';
+import type { Keyring } from '../keys/types.js';
+import type { Policy, Mode } from '../policy/types.js';
+import type { ResolvedManifest } from '../workload/types.js';
+
+export type DecisionOutcome = 'allow' | 'deny' | 'warn' | 'audit';
+
+export interface Reason {
+  code: string;
+  message: string;
+}
+
+export interface ModelSummary {
+  name: string;
+  keyId: string;
+  format: 'v1' | 'v2';
+  sha256: string;
+}
+
+/** One line of the audit log (the server adds time, level, msg, durationMs). */
+export interface AuditRecord {
+  uid: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  operation: string;
+  user: string;
+  groups: string[];
+  dryRun: boolean;
+  decision: DecisionOutcome;
+  mode: Mode | 'none';
+  rule?: string;
+  reasons: Reason[];
+  models: ModelSummary[];
+  breakGlass?: { user: string; reason: string };
+}
+
+export type EventReason = 'ModelRejected' | 'ModelWarning' | 'ModelVerified';
+
+/** The Event the shell should emit (asynchronously, never on dry-run). */
+export interface EventIntent {
+  reason: EventReason;
+  type: 'Normal' | 'Warning';
+  note: string;
+  /** The object the Event is about; for a denied CREATE this object never came to exist. */
+  regarding: { apiVersion: string; kind: string; namespace: string; name: string; uid?: string };
+  action: string;
+}
+
+export interface Decision {
+  response: AdmissionResponse;
+  record: AuditRecord;
+  event?: EventIntent;
+}
+
+export interface DecisionInput {
+  request: AdmissionRequest;
+  /** Manifests fetched for the refs `referencesToResolve` returned (annotations need no fetch). */
+  resolved: ResolvedManifest[];
+  keyring: Keyring;
+  policy: Policy;
+  now: Date;
+}

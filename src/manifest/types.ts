@@ -1,0 +1,68 @@
+/** Model manifests: the seed's v1 format and modelgate's own v2. See docs/manifests.md. */
+
+/** A policy or verification failure, as a value. `path` says where (a field path or origin). */
+export interface Problem {
+  code: string;
+  path: string;
+  message: string;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; problem: Problem };
+
+/** v1, byte-compatible with the seed article's ModelSecurity.sign_model. */
+export interface ManifestV1 {
+  model_path: string;
+  file_hash: string;
+  signature: string;
+  signed_at: string;
+  file_size: number;
+}
+
+export interface ModelFile {
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+/** Signed facts from the pipeline. Known names are typed; others are kept as they are. */
+export interface Claims {
+  /** Security scan result, e.g. "passed" / "failed". */
+  scan?: string;
+  approvers?: string[];
+  dataClassification?: string;
+  /** Where the explainability report lives (required for customer-facing models by policy). */
+  explainabilityReport?: string;
+  customerFacing?: boolean;
+  /** Who ran the signing pipeline (CI identity). */
+  requester?: string;
+  [claim: string]: unknown;
+}
+
+export interface ManifestV2 {
+  apiVersion: 'modelgate.dev/v1';
+  kind: 'ModelManifest';
+  model: { name: string; version: string; source: string };
+  files: ModelFile[];
+  claims: Claims;
+  signedAt: string;
+  expiresAt?: string;
+  signature: { algorithm: 'HMAC-SHA256'; keyId: string; value: string };
+}
+
+export type Manifest = { format: 'v1'; body: ManifestV1 } | { format: 'v2'; body: ManifestV2 };
+
+/** What a verified manifest proves: which key matched which bytes, kept apart from policy. */
+export interface VerifiedModel {
+  format: 'v1' | 'v2';
+  /** v1: model_path; v2: model.name@version. */
+  name: string;
+  keyId: string;
+  /** sha256 of each file the manifest binds. */
+  files: ModelFile[];
+  source?: string;
+  claims: Claims;
+  signedAt: string;
+  expiresAt?: string;
+  /** Where the manifest came from (annotation, configmap ns/name/key, volume). */
+  origin: string;
+}

@@ -1,0 +1,56 @@
+/** The policy an operator writes (YAML, see docs/policy.md), after validation and defaults. */
+
+export type Mode = 'enforce' | 'warn' | 'audit';
+
+export interface LabelRequirement {
+  /** Label name on the workload, e.g. "modelgate.dev/data-classification". */
+  name: string;
+  /** Allowed values; empty = any non-empty value. */
+  values: string[];
+  /** The signed claim this label must agree with (labels never override signed claims). */
+  claim?: string;
+}
+
+export interface Rule {
+  name: string;
+  mode: Mode;
+  match: {
+    /** Namespace globs (`*`, `?`); empty = every namespace. */
+    namespaces: string[];
+    excludeNamespaces: string[];
+    /** Kinds (Deployment, Pod, ...); empty = every pod-creating kind. */
+    kinds: string[];
+    /** Extra inference selectors besides the modelgate.dev/inference label. */
+    images: string[];
+    labels: Record<string, string>;
+  };
+  /** Key ids this rule trusts; empty = every loaded key that is not revoked. */
+  trustedKeys: string[];
+  allowV1: boolean;
+  /** Refuse a manifest signed longer ago than this many seconds (0 = no limit). */
+  maxAgeSeconds: number;
+  requireVerifyInit: boolean;
+  requiredLabels: LabelRequirement[];
+  requireScanPassed: boolean;
+  approvals: { min: number; forbidRequester: boolean };
+  /** userInfo principals allowed to deploy (users, "group:NAME", "serviceaccount:NS:NAME"); empty = anyone. */
+  allowedRequesters: string[];
+  /** Allowed model source prefixes (v2 model.source); empty = any. */
+  allowedSources: string[];
+  /** classification value -> groups that may deploy it; absent = anyone. */
+  classificationAccess: Record<string, string[]>;
+  requireExplainabilityWhenCustomerFacing: boolean;
+}
+
+export interface Policy {
+  /** Globally revoked key ids: never trusted by any rule. */
+  revokedKeys: string[];
+  /** Namespaces never checked (operator-controlled). */
+  exemptNamespaces: string[];
+  /** userInfo principals whose requests are the cluster controllers acting on admitted templates. */
+  controllers: string[];
+  breakGlass: { group: string; annotation: string } | undefined;
+  rules: Rule[];
+  /** Where it came from, for messages. */
+  source: string;
+}
