@@ -1,0 +1,171 @@
+/**
+ * Loading keys from a mounted Secret (one file per key, file name = key id) or from one file.
+ *
+ * A mounted Secret looks like this (Kubernetes' AtomicWriter):
+ *   keys/ci-2026      -> ..data/ci-2026
+ *   keys/..data       -> ..2026_04_26_03_15_42.123456789
+ *   keys/..2026_04_.../ci-2026
+ * An update writes a new timestamped directory and swaps the `..data` symlink atomically. We read
+ * the visible names (following their symlinks) and re-read when `..data` changed while we read,
+ * so one keyring never mixes two versions of the Secret.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { MemoryKeyring, isValidKeyId } from './keyring.js';
+import type { Keyring } from './types.js';
+
+/** HMAC keys are short; anything larger is a wrongly mounted file, not a key. */
+export const MAX_KEY_BYTES = 64 * 1024;
+
+const DATA_LINK = '..data';
+const SNAPSHOT_RETRIES = 3;
+
+/** A key could not be loaded. The message names the key id or file, never its content. */
+export class KeyLoadError extends Error {
+  override name = 'KeyLoadError';
+}
+
+/** File content minus at most one trailing newline. */
+export function keyBytesFromFile(content: Buffer): Buffer {
+  return content.length > 0 && content[content.length - 1] === 0x0a ? content.subarray(0, -1) : content;
+}
+
+async function readKey(file: string, id: string): Promise<Buffer> {
+  const info = await stat(file).catch((err: NodeJS.ErrnoException) => {
+    throw new KeyLoadError(`cannot read key "${id}" (${file}): ${err.code ?? 'error'}`);
+  });
+  if (!info.isFile()) throw new KeyLoadError(`key "${id}" (${file}) is not a regular file`);
+  if (info.size > MAX_KEY_BYTES) throw new KeyLoadError(`key "${id}" is larger than ${MAX_KEY_BYTES} bytes: not a key file?`);
+  const bytes = keyBytesFromFile(await readFile(file));
+  if (bytes.length === 0) throw new KeyLoadError(`key "${id}" is empty: put the key bytes in the file (one trailing newline is ignored)`);
+  return bytes;
+}
+
+/** Load one key from a file; its id defaults to the file name. */
+export async function loadKeyFile(file: string, id: string = basename(file)): Promise<Keyring> {
+  if (!isValidKeyId(id)) throw new KeyLoadError(`invalid key id ${JSON.stringify(id)}: use [A-Za-z0-9._-], 1-253 characters (--key-id)`);
+  return new MemoryKeyring([[id, await readKey(file, id)]]);
+}
+
+async function dataTarget(dir: string): Promise<string | undefined> {
+  try {
+    return await readlink(join(dir, DATA_LINK));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Visible, non-dot entries that are (or link to) regular files. Sub-directories are not keys. */
+async function keyNames(dir: string): Promise<string[]> {
+  const names = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
+  const kept: string[] = [];
+  for (const name of names) {
+    const info = await stat(join(dir, name)).catch(() => undefined);
+    if (info === undefined || info.isFile()) kept.push(name); // a dangling link fails in readKey, by name
+  }
+  return kept;
+}
+
+async function readSnapshot(dir: string): Promise<Array<[string, Buffer]>> {
+  const entries: Array<[string, Buffer]> = [];
+  for (const name of await keyNames(dir)) {
+    if (!isValidKeyId(name)) throw new KeyLoadError(`invalid key id ${JSON.stringify(name)} in ${dir}: file names must match [A-Za-z0-9._-]{1,253}`);
+    entries.push([name, await readKey(join(dir, name), name)]);
+  }
+  return entries;
+}
+
+/** Load every key in a directory (a mounted Secret). Throws KeyLoadError when unusable or empty. */
+export async function loadKeyDir(dir: string): Promise<Keyring> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new KeyLoadError(`keys directory ${dir} does not exist or is not a directory`);
+  for (let attempt = 0; attempt < SNAPSHOT_RETRIES; attempt++) {
+    const before = await dataTarget(dir);
+    const entries = await readSnapshot(dir).catch(async (err: unknown) => {
+      // A file vanishing mid-read is the Secret being swapped: retry if `..data` moved.
+      if ((await dataTarget(dir)) !== before) return undefined;
+      throw err;
+    });
+    if (entries === undefined || (await dataTarget(dir)) !== before) continue;
+    if (entries.length === 0) throw new KeyLoadError(`no keys in ${dir}: each file is one key, its name the key id`);
+    return new MemoryKeyring(entries);
+  }
+  throw new KeyLoadError(`keys in ${dir} kept changing while being read; will retry`);
+}
+
+export interface KeyDirWatch {
+  /** The last keyring that loaded without error. */
+  current(): Keyring;
+  close(): void;
+}
+
+export interface WatchOptions {
+  onError?: (err: Error) => void;
+  /** Wait this long after the last change event before reloading. */
+  debounceMs?: number;
+  /** Reload this often regardless of events (fs.watch misses changes on some volumes). */
+  pollMs?: number;
+}
+
+/** Fingerprint of the key set, to tell a real change from a no-op reload. Never leaves this module. */
+function fingerprint(keyring: Keyring): string {
+  // Signing a fixed message with each key distinguishes key contents without exposing them.
+  return keyring
+    .ids()
+    .map((id) => `${id}:${keyring.sign(id, 'modelgate-keyring-fingerprint') ?? ''}`)
+    .join(',');
+}
+
+/**
+ * Load `dir` now, then reload it on change (fs.watch, debounced) and every `pollMs`.
+ * On a failed reload the last good keyring stays current and `onError` is told.
+ */
+export async function watchKeyDir(dir: string, onChange: (keyring: Keyring) => void, opts: WatchOptions = {}): Promise<KeyDirWatch> {
+  let keyring = await loadKeyDir(dir);
+  let print = fingerprint(keyring);
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const reload = (): void => {
+    loadKeyDir(dir).then(
+      (next) => {
+        const nextPrint = fingerprint(next);
+        if (closed || nextPrint === print) return;
+        keyring = next;
+        print = nextPrint;
+        onChange(next);
+      },
+      (err: unknown) => {
+        if (!closed) opts.onError?.(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  };
+  const schedule = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(reload, opts.debounceMs ?? 250);
+    timer.unref();
+  };
+  const watcher = tryWatch(dir, schedule, opts.onError);
+  const poll = setInterval(reload, opts.pollMs ?? 60_000);
+  poll.unref();
+  return {
+    current: () => keyring,
+    close: () => {
+      closed = true;
+      clearTimeout(timer);
+      clearInterval(poll);
+      watcher?.close();
+    },
+  };
+}
+
+function tryWatch(dir: string, onEvent: () => void, onError?: (err: Error) => void): FSWatcher | undefined {
+  try {
+    const w = watch(dir, { persistent: false }, onEvent);
+    w.on('error', (err) => onError?.(err));
+    return w;
+  } catch (err) {
+    onError?.(err instanceof Error ? err : new Error(String(err)));
+    return undefined; // the poll still runs
+  }
+}
