@@ -42,12 +42,18 @@ const ESCAPES: Readonly<Record<string, string>> = {
   t: '\t',
 };
 
-class JsonSyntaxError {
+/** Internal control flow only: caught in parseStrictJson and turned into a Problem. */
+class JsonSyntaxError extends Error {
   constructor(
     readonly offset: number,
-    readonly message: string,
-  ) {}
+    message: string,
+  ) {
+    super(message);
+  }
 }
+
+/** In `u` mode a surrogate *pair* is one code point, so this matches lone surrogates only. */
+const LONE_SURROGATE_RE = /[\uD800-\uDFFF]/u;
 
 class Parser {
   private pos = 0;
@@ -66,7 +72,6 @@ class Parser {
   }
 
   private fail(message: string): never {
-    // A private class, not Error: control flow inside this module only, caught in parseStrictJson.
     throw new JsonSyntaxError(this.pos, message);
   }
 
@@ -197,7 +202,7 @@ class Parser {
 }
 
 function checkWellFormed(s: string, offset: number): string {
-  if (!s.isWellFormed()) throw new JsonSyntaxError(offset, 'string contains a lone UTF-16 surrogate');
+  if (LONE_SURROGATE_RE.test(s)) throw new JsonSyntaxError(offset, 'string contains a lone UTF-16 surrogate');
   return s;
 }
 
