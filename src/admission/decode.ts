@@ -1,0 +1,68 @@
+import type { AdmissionRequest, Operation } from './types.js';
+
+/**
+ * Largest body accepted. The API server caps a stored object at ~1.5 MiB (etcd's request
+ * limit) and an UPDATE review carries object and oldObject, JSON-encoded with the review's
+ * own envelope; 7 MiB leaves room for both at their worst (the figure controller-runtime uses).
+ */
+export const MAX_REVIEW_BYTES = 7 * 1024 * 1024;
+
+export type DecodeResult =
+  | { ok: true; request: AdmissionRequest }
+  | { ok: false; status: 400 | 413 | 415; message: string; uid?: string };
+
+const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
+
+function fail(message: string, uid?: string, status: 400 | 413 = 400): DecodeResult {
+  return uid === undefined ? { ok: false, status, message } : { ok: false, status, message, uid };
+}
+
+/** Decodes an AdmissionReview body once, at the edge. Every malformed input gets its own message. */
+export function decodeAdmissionReview(body: Buffer, contentType: string | undefined): DecodeResult {
+  if (body.length > MAX_REVIEW_BYTES) return fail(`request body exceeds ${MAX_REVIEW_BYTES} bytes`, undefined, 413);
+  if (body.length === 0) return fail('request body is empty; expected an AdmissionReview');
+  if (contentType !== undefined && !/^application\/json\s*(;|$)/i.test(contentType)) {
+    return fail(`content type must be application/json, got "${contentType.slice(0, 100)}"`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return fail(`request body is not valid JSON: ${(err as Error).message}`);
+  }
+  return decodeReview(parsed);
+}
+
+/** Validates an already-parsed value as an admission.k8s.io/v1 AdmissionReview request. */
+export function decodeReview(parsed: unknown): DecodeResult {
+  if (!isRecord(parsed) || parsed.kind !== 'AdmissionReview') {
+    return fail('request body is not an AdmissionReview (kind must be "AdmissionReview")');
+  }
+  if (parsed.apiVersion !== 'admission.k8s.io/v1') {
+    return fail(`unsupported AdmissionReview apiVersion ${JSON.stringify(parsed.apiVersion)}; expected "admission.k8s.io/v1"`);
+  }
+  const req = parsed.request;
+  if (!isRecord(req)) return fail('AdmissionReview has no request');
+  if (typeof req.uid !== 'string' || req.uid.length === 0) return fail('AdmissionReview request has no uid');
+  const problem = requestProblem(req);
+  if (problem !== undefined) return fail(`AdmissionReview request ${problem}`, req.uid);
+  return { ok: true, request: req as unknown as AdmissionRequest };
+}
+
+function requestProblem(req: Record<string, unknown>): string | undefined {
+  if (!isRecord(req.kind) || typeof req.kind.kind !== 'string') return 'has no kind.kind';
+  if (!isRecord(req.resource) || typeof req.resource.resource !== 'string') return 'has no resource';
+  if (!OPERATIONS.includes(req.operation as Operation)) return `has an unknown operation ${JSON.stringify(req.operation)}`;
+  if (!isRecord(req.userInfo)) return 'has no userInfo';
+  if (req.object !== undefined && req.object !== null && !isRecord(req.object)) return 'object is not an object';
+  if (req.oldObject !== undefined && req.oldObject !== null && !isRecord(req.oldObject)) {
+    return 'oldObject is not an object';
+  }
+  if (req.namespace !== undefined && typeof req.namespace !== 'string') return 'namespace is not a string';
+  if (req.name !== undefined && typeof req.name !== 'string') return 'name is not a string';
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

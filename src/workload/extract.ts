@@ -1,0 +1,165 @@
+import { ANNOTATION, INFERENCE_LABEL, TEMPLATE_PATHS } from './kinds.js';
+import type { Obj } from './object.js';
+import { asArray, asObject, asString, getPath, isObject, stringMap } from './object.js';
+import type { ContainerInfo, ModelRef, VerifyInit, Workload } from './types.js';
+
+/** The annotations modelgate reads; each from workload metadata, else pod template metadata. */
+const MODEL_ANNOTATIONS = Object.values(ANNOTATION);
+
+const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+
+/**
+ * Reads what modelgate needs from any pod-creating object. Returns undefined for kinds it does
+ * not know; never throws on odd shapes (a missing field reads as absent).
+ */
+export function extractWorkload(kind: string, object: unknown, namespace?: string): Workload | undefined {
+  const templatePath = TEMPLATE_PATHS[kind];
+  if (templatePath === undefined || !isObject(object)) return undefined;
+  const meta = asObject(object.metadata) ?? {};
+  const template = templatePath.length === 0 ? object : asObject(getPath(object, templatePath));
+  const templateMeta = asObject(template?.metadata) ?? {};
+  const podSpec = asObject(template?.spec);
+  const annotations = pickAnnotations(stringMap(meta.annotations), stringMap(templateMeta.annotations));
+  const base = templatePath.length === 0 ? '' : `${templatePath.join('.')}.`;
+  return {
+    kind,
+    namespace: asString(meta.namespace) ?? namespace ?? '',
+    name: asString(meta.name) ?? asString(meta.generateName) ?? '',
+    labels: { ...stringMap(templateMeta.labels), ...stringMap(meta.labels) },
+    annotations,
+    templatePath: templatePath.join('.'),
+    podSpec,
+    containers: listContainers(podSpec, `${base}spec`),
+    refs: modelRefs(annotations, podSpec, `${base}spec`),
+    verifyInits: verifyInits(podSpec, `${base}spec`),
+    approvers: splitList(annotations[ANNOTATION.approvedBy]),
+  };
+}
+
+/** True when either the workload or its pod template carries modelgate.dev/inference=true. */
+export function hasInferenceLabel(workload: Workload): boolean {
+  return workload.labels[INFERENCE_LABEL] === 'true';
+}
+
+function pickAnnotations(workload: Record<string, string>, template: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of MODEL_ANNOTATIONS) {
+    const value = workload[key] ?? template[key];
+    if (value !== undefined) out[key] = value;
+  }
+  for (const [k, v] of Object.entries(workload)) if (!(k in out) && k.startsWith('modelgate.dev/')) out[k] = v;
+  for (const [k, v] of Object.entries(template)) if (!(k in out) && k.startsWith('modelgate.dev/')) out[k] = v;
+  return out;
+}
+
+function listContainers(podSpec: Obj | undefined, specPath: string): ContainerInfo[] {
+  const out: ContainerInfo[] = [];
+  for (const list of CONTAINER_LISTS) {
+    asArray(podSpec?.[list]).forEach((c, i) => {
+      if (!isObject(c)) return;
+      out.push({ name: asString(c.name) ?? '', image: asString(c.image) ?? '', path: `${specPath}.${list}[${i}]` });
+    });
+  }
+  return out;
+}
+
+function annotationPath(key: string): string {
+  return `metadata.annotations[${key}]`;
+}
+
+function modelRefs(annotations: Record<string, string>, podSpec: Obj | undefined, specPath: string): ModelRef[] {
+  const refs: ModelRef[] = [];
+  const inline = annotations[ANNOTATION.manifest];
+  if (inline !== undefined) refs.push({ source: 'annotation', path: annotationPath(ANNOTATION.manifest), text: inline });
+  const cm = annotations[ANNOTATION.manifestConfigMap];
+  if (cm !== undefined) refs.push(configMapRef(cm));
+  const volume = annotations[ANNOTATION.manifestVolume];
+  if (volume !== undefined) refs.push(volumeRef(volume.trim(), podSpec, specPath));
+  return refs;
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+
+function configMapRef(value: string): ModelRef {
+  const path = annotationPath(ANNOTATION.manifestConfigMap);
+  const [name = '', key, ...rest] = value.trim().split('/');
+  if (!DNS_SUBDOMAIN.test(name) || rest.length > 0 || (key !== undefined && !CONFIGMAP_KEY.test(key))) {
+    return {
+      source: 'invalid',
+      path,
+      message: `must be "name" or "name/key" of a ConfigMap in the workload's namespace`,
+    };
+  }
+  return key === undefined ? { source: 'configmap', path, name } : { source: 'configmap', path, name, key };
+}
+
+function volumeRef(volumeName: string, podSpec: Obj | undefined, specPath: string): ModelRef {
+  const volumes = asArray(podSpec?.volumes);
+  const index = volumes.findIndex((v) => isObject(v) && v.name === volumeName);
+  const volume = asObject(volumes[index]);
+  const path = annotationPath(ANNOTATION.manifestVolume);
+  if (!volume) {
+    return { source: 'invalid', path, message: `names volume "${volumeName}", which ${specPath}.volumes does not have` };
+  }
+  const configMaps = volumeConfigMaps(volume);
+  if (configMaps.length === 0) {
+    return {
+      source: 'invalid',
+      path: `${specPath}.volumes[${index}]`,
+      message: `volume "${volumeName}" must be a configMap or a projected volume of configMaps`,
+    };
+  }
+  return { source: 'volume', path: `${specPath}.volumes[${index}]`, volume: volumeName, configMaps };
+}
+
+function volumeConfigMaps(volume: Obj): { name: string; items?: string[] }[] {
+  const direct = asObject(volume.configMap);
+  const sources = direct ? [direct] : asArray(getPath(volume, ['projected', 'sources'])).map((s) => asObject(asObject(s)?.configMap));
+  const out: { name: string; items?: string[] }[] = [];
+  for (const source of sources) {
+    const name = asString(source?.name);
+    if (!source || name === undefined) continue;
+    const items = Array.isArray(source.items)
+      ? source.items.map((i) => asString(asObject(i)?.key)).filter((k): k is string => k !== undefined)
+      : undefined;
+    out.push(items ? { name, items } : { name });
+  }
+  return out;
+}
+
+/** Init containers that run `modelgate verify`, with every `--sha256` they pin. */
+function verifyInits(podSpec: Obj | undefined, specPath: string): VerifyInit[] {
+  const out: VerifyInit[] = [];
+  asArray(podSpec?.initContainers).forEach((c, i) => {
+    if (!isObject(c)) return;
+    const argv = [...asArray(c.command), ...asArray(c.args)].filter((a): a is string => typeof a === 'string');
+    if (!isVerifyCommand(argv, asString(c.image) ?? '')) return;
+    out.push({ container: asString(c.name) ?? '', path: `${specPath}.initContainers[${i}]`, sha256s: pinnedHashes(argv) });
+  });
+  return out;
+}
+
+function isVerifyCommand(argv: string[], image: string): boolean {
+  const verifyAt = argv.indexOf('verify');
+  if (verifyAt < 0) return false;
+  const runsModelgate = argv.slice(0, verifyAt).some((a) => /(^|\/)modelgate(\.js)?$|(^|\/)bin\.js$/.test(a));
+  return runsModelgate || (verifyAt === 0 && /(^|\/)modelgate(:|@|$)/.test(image));
+}
+
+function pinnedHashes(argv: string[]): string[] {
+  const out: string[] = [];
+  argv.forEach((arg, i) => {
+    if (arg === '--sha256' && argv[i + 1] !== undefined) out.push(argv[i + 1] as string);
+    else if (arg.startsWith('--sha256=')) out.push(arg.slice('--sha256='.length));
+  });
+  return out;
+}
+
+function splitList(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
