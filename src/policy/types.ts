@@ -32,7 +32,16 @@ export interface Rule {
   requireVerifyInit: boolean;
   requiredLabels: LabelRequirement[];
   requireScanPassed: boolean;
-  approvals: { min: number; forbidRequester: boolean };
+  approvals: {
+    min: number;
+    forbidRequester: boolean;
+    /**
+     * Count the unsigned `modelgate.dev/approved-by` annotation for a model that carries no
+     * signed `claims.approvers` (v1, or v2 without the claim). Weaker: whoever can edit the
+     * workload can write it. Absent = true (the annotation is part of the contract); each use warns.
+     */
+    allowAnnotation?: boolean;
+  };
   /** userInfo principals allowed to deploy (users, "group:NAME", "serviceaccount:NS:NAME"); empty = anyone. */
   allowedRequesters: string[];
   /** Allowed model source prefixes (v2 model.source); empty = any. */

@@ -1,0 +1,68 @@
+import type { Policy, Rule } from './types.js';
+
+/** Label names modelgate reads by default. Policies may require other labels by name. */
+export const LABELS = {
+  inference: 'modelgate.dev/inference',
+  dataClassification: 'modelgate.dev/data-classification',
+  owner: 'modelgate.dev/owner',
+  scanStatus: 'modelgate.dev/scan-status',
+  customerFacing: 'modelgate.dev/customer-facing',
+} as const;
+
+export const BREAK_GLASS_ANNOTATION = 'modelgate.dev/break-glass';
+
+/** How far in the future a signedAt may lie before it is refused (clock skew between CI and cluster). */
+export const CLOCK_SKEW_SECONDS = 5 * 60;
+
+/** Kinds that run pods: the only ones a rule may name. */
+export const POD_KINDS = ['Deployment', 'Pod', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'] as const;
+
+/**
+ * The kube-controller-manager's identities: they create ReplicaSets, Pods and Jobs from templates
+ * the webhook already admitted on their owner (see DESIGN "Which objects are checked").
+ */
+export const DEFAULT_CONTROLLERS: readonly string[] = [
+  'system:kube-controller-manager',
+  'system:serviceaccount:kube-system:replicaset-controller',
+  'system:serviceaccount:kube-system:deployment-controller',
+  'system:serviceaccount:kube-system:statefulset-controller',
+  'system:serviceaccount:kube-system:daemon-set-controller',
+  'system:serviceaccount:kube-system:job-controller',
+  'system:serviceaccount:kube-system:cronjob-controller',
+];
+
+/** A rule with every field at its default; a policy file only states what differs. */
+export function defaultRule(name = 'default'): Rule {
+  return {
+    name,
+    mode: 'enforce',
+    match: { namespaces: [], excludeNamespaces: [], kinds: [], images: [], labels: {} },
+    trustedKeys: [],
+    allowV1: true,
+    maxAgeSeconds: 0,
+    requireVerifyInit: true,
+    requiredLabels: [],
+    requireScanPassed: false,
+    approvals: { min: 0, forbidRequester: true, allowAnnotation: true },
+    allowedRequesters: [],
+    allowedSources: [],
+    classificationAccess: {},
+    requireExplainabilityWhenCustomerFacing: false,
+  };
+}
+
+/**
+ * The behaviour with no policy file: one rule "default" for every namespace and kind, enforcing,
+ * v1 accepted (the decision engine warns about it), every loaded non-revoked key trusted, and only
+ * workloads labelled modelgate.dev/inference="true" in scope.
+ */
+export function defaultPolicy(): Policy {
+  return {
+    revokedKeys: [],
+    exemptNamespaces: [],
+    controllers: [...DEFAULT_CONTROLLERS],
+    breakGlass: undefined,
+    rules: [defaultRule()],
+    source: '(built-in default policy)',
+  };
+}

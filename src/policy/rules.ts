@@ -1,0 +1,325 @@
+import type { Problem, VerifiedModel } from '../manifest/types.js';
+import type { Workload } from '../workload/types.js';
+import { CLOCK_SKEW_SECONDS, LABELS } from './defaults.js';
+import { anyPrincipalMatches, type Requester } from './principals.js';
+import type { Policy, Rule } from './types.js';
+
+/** Everything a rule looks at. Models are already verified: their signatures matched a loaded key. */
+export interface RuleContext {
+  workload: Workload;
+  models: VerifiedModel[];
+  user: Requester;
+  now: Date;
+  policy: Policy;
+}
+
+export interface RuleOutcome {
+  violations: Problem[];
+  warnings: string[];
+}
+
+/** One check of a rule: the problems it finds, none when the workload passes. */
+export type Check = (rule: Rule, ctx: RuleContext) => Problem[];
+
+/** Stable problem codes; docs/policy.md lists what each means and how to fix it. */
+export const CODES = {
+  keyRevoked: 'key-revoked',
+  keyNotTrusted: 'key-not-trusted',
+  v1NotAllowed: 'v1-not-allowed',
+  badTimestamp: 'manifest-bad-timestamp',
+  signedInFuture: 'manifest-signed-in-future',
+  tooOld: 'manifest-too-old',
+  expired: 'manifest-expired',
+  verifyInitMissing: 'verify-init-missing',
+  verifyInitNotPinned: 'verify-init-not-pinned',
+  labelMissing: 'label-missing',
+  labelValueNotAllowed: 'label-value-not-allowed',
+  labelContradictsClaim: 'label-contradicts-claim',
+  scanNotPassed: 'scan-not-passed',
+  approvalsInsufficient: 'approvals-insufficient',
+  requesterNotAllowed: 'requester-not-allowed',
+  sourceNotAllowed: 'source-not-allowed',
+  classificationAccessDenied: 'classification-access-denied',
+  explainabilityMissing: 'explainability-report-missing',
+} as const;
+
+const APPROVED_BY = 'modelgate.dev/approved-by';
+
+/** Labels that always have to agree with the signed claim of the same meaning. */
+const DEFAULT_LABEL_CLAIMS: readonly { label: string; claim: string }[] = [
+  { label: LABELS.dataClassification, claim: 'dataClassification' },
+  { label: LABELS.scanStatus, claim: 'scan' },
+  { label: LABELS.customerFacing, claim: 'customerFacing' },
+];
+
+function problem(code: string, path: string, message: string): Problem {
+  return { code, path, message };
+}
+
+function labelPath(name: string): string {
+  return `metadata.labels["${name}"]`;
+}
+
+// ---- keys and format
+
+/** Whether a rule trusts a key id: never when revoked; else listed, or any key when the rule lists none. */
+export function isKeyTrusted(policy: Policy, rule: Rule, keyId: string): boolean {
+  if (policy.revokedKeys.includes(keyId)) return false;
+  return rule.trustedKeys.length === 0 || rule.trustedKeys.includes(keyId);
+}
+
+export const checkKeys: Check = (rule, { models, policy }) =>
+  models.flatMap((m) => {
+    if (policy.revokedKeys.includes(m.keyId)) {
+      return [problem(CODES.keyRevoked, m.origin, `model ${m.name}: signed with key "${m.keyId}", which is revoked: re-sign it with a current key`)];
+    }
+    if (isKeyTrusted(policy, rule, m.keyId)) return [];
+    const trusted = rule.trustedKeys.join(', ');
+    return [problem(CODES.keyNotTrusted, m.origin, `model ${m.name}: key "${m.keyId}" is not trusted by rule "${rule.name}": re-sign it with one of: ${trusted}`)];
+  });
+
+export const checkV1Allowed: Check = (rule, { models }) =>
+  rule.allowV1
+    ? []
+    : models
+        .filter((m) => m.format === 'v1')
+        .map((m) =>
+          problem(CODES.v1NotAllowed, m.origin, `model ${m.name}: v1 manifests are not accepted by rule "${rule.name}": re-sign it as v2 (modelgate sign --format v2)`),
+        );
+
+// ---- time
+
+const TIMESTAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$/;
+
+/**
+ * RFC 3339 → epoch ms. The seed writes Python's `datetime.now().isoformat()`: microseconds and no
+ * zone; a zone-less time is read as UTC (the only reading that does not depend on this host).
+ */
+export function parseTimestamp(text: string): number | undefined {
+  const m = TIMESTAMP.exec(text);
+  if (!m) return undefined;
+  const [, base, fraction, zone] = m;
+  const ms = Date.parse(`${base}${(fraction ?? '').slice(0, 4)}${zone ?? 'Z'}`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function ageProblems(rule: Rule, m: VerifiedModel, now: number): Problem[] {
+  const signed = parseTimestamp(m.signedAt);
+  if (signed === undefined) {
+    return [problem(CODES.badTimestamp, m.origin, `model ${m.name}: signedAt "${m.signedAt}" is not an RFC 3339 time: re-sign it`)];
+  }
+  if (signed > now + CLOCK_SKEW_SECONDS * 1000) {
+    return [problem(CODES.signedInFuture, m.origin, `model ${m.name}: signed at ${m.signedAt}, in the future: check the signing host's clock and re-sign`)];
+  }
+  if (rule.maxAgeSeconds > 0 && now - signed > rule.maxAgeSeconds * 1000) {
+    const days = Math.floor((now - signed) / 86_400_000);
+    return [problem(CODES.tooOld, m.origin, `model ${m.name}: signed ${days} days ago, older than rule "${rule.name}" allows (${rule.maxAgeSeconds}s): re-verify and re-sign it`)];
+  }
+  return [];
+}
+
+function expiryProblems(m: VerifiedModel, now: number): Problem[] {
+  if (m.expiresAt === undefined) return [];
+  const expires = parseTimestamp(m.expiresAt);
+  if (expires === undefined) {
+    return [problem(CODES.badTimestamp, m.origin, `model ${m.name}: expiresAt "${m.expiresAt}" is not an RFC 3339 time: re-sign it`)];
+  }
+  if (expires > now) return [];
+  return [problem(CODES.expired, m.origin, `model ${m.name}: manifest expired at ${m.expiresAt}: re-sign it with a later expiresAt`)];
+}
+
+export const checkAge: Check = (rule, { models, now }) =>
+  models.flatMap((m) => [...ageProblems(rule, m, now.getTime()), ...expiryProblems(m, now.getTime())]);
+
+// ---- model bytes: the init container that re-hashes them at pod start
+
+export const checkVerifyInit: Check = (rule, { models, workload }) => {
+  if (!rule.requireVerifyInit || models.length === 0) return [];
+  const prefix = workload.templatePath === '' ? '' : `${workload.templatePath}.`;
+  if (workload.verifyInits.length === 0) {
+    const names = models.map((m) => m.name).join(', ');
+    return [problem(CODES.verifyInitMissing, `${prefix}spec.initContainers`, `model ${names}: no "modelgate verify" init container checks the model bytes: add one with --sha256 <hash> for each model file`)];
+  }
+  const pinned = new Set(workload.verifyInits.flatMap((v) => v.sha256s.map((h) => h.toLowerCase())));
+  return models.flatMap((m) =>
+    m.files
+      .filter((f) => !pinned.has(f.sha256.toLowerCase()))
+      .map((f) =>
+        problem(CODES.verifyInitNotPinned, workload.verifyInits[0]?.path ?? `${prefix}spec.initContainers`, `model ${m.name}: file ${f.path} (sha256 ${f.sha256}) is not pinned by the modelgate verify init container: add --sha256 ${f.sha256} to its args`),
+      ),
+  );
+};
+
+// ---- labels and signed claims
+
+function requiredLabelProblems(rule: Rule, labels: Record<string, string>): Problem[] {
+  return rule.requiredLabels.flatMap((req) => {
+    const value = labels[req.name];
+    const allowed = req.values.length > 0 ? ` (one of: ${req.values.join(', ')})` : '';
+    if (value === undefined || value === '') {
+      return [problem(CODES.labelMissing, labelPath(req.name), `workload lacks label ${req.name}${allowed}, required by rule "${rule.name}": add it`)];
+    }
+    if (req.values.length === 0 || req.values.includes(value)) return [];
+    return [problem(CODES.labelValueNotAllowed, labelPath(req.name), `label ${req.name}="${value}" is not allowed by rule "${rule.name}": use one of: ${req.values.join(', ')}`)];
+  });
+}
+
+function labelClaimPairs(rule: Rule): { label: string; claim: string }[] {
+  const fromRule = rule.requiredLabels.flatMap((req) => (req.claim ? [{ label: req.name, claim: req.claim }] : []));
+  const pairs = [...DEFAULT_LABEL_CLAIMS, ...fromRule];
+  return pairs.filter((p, i) => pairs.findIndex((q) => q.label === p.label && q.claim === p.claim) === i);
+}
+
+function claimText(value: unknown): string | undefined {
+  if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') return String(value);
+  return undefined;
+}
+
+function contradictions(pair: { label: string; claim: string }, ctx: RuleContext): Problem[] {
+  const value = ctx.workload.labels[pair.label];
+  if (value === undefined) return [];
+  return ctx.models.flatMap((m) => {
+    const claimed = claimText(m.claims[pair.claim]);
+    if (claimed === undefined || claimed === value) return [];
+    return [problem(CODES.labelContradictsClaim, labelPath(pair.label), `model ${m.name}: label ${pair.label}="${value}" contradicts the signed claim ${pair.claim}="${claimed}": set the label to "${claimed}" (labels never override signed claims)`)];
+  });
+}
+
+export const checkLabels: Check = (rule, ctx) => [
+  ...requiredLabelProblems(rule, ctx.workload.labels),
+  ...labelClaimPairs(rule).flatMap((pair) => contradictions(pair, ctx)),
+];
+
+// ---- pipeline facts: scan, approvals, requester, source
+
+function scanProblem(m: VerifiedModel): Problem | undefined {
+  if (m.claims.scan === 'passed') return undefined;
+  const why =
+    m.format === 'v1'
+      ? 'a v1 manifest carries no signed scan result: sign a v2 manifest with claims.scan "passed"'
+      : m.claims.scan === undefined
+        ? 'the manifest has no signed scan result: re-sign it with claims.scan "passed" after the security scan'
+        : `the signed scan result is "${m.claims.scan}": fix the findings, re-scan and re-sign`;
+  return problem(CODES.scanNotPassed, m.origin, `model ${m.name}: ${why}`);
+}
+
+export const checkScan: Check = (rule, { models }) =>
+  rule.requireScanPassed ? models.flatMap((m) => scanProblem(m) ?? []) : [];
+
+interface Approvals {
+  names: string[];
+  from: 'claims.approvers' | typeof APPROVED_BY | 'nowhere';
+}
+
+/** Signed approvers when the manifest has them; else the unsigned annotation, if the rule allows it. */
+function approvalsOf(rule: Rule, m: VerifiedModel, workload: Workload): Approvals {
+  const signed = m.claims.approvers;
+  if (Array.isArray(signed)) return { names: signed.filter((a) => typeof a === 'string'), from: 'claims.approvers' };
+  if (rule.approvals.allowAnnotation !== false) return { names: workload.approvers, from: APPROVED_BY };
+  return { names: [], from: 'nowhere' };
+}
+
+function countApprovals(rule: Rule, names: string[], user: Requester): number {
+  const requester = user.username.toLowerCase();
+  const distinct = new Set(names.map((n) => n.trim().toLowerCase()).filter((n) => n !== ''));
+  if (rule.approvals.forbidRequester) distinct.delete(requester);
+  return distinct.size;
+}
+
+export const checkApprovals: Check = (rule, { models, workload, user }) => {
+  const min = rule.approvals.min;
+  if (min === 0) return [];
+  return models.flatMap((m) => {
+    const approvals = approvalsOf(rule, m, workload);
+    const count = countApprovals(rule, approvals.names, user);
+    if (count >= min) return [];
+    const own = rule.approvals.forbidRequester ? `, the requester's own approval does not count` : '';
+    return [problem(CODES.approvalsInsufficient, m.origin, `model ${m.name}: ${count} of ${min} required distinct approvals (from ${approvals.from}${own}): get ${min - count} more approver(s) and re-sign with claims.approvers`)];
+  });
+};
+
+export const checkRequester: Check = (rule, { user, models }) => {
+  if (rule.allowedRequesters.length === 0 || anyPrincipalMatches(rule.allowedRequesters, user)) return [];
+  const names = models.map((m) => m.name).join(', ') || 'this workload';
+  return [problem(CODES.requesterNotAllowed, 'userInfo.username', `model ${names}: "${user.username}" may not deploy under rule "${rule.name}": deploy through the CI/CD pipeline (allowed: ${rule.allowedRequesters.join(', ')})`)];
+};
+
+export const checkSource: Check = (rule, { models }) => {
+  if (rule.allowedSources.length === 0) return [];
+  return models.flatMap((m) => {
+    if (m.source !== undefined && rule.allowedSources.some((prefix) => m.source?.startsWith(prefix))) return [];
+    const what = m.source === undefined ? `a ${m.format} manifest carries no signed source` : `source "${m.source}" is not allowed`;
+    return [problem(CODES.sourceNotAllowed, m.origin, `model ${m.name}: ${what} by rule "${rule.name}": publish it from one of: ${rule.allowedSources.join(', ')}`)];
+  });
+};
+
+// ---- who may deploy what, and what customer-facing models must carry
+
+function classificationOf(m: VerifiedModel, workload: Workload): string | undefined {
+  const claimed = m.claims.dataClassification;
+  return typeof claimed === 'string' ? claimed : workload.labels[LABELS.dataClassification];
+}
+
+export const checkClassificationAccess: Check = (rule, { models, workload, user }) =>
+  models.flatMap((m) => {
+    const classification = classificationOf(m, workload);
+    const groups = classification === undefined ? undefined : rule.classificationAccess[classification];
+    if (groups === undefined || groups.some((g) => user.groups.includes(g))) return [];
+    return [problem(CODES.classificationAccessDenied, m.origin, `model ${m.name}: classified "${classification}", which only members of ${groups.join(', ') || '(no group)'} may deploy: ask one of them to deploy it`)];
+  });
+
+export const checkExplainability: Check = (rule, { models, workload }) => {
+  if (!rule.requireExplainabilityWhenCustomerFacing) return [];
+  const labelled = workload.labels[LABELS.customerFacing] === 'true';
+  return models.flatMap((m) => {
+    const customerFacing = labelled || m.claims.customerFacing === true;
+    const report = m.claims.explainabilityReport;
+    if (!customerFacing || (typeof report === 'string' && report !== '')) return [];
+    return [problem(CODES.explainabilityMissing, m.origin, `model ${m.name}: customer-facing but its manifest has no signed claims.explainabilityReport: attach the report and re-sign`)];
+  });
+};
+
+/** Every check, in the order their problems are reported. */
+export const CHECKS: readonly Check[] = [
+  checkKeys,
+  checkV1Allowed,
+  checkAge,
+  checkVerifyInit,
+  checkLabels,
+  checkScan,
+  checkApprovals,
+  checkRequester,
+  checkSource,
+  checkClassificationAccess,
+  checkExplainability,
+];
+
+function annotationApprovalWarnings(rule: Rule, { models, workload }: RuleContext): string[] {
+  if (rule.approvals.min === 0) return [];
+  return models
+    .filter((m) => approvalsOf(rule, m, workload).from === APPROVED_BY)
+    .map((m) => `model ${m.name}: approvals come from the unsigned annotation ${APPROVED_BY}: sign them into claims.approvers`);
+}
+
+/** Apply one rule: the problems that make it fail, and warnings that do not. */
+export function evaluateRule(rule: Rule, ctx: RuleContext): RuleOutcome {
+  return {
+    violations: CHECKS.flatMap((check) => check(rule, ctx)),
+    warnings: annotationApprovalWarnings(rule, ctx),
+  };
+}
+
+/**
+ * Break glass: a member of the policy's break-glass group who sets its annotation to a non-empty
+ * reason gets past a denial (the decision engine still records it). Otherwise undefined.
+ */
+export function breakGlassOverride(
+  policy: Policy,
+  user: Requester,
+  annotations: Record<string, string>,
+): { reason: string } | undefined {
+  const breakGlass = policy.breakGlass;
+  if (breakGlass === undefined || !user.groups.includes(breakGlass.group)) return undefined;
+  const reason = annotations[breakGlass.annotation]?.trim();
+  return reason ? { reason } : undefined;
+}
