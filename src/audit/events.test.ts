@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import type { EventIntent } from '../decision/types.js';
+import { EventRecorder, REPORTING_CONTROLLER, retryable, toKubeEvent, type DropCause, type EventSink, type KubeEvent } from './events.js';
+
+const rejected: EventIntent = {
+  reason: 'ModelRejected',
+  type: 'Warning',
+  note: 'modelgate: model fraud-detector.onnx: signature does not match any trusted key',
+  regarding: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'ml', name: 'fraud' },
+  action: 'Admit',
+};
+
+class FakeSink implements EventSink {
+  sent: KubeEvent[] = [];
+  failures: unknown[] = [];
+  create(event: KubeEvent): Promise<void> {
+    const failure = this.failures.shift();
+    if (failure !== undefined) return Promise.reject(failure instanceof Error ? failure : Object.assign(new Error('api'), failure));
+    this.sent.push(event);
+    return Promise.resolve();
+  }
+}
+
+function setup(extra: Partial<ConstructorParameters<typeof EventRecorder>[0]> = {}) {
+  const sink = new FakeSink();
+  let now = new Date('2026-05-01T10:00:00.000Z');
+  const drops: DropCause[] = [];
+  let sent = 0;
+  const recorder = new EventRecorder({
+    sink,
+    reportingInstance: 'modelgate-0',
+    backoffMs: 1,
+    windowMs: 60_000,
+    now: () => now,
+    onSent: () => sent++,
+    onDropped: (c) => drops.push(c),
+    ...extra,
+  });
+  return {
+    sink,
+    recorder,
+    drops,
+    sent: () => sent,
+    advance: (ms: number) => {
+      now = new Date(now.getTime() + ms);
+    },
+  };
+}
+
+describe('EventRecorder', () => {
+  it('never emits an Event for a dry-run request', async () => {
+    const { sink, recorder } = setup();
+    expect(recorder.record(rejected, true)).toBe('dry-run');
+    await recorder.idle();
+    expect(sink.sent).toEqual([]);
+  });
+
+  it('sends an events.k8s.io/v1 Event regarding the workload in its namespace', async () => {
+    const { sink, recorder, sent } = setup();
+    expect(recorder.record(rejected, false)).toBe('queued');
+    await recorder.idle();
+    expect(sink.sent).toHaveLength(1);
+    const ev = sink.sent[0]!;
+    expect(ev).toMatchObject({
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { namespace: 'ml' },
+      reportingController: REPORTING_CONTROLLER,
+      reportingInstance: 'modelgate-0',
+      action: 'Admit',
+      reason: 'ModelRejected',
+      type: 'Warning',
+      regarding: { kind: 'Deployment', name: 'fraud', namespace: 'ml' },
+      eventTime: '2026-05-01T10:00:00.000000Z',
+    });
+    expect(ev.metadata.name).toMatch(/^fraud\.[0-9a-f]{16}$/);
+    expect(ev.series).toBeUndefined();
+    expect(sent()).toBe(1);
+  });
+
+  it('aggregates identical rejections in a window into one series Event', async () => {
+    const { sink, recorder, advance } = setup();
+    recorder.record(rejected, false);
+    for (let i = 0; i < 49; i++) {
+      advance(100);
+      expect(recorder.record(rejected, false)).toBe('aggregated');
+    }
+    await recorder.idle();
+    expect(sink.sent).toHaveLength(1);
+    advance(60_000);
+    recorder.sweep();
+    await recorder.idle();
+    expect(sink.sent).toHaveLength(2);
+    expect(sink.sent[1]!.series).toEqual({ count: 50, lastObservedTime: '2026-05-01T10:00:04.900000Z' });
+  });
+
+  it('does not aggregate different notes or objects', async () => {
+    const { sink, recorder } = setup();
+    recorder.record(rejected, false);
+    recorder.record({ ...rejected, note: 'modelgate: other reason' }, false);
+    recorder.record({ ...rejected, regarding: { ...rejected.regarding, name: 'other' } }, false);
+    await recorder.idle();
+    expect(sink.sent).toHaveLength(3);
+  });
+
+  it('a single occurrence closes its window without a second Event', async () => {
+    const { sink, recorder, advance } = setup();
+    recorder.record(rejected, false);
+    advance(61_000);
+    recorder.sweep();
+    await recorder.idle();
+    expect(sink.sent).toHaveLength(1);
+  });
+
+  it('drops and counts when the bounded queue is full', async () => {
+    const { recorder, drops, sink } = setup({ maxQueue: 2 });
+    const results = [0, 1, 2, 3].map((i) => recorder.record({ ...rejected, note: `n${i}` }, false));
+    // The worker took the first Event off the queue synchronously; two fit; the last is dropped.
+    expect(results).toEqual(['queued', 'queued', 'queued', 'dropped']);
+    expect(drops).toEqual(['queue-full']);
+    await recorder.idle();
+    expect(sink.sent).toHaveLength(3);
+  });
+
+  it('retries transient failures with backoff, then sends', async () => {
+    const { recorder, sink, drops } = setup();
+    sink.failures.push(new Error('ECONNRESET'), { code: 503 }, { code: 429 });
+    recorder.record(rejected, false);
+    await recorder.idle();
+    expect(sink.sent).toHaveLength(1);
+    expect(drops).toEqual([]);
+  });
+
+  it('gives up after maxAttempts and counts the drop', async () => {
+    const { recorder, sink, drops } = setup({ maxAttempts: 3 });
+    sink.failures.push({ code: 500 }, { code: 500 }, { code: 500 });
+    recorder.record(rejected, false);
+    await recorder.idle();
+    expect(sink.sent).toHaveLength(0);
+    expect(drops).toEqual(['failed']);
+  });
+
+  it('does not retry a final API answer (403)', async () => {
+    const { recorder, sink, drops } = setup();
+    sink.failures.push({ code: 403 });
+    recorder.record(rejected, false);
+    await recorder.idle();
+    expect(sink.sent).toHaveLength(0);
+    expect(drops).toEqual(['rejected']);
+  });
+
+  it('close() flushes pending aggregates and refuses new Events', async () => {
+    const { recorder, sink, drops } = setup();
+    recorder.record(rejected, false);
+    recorder.record(rejected, false);
+    await recorder.close(1000);
+    expect(sink.sent.map((e) => e.series?.count)).toEqual([undefined, 2]);
+    expect(recorder.record(rejected, false)).toBe('dropped');
+    expect(drops).toEqual(['shutdown']);
+  });
+});
+
+describe('toKubeEvent', () => {
+  it('names an Event for a not-yet-named object (generateName CREATE)', () => {
+    const ev = toKubeEvent({ ...rejected, regarding: { ...rejected.regarding, name: '' } }, 'pod', new Date(0));
+    expect(ev.metadata.name).toMatch(/^modelgate\.[0-9a-f]{16}$/);
+  });
+
+  it('truncates notes to the API limit of 1 kB', () => {
+    const ev = toKubeEvent({ ...rejected, note: 'x'.repeat(5000) }, 'pod', new Date(0));
+    expect(ev.note).toHaveLength(1024);
+  });
+});
+
+describe('retryable', () => {
+  it.each([
+    [new Error('socket hang up'), true],
+    [{ code: 500 }, true],
+    [{ code: 429 }, true],
+    [{ code: 404 }, false],
+    [{ code: 422 }, false],
+  ])('%o → %s', (err, expected) => {
+    expect(retryable(err)).toBe(expected);
+  });
+});

@@ -1,0 +1,265 @@
+import { randomBytes } from 'node:crypto';
+import type { EventIntent } from '../decision/types.js';
+
+/**
+ * Kubernetes Events for decisions, sent off the request path.
+ *
+ * - `record()` never waits: it puts an Event on a bounded queue and returns. A full queue
+ *   drops the Event and counts it (the API server's latency never waits on Events).
+ * - Dry-run requests never produce an Event (the webhook declares sideEffects: NoneOnDryRun).
+ * - Aggregation: the first occurrence of (regarding, reason, note) in a window is sent at
+ *   once; identical repeats inside the window are only counted. When the window closes with
+ *   repeats, one more Event is created for the same object with
+ *   `series: {count, lastObservedTime}` (count = all occurrences in the window). So a loop
+ *   of rejected applies yields at most two Events per window, not one per request.
+ * - Sending retries with exponential backoff on network errors, 429 and 5xx; other API
+ *   answers (403, 422...) are final. An Event that cannot be sent is counted as dropped.
+ */
+
+export const REPORTING_CONTROLLER = 'modelgate.dev/webhook';
+
+export interface KubeEvent {
+  apiVersion: 'events.k8s.io/v1';
+  kind: 'Event';
+  metadata: { name: string; namespace: string };
+  eventTime: string;
+  reportingController: string;
+  reportingInstance: string;
+  action: string;
+  reason: string;
+  type: 'Normal' | 'Warning';
+  note: string;
+  regarding: { apiVersion: string; kind: string; namespace: string; name: string; uid?: string };
+  series?: { count: number; lastObservedTime: string };
+}
+
+/** Where Events go (the API server, or a fake in tests). Throws on failure; `code` = HTTP status when known. */
+export interface EventSink {
+  create(event: KubeEvent, signal: AbortSignal): Promise<void>;
+}
+
+export type DropCause = 'queue-full' | 'failed' | 'rejected' | 'shutdown';
+
+export interface EventRecorderOptions {
+  sink: EventSink;
+  reportingInstance: string;
+  /** Queue bound (default 1000). */
+  maxQueue?: number;
+  /** Attempts per Event (default 5). */
+  maxAttempts?: number;
+  /** First retry delay; doubles each attempt, capped at 10 s (default 200 ms). */
+  backoffMs?: number;
+  /** Aggregation window (default 10 minutes). */
+  windowMs?: number;
+  /** Per-call timeout (default 5 s). */
+  callTimeoutMs?: number;
+  now?: () => Date;
+  onSent?: () => void;
+  onDropped?: (cause: DropCause) => void;
+  onError?: (err: unknown, event: KubeEvent) => void;
+}
+
+export type RecordResult = 'dry-run' | 'queued' | 'aggregated' | 'dropped';
+
+interface Aggregate {
+  intent: EventIntent;
+  windowStart: number;
+  last: Date;
+  count: number;
+}
+
+const MAX_AGGREGATES = 10_000;
+const MAX_NOTE = 1024;
+const MAX_BACKOFF_MS = 10_000;
+
+export class EventRecorder {
+  private readonly queue: KubeEvent[] = [];
+  private readonly aggregates = new Map<string, Aggregate>();
+  private readonly opts: Required<Omit<EventRecorderOptions, 'onSent' | 'onDropped' | 'onError'>> &
+    EventRecorderOptions;
+  private working: Promise<void> | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly abort = new AbortController();
+
+  constructor(opts: EventRecorderOptions) {
+    this.opts = {
+      maxQueue: 1000,
+      maxAttempts: 5,
+      backoffMs: 200,
+      windowMs: 10 * 60_000,
+      callTimeoutMs: 5000,
+      now: () => new Date(),
+      ...opts,
+    };
+  }
+
+  /** Starts the periodic aggregation sweep (not needed in tests that call `sweep()`). */
+  start(): void {
+    const every = Math.max(1000, Math.floor(this.opts.windowMs / 4));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
+  }
+
+  record(intent: EventIntent, dryRun: boolean): RecordResult {
+    if (dryRun) return 'dry-run';
+    if (this.closed) return this.drop('shutdown');
+    const now = this.opts.now();
+    const key = aggregateKey(intent);
+    const agg = this.aggregates.get(key);
+    if (agg && now.getTime() - agg.windowStart < this.opts.windowMs) {
+      agg.count++;
+      agg.last = now;
+      return 'aggregated';
+    }
+    if (agg) this.closeWindow(key, agg);
+    if (this.aggregates.size >= MAX_AGGREGATES) this.sweep();
+    if (this.aggregates.size < MAX_AGGREGATES) {
+      this.aggregates.set(key, { intent, windowStart: now.getTime(), last: now, count: 1 });
+    }
+    return this.enqueue(toKubeEvent(intent, this.opts.reportingInstance, now));
+  }
+
+  /** Closes every window that has ended: repeats become one Event with a series. */
+  sweep(): void {
+    const now = this.opts.now().getTime();
+    for (const [key, agg] of this.aggregates) {
+      if (now - agg.windowStart >= this.opts.windowMs) this.closeWindow(key, agg);
+    }
+  }
+
+  /** Pending Events (queued or being sent). */
+  get pending(): number {
+    return this.queue.length + (this.working ? 1 : 0);
+  }
+
+  /** Resolves once the queue is empty (for tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.working) await this.working;
+  }
+
+  /** Stops accepting, sends what it can within `graceMs`, drops (and counts) the rest. */
+  async close(graceMs: number): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.flushAll();
+    this.closed = true;
+    const timer = delay(graceMs);
+    await Promise.race([this.idle(), timer.promise]);
+    timer.cancel();
+    this.abort.abort();
+    for (let n = this.queue.splice(0).length; n > 0; n--) this.opts.onDropped?.('shutdown');
+  }
+
+  private flushAll(): void {
+    for (const [key, agg] of this.aggregates) this.closeWindow(key, agg);
+  }
+
+  private closeWindow(key: string, agg: Aggregate): void {
+    this.aggregates.delete(key);
+    if (agg.count < 2) return;
+    const event = toKubeEvent(agg.intent, this.opts.reportingInstance, agg.last);
+    event.series = { count: agg.count, lastObservedTime: microTime(agg.last) };
+    this.enqueue(event);
+  }
+
+  private enqueue(event: KubeEvent): RecordResult {
+    if (this.queue.length >= this.opts.maxQueue) return this.drop('queue-full');
+    this.queue.push(event);
+    this.working ??= this.work().finally(() => {
+      this.working = undefined;
+    });
+    return 'queued';
+  }
+
+  private drop(cause: DropCause): RecordResult {
+    this.opts.onDropped?.(cause);
+    return 'dropped';
+  }
+
+  private async work(): Promise<void> {
+    for (let event = this.queue.shift(); event; event = this.queue.shift()) {
+      const result = await this.send(event);
+      if (result === 'sent') this.opts.onSent?.();
+      else this.opts.onDropped?.(result);
+    }
+  }
+
+  private async send(event: KubeEvent): Promise<'sent' | DropCause> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.opts.sink.create(event, AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.opts.callTimeoutMs)]));
+        return 'sent';
+      } catch (err) {
+        this.opts.onError?.(err, event);
+        if (this.abort.signal.aborted) return 'shutdown';
+        if (!retryable(err)) return 'rejected';
+        if (attempt >= this.opts.maxAttempts) return 'failed';
+        await this.backoff(attempt);
+      }
+    }
+  }
+
+  private async backoff(attempt: number): Promise<void> {
+    const ms = Math.min(MAX_BACKOFF_MS, this.opts.backoffMs * 2 ** (attempt - 1));
+    const timer = delay(ms);
+    const onAbort = (): void => timer.cancel();
+    this.abort.signal.addEventListener('abort', onAbort, { once: true });
+    await timer.promise;
+    this.abort.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function aggregateKey(intent: EventIntent): string {
+  const r = intent.regarding;
+  return JSON.stringify([r.namespace, r.apiVersion, r.kind, r.name, intent.reason, intent.note]);
+}
+
+/** Network errors, timeouts, 429 and 5xx are worth another try; other HTTP answers are not. */
+export function retryable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'number') return true;
+  return code === 429 || code >= 500;
+}
+
+/** events.k8s.io MicroTime: RFC 3339 with microseconds. */
+export function microTime(d: Date): string {
+  return d.toISOString().replace(/Z$/, '000Z');
+}
+
+export function toKubeEvent(intent: EventIntent, reportingInstance: string, at: Date): KubeEvent {
+  const r = intent.regarding;
+  const regarding: KubeEvent['regarding'] = { apiVersion: r.apiVersion, kind: r.kind, namespace: r.namespace, name: r.name };
+  if (r.uid) regarding.uid = r.uid;
+  return {
+    apiVersion: 'events.k8s.io/v1',
+    kind: 'Event',
+    metadata: { name: eventName(r.name), namespace: r.namespace },
+    eventTime: microTime(at),
+    reportingController: REPORTING_CONTROLLER,
+    reportingInstance: reportingInstance.slice(0, 128),
+    action: intent.action.slice(0, 128),
+    reason: intent.reason,
+    type: intent.type,
+    note: intent.note.length > MAX_NOTE ? `${intent.note.slice(0, MAX_NOTE - 3)}...` : intent.note,
+    regarding,
+  };
+}
+
+/** `<object>.<random>` as kubectl does; a CREATE with only generateName has no name yet. */
+function eventName(objectName: string): string {
+  const base = (objectName || 'modelgate').slice(0, 200).replace(/[^a-z0-9.-]/g, '-');
+  return `${base}.${randomBytes(8).toString('hex')}`;
+}
+
+function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
+  let cancel = (): void => {};
+  const promise = new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    cancel = (): void => {
+      clearTimeout(t);
+      resolve();
+    };
+  });
+  return { promise, cancel };
+}

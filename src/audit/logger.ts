@@ -1,0 +1,100 @@
+import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
+import type { AuditRecord } from '../decision/types.js';
+
+/**
+ * Paths removed from every log line whatever logs them. Key bytes never reach a logger by
+ * design (the Keyring does not expose them); this is the belt to those braces, e.g. for an
+ * error object that carried a request option or a Secret.
+ */
+const REDACT_PATHS = [
+  'key',
+  'keys',
+  'secret',
+  'password',
+  'token',
+  'privateKey',
+  'tls.key',
+  'data',
+  '*.key',
+  '*.keys',
+  '*.secret',
+  '*.password',
+  '*.token',
+  '*.privateKey',
+  '*.data',
+  'err.config',
+  'err.options',
+  'headers.authorization',
+  '*.headers.authorization',
+];
+
+export interface LoggerOptions {
+  level?: LevelWithSilent;
+  /** Where lines go (default stdout); tests pass a stream. */
+  destination?: DestinationStream;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      base: undefined,
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    opts.destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+/** The DESIGN.md audit line: one per decision, `msg: "admission"`. */
+export interface AuditLine {
+  uid: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  operation: string;
+  user: string;
+  groups: string[];
+  dryRun: boolean;
+  decision: string;
+  mode: string;
+  rule?: string;
+  reasons: { code: string; message: string }[];
+  models: { name: string; keyId: string; format: string; sha256: string }[];
+  breakGlass?: { user: string; reason: string };
+  durationMs: number;
+}
+
+export function auditLine(record: AuditRecord, durationMs: number): AuditLine {
+  const line: AuditLine = {
+    uid: record.uid,
+    kind: record.kind,
+    namespace: record.namespace,
+    name: record.name,
+    operation: record.operation,
+    user: record.user,
+    groups: record.groups,
+    dryRun: record.dryRun,
+    decision: record.decision,
+    mode: record.mode,
+    reasons: record.reasons.map((r) => ({ code: r.code, message: r.message })),
+    models: record.models.map((m) => ({ name: m.name, keyId: m.keyId, format: m.format, sha256: m.sha256 })),
+    durationMs: Math.round(durationMs * 1000) / 1000,
+  };
+  if (record.rule !== undefined) line.rule = record.rule;
+  if (record.breakGlass) line.breakGlass = { user: record.breakGlass.user, reason: record.breakGlass.reason };
+  return line;
+}
+
+export type DecisionLogger = (record: AuditRecord, durationMs: number) => void;
+
+/** Returns `logDecision(record, durationMs)`: denies log at warn, the rest at info. */
+export function decisionLogger(logger: Logger): DecisionLogger {
+  return (record, durationMs) => {
+    const line = auditLine(record, durationMs);
+    if (record.decision === 'deny') logger.warn(line, 'admission');
+    else logger.info(line, 'admission');
+  };
+}
