@@ -65,4 +65,6 @@ export interface VerifiedModel {
   expiresAt?: string;
   /** Where the manifest came from (annotation, configmap ns/name/key, volume). */
   origin: string;
+  /** Accepted, but worth saying (e.g. v1's signature binds only the hash: code `v1-weak-binding`). */
+  warnings?: Problem[];
 }

@@ -1,0 +1,114 @@
+/**
+ * Signature verification (pure): which allowed key signed which bytes. Policy decides later what
+ * to make of it; expiry is checked only when the caller passes a clock.
+ */
+import type { Keyring } from '../keys/types.js';
+import { parseTimestamp } from './fields.js';
+import type { Manifest, ManifestV1, ManifestV2, Problem, Result, VerifiedModel } from './types.js';
+import { v1SigningPayload } from './v1.js';
+import { V2_ALGORITHM, v2SigningPayload } from './v2.js';
+
+export interface VerifyOptions {
+  /** When given, only these key ids may vouch for a manifest. */
+  trustedKeyIds?: readonly string[];
+  /** Never accepted, even when loaded and trusted (a leaked key stays in the Secret during rotation). */
+  revokedKeyIds?: readonly string[];
+  /** Where the manifest came from; used as the problem path and copied to the result. */
+  origin: string;
+  /** When given, a v2 manifest past its expiresAt is refused with `expired`. */
+  now?: Date;
+}
+
+/** The warning every accepted v1 manifest carries. */
+export const V1_WARNING: Problem = {
+  code: 'v1-weak-binding',
+  path: '',
+  message: 'v1 manifest: the signature covers only the file hash; model_path, signed_at and file_size are unsigned. Re-sign with --format v2',
+};
+
+function fail(code: string, origin: string, message: string): Result<never> {
+  return { ok: false, problem: { code, path: origin, message } };
+}
+
+function isAllowed(keyId: string, opts: VerifyOptions): boolean {
+  return !(opts.revokedKeyIds?.includes(keyId) ?? false) && (opts.trustedKeyIds?.includes(keyId) ?? true);
+}
+
+/** Which of `ids` signed payload? */
+function signer(keyring: Keyring, ids: readonly string[], payload: string, sig: string): string | undefined {
+  return ids.find((id) => keyring.verify(id, payload, sig));
+}
+
+function verifyV1(m: ManifestV1, keyring: Keyring, opts: VerifyOptions): Result<VerifiedModel> {
+  const payload = v1SigningPayload(m);
+  const allowed = keyring.ids().filter((id) => isAllowed(id, opts));
+  const keyId = signer(keyring, allowed, payload, m.signature);
+  if (keyId !== undefined) {
+    const files = [{ path: m.model_path, sha256: m.file_hash, size: m.file_size }];
+    const warnings = [{ ...V1_WARNING, path: opts.origin }];
+    return { ok: true, value: { format: 'v1', name: m.model_path, keyId, files, claims: {}, signedAt: m.signed_at, origin: opts.origin, warnings } };
+  }
+  // Say why, when a key we refuse would have matched: that is what the operator needs to know.
+  const other = signer(keyring, keyring.ids().filter((id) => !allowed.includes(id)), payload, m.signature);
+  if (other !== undefined && (opts.revokedKeyIds?.includes(other) ?? false)) {
+    return fail('revoked-key', opts.origin, `signed with revoked key "${other}": re-sign the model with a current key`);
+  }
+  if (other !== undefined) return fail('untrusted-key', opts.origin, `signed with key "${other}", which policy does not trust here`);
+  if (allowed.length === 0) return fail('unknown-key', opts.origin, 'no allowed signing keys are loaded: check the keys Secret and the policy\'s trusted keys');
+  return fail('bad-signature', opts.origin, `signature does not match any of the ${allowed.length} allowed key(s): the manifest was altered or signed with another key`);
+}
+
+function checkV2Key(m: ManifestV2, keyring: Keyring, opts: VerifyOptions): Result<string> {
+  const { keyId } = m.signature;
+  const algorithm: string = m.signature.algorithm; // typed as the one we support; input may say otherwise
+  if (algorithm !== V2_ALGORITHM) return fail('unsupported-algorithm', opts.origin, `signature algorithm ${JSON.stringify(algorithm)} is not supported; use "${V2_ALGORITHM}"`);
+  if (opts.revokedKeyIds?.includes(keyId) ?? false) return fail('revoked-key', opts.origin, `signed with revoked key "${keyId}": re-sign the model with a current key`);
+  if (!(opts.trustedKeyIds?.includes(keyId) ?? true)) return fail('untrusted-key', opts.origin, `key "${keyId}" is not trusted by policy here`);
+  if (!keyring.has(keyId)) return fail('unknown-key', opts.origin, `key "${keyId}" is not loaded: add it to the keys Secret or re-sign with a loaded key`);
+  return { ok: true, value: keyId };
+}
+
+function checkExpiry(m: ManifestV2, opts: VerifyOptions): Result<true> {
+  const expires = m.expiresAt === undefined ? undefined : parseTimestamp(m.expiresAt, true);
+  if (opts.now !== undefined && expires !== undefined && opts.now.getTime() >= expires) {
+    return fail('expired', opts.origin, `manifest expired at ${m.expiresAt ?? ''}: re-sign the model`);
+  }
+  return { ok: true, value: true };
+}
+
+/** JCS refuses lone surrogates and cycles; a manifest built outside parseV2 could hold them. */
+function canonicalPayload(m: ManifestV2): string | undefined {
+  try {
+    return v2SigningPayload(m);
+  } catch {
+    return undefined;
+  }
+}
+
+function verifyV2(m: ManifestV2, keyring: Keyring, opts: VerifyOptions): Result<VerifiedModel> {
+  const key = checkV2Key(m, keyring, opts);
+  if (!key.ok) return key;
+  const payload = canonicalPayload(m);
+  if (payload === undefined || !keyring.verify(key.value, payload, m.signature.value)) {
+    return fail('bad-signature', opts.origin, `signature does not match key "${key.value}": the manifest was altered after signing or signed with another key of that name`);
+  }
+  const expiry = checkExpiry(m, opts);
+  if (!expiry.ok) return expiry;
+  const value: VerifiedModel = {
+    format: 'v2',
+    name: `${m.model.name}@${m.model.version}`,
+    keyId: key.value,
+    files: m.files.map((f) => ({ ...f })),
+    source: m.model.source,
+    claims: m.claims,
+    signedAt: m.signedAt,
+    origin: opts.origin,
+  };
+  if (m.expiresAt !== undefined) value.expiresAt = m.expiresAt;
+  return { ok: true, value };
+}
+
+/** Check a manifest's signature against the keys policy allows. Pure; never throws on bad input. */
+export function verifyManifest(manifest: Manifest, keyring: Keyring, opts: VerifyOptions): Result<VerifiedModel> {
+  return manifest.format === 'v1' ? verifyV1(manifest.body, keyring, opts) : verifyV2(manifest.body, keyring, opts);
+}
