@@ -15,14 +15,54 @@ describe('decodeAdmissionReview', () => {
     ['an empty body', '', 400, 'request body is empty; expected an AdmissionReview'],
     ['a body that is not JSON', '{not json', 400, /^request body is not valid JSON: /],
     ['a JSON array', '[]', 400, 'request body is not an AdmissionReview (kind must be "AdmissionReview")'],
-    ['another kind', { apiVersion: 'v1', kind: 'Pod' }, 400, 'request body is not an AdmissionReview (kind must be "AdmissionReview")'],
-    ['v1beta1', { ...review, apiVersion: 'admission.k8s.io/v1beta1' }, 400, /unsupported AdmissionReview apiVersion "admission.k8s.io\/v1beta1"/],
-    ['no request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, 400, 'AdmissionReview has no request'],
-    ['no uid', { ...review, request: { ...review.request, uid: undefined } }, 400, 'AdmissionReview request has no uid'],
-    ['an empty uid', { ...review, request: { ...review.request, uid: '' } }, 400, 'AdmissionReview request has no uid'],
-    ['a bad operation', { ...review, request: { ...review.request, operation: 'PATCH' } }, 400, 'AdmissionReview request has an unknown operation "PATCH"'],
-    ['no userInfo', { ...review, request: { ...review.request, userInfo: undefined } }, 400, 'AdmissionReview request has no userInfo'],
-    ['an array object', { ...review, request: { ...review.request, object: [] } }, 400, 'AdmissionReview request object is not an object'],
+    [
+      'another kind',
+      { apiVersion: 'v1', kind: 'Pod' },
+      400,
+      'request body is not an AdmissionReview (kind must be "AdmissionReview")',
+    ],
+    [
+      'v1beta1',
+      { ...review, apiVersion: 'admission.k8s.io/v1beta1' },
+      400,
+      /unsupported AdmissionReview apiVersion "admission.k8s.io\/v1beta1"/,
+    ],
+    [
+      'no request',
+      { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' },
+      400,
+      'AdmissionReview has no request',
+    ],
+    [
+      'no uid',
+      { ...review, request: { ...review.request, uid: undefined } },
+      400,
+      'AdmissionReview request has no uid',
+    ],
+    [
+      'an empty uid',
+      { ...review, request: { ...review.request, uid: '' } },
+      400,
+      'AdmissionReview request has no uid',
+    ],
+    [
+      'a bad operation',
+      { ...review, request: { ...review.request, operation: 'PATCH' } },
+      400,
+      'AdmissionReview request has an unknown operation "PATCH"',
+    ],
+    [
+      'no userInfo',
+      { ...review, request: { ...review.request, userInfo: undefined } },
+      400,
+      'AdmissionReview request has no userInfo',
+    ],
+    [
+      'an array object',
+      { ...review, request: { ...review.request, object: [] } },
+      400,
+      'AdmissionReview request object is not an object',
+    ],
   ])('refuses %s with 400 and its own message', (_, input, status, message) => {
     const r = decodeAdmissionReview(body(input), 'application/json');
     expect(r.ok).toBe(false);
@@ -33,12 +73,24 @@ describe('decodeAdmissionReview', () => {
   });
 
   it('keeps the uid when the request is malformed past it', () => {
-    const r = decodeAdmissionReview(body({ ...review, request: { ...review.request, kind: 'x' } }), undefined);
-    expect(r).toEqual({ ok: false, status: 400, message: 'AdmissionReview request has no kind.kind', uid: review.request.uid });
+    const r = decodeAdmissionReview(
+      body({ ...review, request: { ...review.request, kind: 'x' } }),
+      undefined,
+    );
+    expect(r).toEqual({
+      ok: false,
+      status: 400,
+      message: 'AdmissionReview request has no kind.kind',
+      uid: review.request.uid,
+    });
   });
 
   it('refuses a wrong content type', () => {
-    expect(decodeAdmissionReview(body(review), 'text/plain')).toMatchObject({ ok: false, status: 400, message: /content type/ });
+    expect(decodeAdmissionReview(body(review), 'text/plain')).toMatchObject({
+      ok: false,
+      status: 400,
+      message: /content type/,
+    });
   });
 
   it('refuses an oversized body with 413 before parsing it', () => {

@@ -19,7 +19,8 @@ function fail(message: string, uid?: string, status: 400 | 413 = 400): DecodeRes
 
 /** Decodes an AdmissionReview body once, at the edge. Every malformed input gets its own message. */
 export function decodeAdmissionReview(body: Buffer, contentType: string | undefined): DecodeResult {
-  if (body.length > MAX_REVIEW_BYTES) return fail(`request body exceeds ${MAX_REVIEW_BYTES} bytes`, undefined, 413);
+  if (body.length > MAX_REVIEW_BYTES)
+    return fail(`request body exceeds ${MAX_REVIEW_BYTES} bytes`, undefined, 413);
   if (body.length === 0) return fail('request body is empty; expected an AdmissionReview');
   if (contentType !== undefined && !/^application\/json\s*(;|$)/i.test(contentType)) {
     return fail(`content type must be application/json, got "${contentType.slice(0, 100)}"`);
@@ -39,7 +40,9 @@ export function decodeReview(parsed: unknown): DecodeResult {
     return fail('request body is not an AdmissionReview (kind must be "AdmissionReview")');
   }
   if (parsed.apiVersion !== 'admission.k8s.io/v1') {
-    return fail(`unsupported AdmissionReview apiVersion ${JSON.stringify(parsed.apiVersion)}; expected "admission.k8s.io/v1"`);
+    return fail(
+      `unsupported AdmissionReview apiVersion ${JSON.stringify(parsed.apiVersion)}; expected "admission.k8s.io/v1"`,
+    );
   }
   const req = parsed.request;
   if (!isRecord(req)) return fail('AdmissionReview has no request');
@@ -49,18 +52,24 @@ export function decodeReview(parsed: unknown): DecodeResult {
   return { ok: true, request: req as unknown as AdmissionRequest };
 }
 
+const optionalObject = (v: unknown): boolean => v === undefined || v === null || isRecord(v);
+const optionalString = (v: unknown): boolean => v === undefined || typeof v === 'string';
+
+/** Shape checks of the request fields modelgate reads: [problem, holds?]. First failing one wins. */
+const REQUEST_CHECKS: readonly [string, (r: Record<string, unknown>) => boolean][] = [
+  ['has no kind.kind', (r) => isRecord(r.kind) && typeof r.kind.kind === 'string'],
+  ['has no resource', (r) => isRecord(r.resource) && typeof r.resource.resource === 'string'],
+  ['has no userInfo', (r) => isRecord(r.userInfo)],
+  ['object is not an object', (r) => optionalObject(r.object)],
+  ['oldObject is not an object', (r) => optionalObject(r.oldObject)],
+  ['namespace is not a string', (r) => optionalString(r.namespace)],
+  ['name is not a string', (r) => optionalString(r.name)],
+];
+
 function requestProblem(req: Record<string, unknown>): string | undefined {
-  if (!isRecord(req.kind) || typeof req.kind.kind !== 'string') return 'has no kind.kind';
-  if (!isRecord(req.resource) || typeof req.resource.resource !== 'string') return 'has no resource';
-  if (!OPERATIONS.includes(req.operation as Operation)) return `has an unknown operation ${JSON.stringify(req.operation)}`;
-  if (!isRecord(req.userInfo)) return 'has no userInfo';
-  if (req.object !== undefined && req.object !== null && !isRecord(req.object)) return 'object is not an object';
-  if (req.oldObject !== undefined && req.oldObject !== null && !isRecord(req.oldObject)) {
-    return 'oldObject is not an object';
-  }
-  if (req.namespace !== undefined && typeof req.namespace !== 'string') return 'namespace is not a string';
-  if (req.name !== undefined && typeof req.name !== 'string') return 'name is not a string';
-  return undefined;
+  if (!OPERATIONS.includes(req.operation as Operation))
+    return `has an unknown operation ${JSON.stringify(req.operation)}`;
+  return REQUEST_CHECKS.find(([, holds]) => !holds(req))?.[0];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -10,7 +10,13 @@ describe('extractWorkload', () => {
     const w = extractWorkload(kind, workloadOfKind(kind))!;
     expect(w.kind).toBe(kind);
     expect(hasInferenceLabel(w)).toBe(true);
-    expect(w.refs).toEqual([{ source: 'annotation', path: 'metadata.annotations[modelgate.dev/manifest]', text: vectors.manifestText }]);
+    expect(w.refs).toEqual([
+      {
+        source: 'annotation',
+        path: 'metadata.annotations[modelgate.dev/manifest]',
+        text: vectors.manifestText,
+      },
+    ]);
     expect(w.verifyInits).toHaveLength(1);
     expect(w.verifyInits[0]!.sha256s).toEqual([vectors.sha256]);
     expect(w.containers.map((c) => c.image)).toContain('nvcr.io/nvidia/tritonserver:24.08-py3');
@@ -33,7 +39,11 @@ describe('extractWorkload', () => {
 
   it.each([
     ['name only', 'model-manifests', { source: 'configmap', name: 'model-manifests' }],
-    ['name/key', 'model-manifests/fraud.manifest.json', { source: 'configmap', name: 'model-manifests', key: 'fraud.manifest.json' }],
+    [
+      'name/key',
+      'model-manifests/fraud.manifest.json',
+      { source: 'configmap', name: 'model-manifests', key: 'fraud.manifest.json' },
+    ],
     ['a path with two slashes', 'a/b/c', { source: 'invalid' }],
     ['an upper-case name', 'Models', { source: 'invalid' }],
     ['a key with a space', 'models/a b', { source: 'invalid' }],
@@ -46,9 +56,10 @@ describe('extractWorkload', () => {
   it('resolves a manifest-volume annotation to the ConfigMaps the volume projects', () => {
     const d = deployment(null);
     d.metadata.annotations['modelgate.dev/manifest-volume'] = 'manifests';
-    d.spec.template.spec.volumes.push(
-      { name: 'manifests', configMap: { name: 'fraud-manifests', items: [{ key: 'fraud.manifest.json', path: 'f.json' }] } },
-    );
+    d.spec.template.spec.volumes.push({
+      name: 'manifests',
+      configMap: { name: 'fraud-manifests', items: [{ key: 'fraud.manifest.json', path: 'f.json' }] },
+    });
     expect(extractWorkload('Deployment', d)!.refs[0]).toEqual({
       source: 'volume',
       path: 'spec.template.spec.volumes[1]',
@@ -62,7 +73,9 @@ describe('extractWorkload', () => {
     d.metadata.annotations['modelgate.dev/manifest-volume'] = 'manifests';
     d.spec.template.spec.volumes.push({
       name: 'manifests',
-      projected: { sources: [{ configMap: { name: 'a' } }, { secret: { name: 's' } }, { configMap: { name: 'b' } }] },
+      projected: {
+        sources: [{ configMap: { name: 'a' } }, { secret: { name: 's' } }, { configMap: { name: 'b' } }],
+      },
     });
     const ref = extractWorkload('Deployment', d)!.refs[0];
     expect(ref).toMatchObject({ source: 'volume', configMaps: [{ name: 'a' }, { name: 'b' }] });
@@ -91,7 +104,12 @@ describe('extractWorkload', () => {
 
   it('does not take an arbitrary init container that mentions verify for modelgate verify', () => {
     const d = deployment();
-    d.spec.template.spec.initContainers[0] = { name: 'x', image: 'busybox', command: ['sh', '-c', 'echo verify'], args: ['verify'] };
+    d.spec.template.spec.initContainers[0] = {
+      name: 'x',
+      image: 'busybox',
+      command: ['sh', '-c', 'echo verify'],
+      args: ['verify'],
+    };
     expect(extractWorkload('Deployment', d)!.verifyInits).toEqual([]);
   });
 
@@ -110,7 +128,10 @@ describe('extractWorkload', () => {
   });
 
   it('never throws on odd shapes', () => {
-    const odd = { metadata: { labels: 5, annotations: ['x'] }, spec: { template: { spec: { containers: 'x', volumes: [null, 1] } } } };
+    const odd = {
+      metadata: { labels: 5, annotations: ['x'] },
+      spec: { template: { spec: { containers: 'x', volumes: [null, 1] } } },
+    };
     expect(extractWorkload('Deployment', odd)).toMatchObject({ refs: [], containers: [], verifyInits: [] });
   });
 });

@@ -16,9 +16,7 @@ export function extractWorkload(kind: string, object: unknown, namespace?: strin
   const templatePath = TEMPLATE_PATHS[kind];
   if (templatePath === undefined || !isObject(object)) return undefined;
   const meta = asObject(object.metadata) ?? {};
-  const template = templatePath.length === 0 ? object : asObject(getPath(object, templatePath));
-  const templateMeta = asObject(template?.metadata) ?? {};
-  const podSpec = asObject(template?.spec);
+  const { templateMeta, podSpec } = podTemplateOf(object, templatePath);
   const annotations = pickAnnotations(stringMap(meta.annotations), stringMap(templateMeta.annotations));
   const base = templatePath.length === 0 ? '' : `${templatePath.join('.')}.`;
   return {
@@ -36,19 +34,32 @@ export function extractWorkload(kind: string, object: unknown, namespace?: strin
   };
 }
 
+function podTemplateOf(
+  object: Obj,
+  path: readonly string[],
+): { templateMeta: Obj; podSpec: Obj | undefined } {
+  const template = path.length === 0 ? object : asObject(getPath(object, path));
+  return { templateMeta: asObject(template?.metadata) ?? {}, podSpec: asObject(template?.spec) };
+}
+
 /** True when either the workload or its pod template carries modelgate.dev/inference=true. */
 export function hasInferenceLabel(workload: Workload): boolean {
   return workload.labels[INFERENCE_LABEL] === 'true';
 }
 
-function pickAnnotations(workload: Record<string, string>, template: Record<string, string>): Record<string, string> {
+function pickAnnotations(
+  workload: Record<string, string>,
+  template: Record<string, string>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const key of MODEL_ANNOTATIONS) {
     const value = workload[key] ?? template[key];
     if (value !== undefined) out[key] = value;
   }
-  for (const [k, v] of Object.entries(workload)) if (!(k in out) && k.startsWith('modelgate.dev/')) out[k] = v;
-  for (const [k, v] of Object.entries(template)) if (!(k in out) && k.startsWith('modelgate.dev/')) out[k] = v;
+  for (const [k, v] of Object.entries(workload))
+    if (!(k in out) && k.startsWith('modelgate.dev/')) out[k] = v;
+  for (const [k, v] of Object.entries(template))
+    if (!(k in out) && k.startsWith('modelgate.dev/')) out[k] = v;
   return out;
 }
 
@@ -57,7 +68,11 @@ function listContainers(podSpec: Obj | undefined, specPath: string): ContainerIn
   for (const list of CONTAINER_LISTS) {
     asArray(podSpec?.[list]).forEach((c, i) => {
       if (!isObject(c)) return;
-      out.push({ name: asString(c.name) ?? '', image: asString(c.image) ?? '', path: `${specPath}.${list}[${i}]` });
+      out.push({
+        name: asString(c.name) ?? '',
+        image: asString(c.image) ?? '',
+        path: `${specPath}.${list}[${i}]`,
+      });
     });
   }
   return out;
@@ -67,10 +82,15 @@ function annotationPath(key: string): string {
   return `metadata.annotations[${key}]`;
 }
 
-function modelRefs(annotations: Record<string, string>, podSpec: Obj | undefined, specPath: string): ModelRef[] {
+function modelRefs(
+  annotations: Record<string, string>,
+  podSpec: Obj | undefined,
+  specPath: string,
+): ModelRef[] {
   const refs: ModelRef[] = [];
   const inline = annotations[ANNOTATION.manifest];
-  if (inline !== undefined) refs.push({ source: 'annotation', path: annotationPath(ANNOTATION.manifest), text: inline });
+  if (inline !== undefined)
+    refs.push({ source: 'annotation', path: annotationPath(ANNOTATION.manifest), text: inline });
   const cm = annotations[ANNOTATION.manifestConfigMap];
   if (cm !== undefined) refs.push(configMapRef(cm));
   const volume = annotations[ANNOTATION.manifestVolume];
@@ -100,7 +120,11 @@ function volumeRef(volumeName: string, podSpec: Obj | undefined, specPath: strin
   const volume = asObject(volumes[index]);
   const path = annotationPath(ANNOTATION.manifestVolume);
   if (!volume) {
-    return { source: 'invalid', path, message: `names volume "${volumeName}", which ${specPath}.volumes does not have` };
+    return {
+      source: 'invalid',
+      path,
+      message: `names volume "${volumeName}", which ${specPath}.volumes does not have`,
+    };
   }
   const configMaps = volumeConfigMaps(volume);
   if (configMaps.length === 0) {
@@ -115,7 +139,9 @@ function volumeRef(volumeName: string, podSpec: Obj | undefined, specPath: strin
 
 function volumeConfigMaps(volume: Obj): { name: string; items?: string[] }[] {
   const direct = asObject(volume.configMap);
-  const sources = direct ? [direct] : asArray(getPath(volume, ['projected', 'sources'])).map((s) => asObject(asObject(s)?.configMap));
+  const sources = direct
+    ? [direct]
+    : asArray(getPath(volume, ['projected', 'sources'])).map((s) => asObject(asObject(s)?.configMap));
   const out: { name: string; items?: string[] }[] = [];
   for (const source of sources) {
     const name = asString(source?.name);
@@ -133,9 +159,15 @@ function verifyInits(podSpec: Obj | undefined, specPath: string): VerifyInit[] {
   const out: VerifyInit[] = [];
   asArray(podSpec?.initContainers).forEach((c, i) => {
     if (!isObject(c)) return;
-    const argv = [...asArray(c.command), ...asArray(c.args)].filter((a): a is string => typeof a === 'string');
+    const argv = [...asArray(c.command), ...asArray(c.args)].filter(
+      (a): a is string => typeof a === 'string',
+    );
     if (!isVerifyCommand(argv, asString(c.image) ?? '')) return;
-    out.push({ container: asString(c.name) ?? '', path: `${specPath}.initContainers[${i}]`, sha256s: pinnedHashes(argv) });
+    out.push({
+      container: asString(c.name) ?? '',
+      path: `${specPath}.initContainers[${i}]`,
+      sha256s: pinnedHashes(argv),
+    });
   });
   return out;
 }

@@ -1,0 +1,263 @@
+import { describe, expect, it } from 'vitest';
+import {
+  admissionRequest,
+  deployment,
+  workloadOfKind,
+  type RequestOptions,
+} from '../../test/fixtures/objects.js';
+import { vectors } from '../../test/fixtures/vectors.js';
+import { MemoryKeyring } from '../keys/keyring.js';
+import { defaultPolicy } from '../policy/defaults.js';
+import type { Mode, Policy } from '../policy/types.js';
+import type { ResolvedManifest } from '../workload/types.js';
+import { decideAdmission } from './decide.js';
+import { referencesToResolve } from './plan.js';
+
+const keyring = new MemoryKeyring([['ci', Buffer.from(vectors.key)]]);
+const now = new Date('2026-05-01T00:00:00Z');
+
+function decide(
+  object: Record<string, any>,
+  opts: RequestOptions & { policy?: Policy; resolved?: ResolvedManifest[] } = {},
+) {
+  const request = admissionRequest(object, opts);
+  return decideAdmission({
+    request,
+    resolved: opts.resolved ?? [],
+    keyring,
+    policy: opts.policy ?? defaultPolicy(),
+    now,
+  });
+}
+
+function policyWithMode(mode: Mode): Policy {
+  const p = defaultPolicy();
+  p.rules = p.rules.map((r) => ({ ...r, mode }));
+  return p;
+}
+
+const tamperedManifest = vectors.manifestText.replace(vectors.sha256, 'f'.repeat(64));
+const KINDS = ['Deployment', 'Pod', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'];
+
+describe('decideAdmission', () => {
+  it('admits a Deployment whose v1 manifest verifies, with a warning that v1 binds only the hash', () => {
+    const d = decide(deployment());
+    expect(d.response).toMatchObject({ uid: '705ab4f5-6393-11e8-b7cc-42010a800002', allowed: true });
+    expect(d.response.warnings?.join(' ')).toMatch(/v1/);
+    expect(d.record).toMatchObject({
+      decision: 'allow',
+      mode: 'enforce',
+      kind: 'Deployment',
+      namespace: 'ml',
+      name: 'fraud-detector',
+    });
+    expect(d.record.models).toEqual([
+      { name: 'fraud-detector.onnx', keyId: 'ci', format: 'v1', sha256: vectors.sha256 },
+    ]);
+    expect(d.event).toMatchObject({ reason: 'ModelVerified', type: 'Normal' });
+  });
+
+  it.each([
+    ['a tampered hash', tamperedManifest],
+    ['a manifest signed with another key', vectors.wrongKeyManifestText],
+  ])(
+    'denies a Deployment with %s, in one line that starts with "modelgate: " and names the model',
+    (_, manifest) => {
+      const d = decide(deployment(manifest));
+      expect(d.response.allowed).toBe(false);
+      expect(d.response.status?.code).toBe(403);
+      expect(d.response.status?.message).toMatch(
+        /^modelgate: Deployment ml\/fraud-detector denied: .*fraud-detector\.onnx/,
+      );
+      expect(d.response.status?.message).not.toMatch(/\n/);
+      expect(d.record.decision).toBe('deny');
+      expect(d.event).toMatchObject({
+        reason: 'ModelRejected',
+        type: 'Warning',
+        regarding: { kind: 'Deployment', name: 'fraud-detector', namespace: 'ml' },
+      });
+    },
+  );
+
+  it('denies an inference Deployment without any manifest and says what to do', () => {
+    const d = decide(deployment(null));
+    expect(d.response.status?.message).toMatch(
+      /declares no model manifest; sign the model with `modelgate sign`/,
+    );
+    expect(d.record.reasons[0]?.code).toBe('missing-manifest');
+  });
+
+  it.each(KINDS)('admits a signed %s and denies an unsigned one', (kind) => {
+    expect(decide(workloadOfKind(kind)).response.allowed).toBe(true);
+    const denied = decide(workloadOfKind(kind, null));
+    expect(denied.response.allowed).toBe(false);
+    expect(denied.response.status?.message).toMatch(
+      new RegExp(`^modelgate: ${kind} ml/fraud-detector denied: `),
+    );
+  });
+
+  it.each(KINDS)('denies a %s whose manifest was signed with another key', (kind) => {
+    expect(decide(workloadOfKind(kind, vectors.wrongKeyManifestText)).response.allowed).toBe(false);
+  });
+
+  it('allows a workload without the inference label, unverified', () => {
+    const d = deployment(null);
+    delete d.metadata.labels['modelgate.dev/inference'];
+    delete d.spec.template.metadata.labels['modelgate.dev/inference'];
+    const r = decide(d);
+    expect(r.response).toEqual({ uid: expect.any(String), allowed: true });
+    expect(r.record.reasons).toEqual([{ code: 'not-inference', message: 'not verified' }]);
+    expect(r.event).toBeUndefined();
+  });
+
+  it('does not re-verify a scale-only UPDATE', () => {
+    const old = deployment(vectors.wrongKeyManifestText);
+    const scaled = structuredClone(old);
+    scaled.spec.replicas = 5;
+    const r = decide(scaled, { operation: 'UPDATE', oldObject: old });
+    expect(r.response.allowed).toBe(true);
+    expect(r.record.reasons[0]?.code).toBe('template-unchanged');
+  });
+
+  it('re-verifies an UPDATE that swaps the model manifest', () => {
+    const old = deployment();
+    const swapped = deployment(vectors.wrongKeyManifestText);
+    const r = decide(swapped, { operation: 'UPDATE', oldObject: old });
+    expect(r.response.allowed).toBe(false);
+    expect(r.record.operation).toBe('UPDATE');
+  });
+
+  it('re-verifies an UPDATE that changes the pod template', () => {
+    const old = deployment(vectors.wrongKeyManifestText);
+    const changed = structuredClone(old);
+    changed.spec.template.spec.containers[0].image = 'evil/server:1';
+    expect(decide(changed, { operation: 'UPDATE', oldObject: old }).response.allowed).toBe(false);
+  });
+
+  it('decides a dry-run like any other request but asks for no Event', () => {
+    const r = decide(deployment(null), { dryRun: true });
+    expect(r.response.allowed).toBe(false);
+    expect(r.record.dryRun).toBe(true);
+    expect(r.event).toBeUndefined();
+  });
+
+  it.each([
+    'system:serviceaccount:kube-system:replicaset-controller',
+    'system:serviceaccount:kube-system:job-controller',
+  ])('lets the controller %s create pods from admitted templates', (username) => {
+    const r = decide(workloadOfKind('Pod', null), { username });
+    expect(r.response.allowed).toBe(true);
+    expect(r.record.reasons[0]?.code).toBe('controller-request');
+  });
+
+  it('does not trust ownerReferences: a user Pod claiming an owner is still verified', () => {
+    const pod = workloadOfKind('Pod', null);
+    pod.metadata.ownerReferences = [
+      { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'x', uid: '1', controller: true },
+    ];
+    expect(decide(pod).response.allowed).toBe(false);
+  });
+
+  it('refuses ephemeral containers added to an inference pod', () => {
+    const pod = workloadOfKind('Pod');
+    const withDebug = structuredClone(pod);
+    withDebug.spec.ephemeralContainers = [{ name: 'debug', image: 'busybox' }];
+    const r = decide(withDebug, { operation: 'UPDATE', oldObject: pod, subResource: 'ephemeralcontainers' });
+    expect(r.response.allowed).toBe(false);
+    expect(r.record.reasons.map((x) => x.code)).toContain('ephemeral-container');
+  });
+
+  it.each(['status', 'scale'])('skips the %s subresource', (subResource) => {
+    const r = decide(deployment(null), { operation: 'UPDATE', oldObject: deployment(null), subResource });
+    expect(r.response.allowed).toBe(true);
+  });
+
+  it('admits with warnings in warn mode', () => {
+    const r = decide(deployment(null), { policy: policyWithMode('warn') });
+    expect(r.response.allowed).toBe(true);
+    expect(r.response.warnings?.some((w) => w.startsWith('modelgate: ') && /no model manifest/.test(w))).toBe(
+      true,
+    );
+    expect(r.record).toMatchObject({ decision: 'warn', mode: 'warn' });
+    expect(r.event?.reason).toBe('ModelWarning');
+  });
+
+  it('admits silently in audit mode and records the violation', () => {
+    const r = decide(deployment(null), { policy: policyWithMode('audit') });
+    expect(r.response).toEqual({ uid: expect.any(String), allowed: true });
+    expect(r.record).toMatchObject({
+      decision: 'audit',
+      mode: 'audit',
+      reasons: [{ code: 'missing-manifest' }],
+    });
+  });
+
+  it('denies a ConfigMap reference it could not resolve instead of passing it', () => {
+    const d = deployment(null);
+    d.metadata.annotations['modelgate.dev/manifest-configmap'] = 'manifests';
+    const r = decide(d);
+    expect(r.response.allowed).toBe(false);
+    expect(r.record.reasons[0]?.code).toBe('unresolved-reference');
+  });
+
+  it('verifies manifests the shell resolved from a ConfigMap', () => {
+    const d = deployment(null);
+    d.metadata.annotations['modelgate.dev/manifest-configmap'] = 'manifests';
+    const request = admissionRequest(d);
+    const { refs } = referencesToResolve(request, defaultPolicy());
+    expect(refs).toEqual([
+      {
+        source: 'configmap',
+        path: 'metadata.annotations[modelgate.dev/manifest-configmap]',
+        name: 'manifests',
+      },
+    ]);
+    const resolved = [
+      {
+        origin: 'configmap ml/manifests key fraud.manifest.json',
+        path: refs[0]!.path,
+        text: vectors.manifestText,
+      },
+    ];
+    expect(decide(d, { resolved }).response.allowed).toBe(true);
+  });
+
+  it('passes a resolver error through as the reason', () => {
+    const d = deployment(null);
+    d.metadata.annotations['modelgate.dev/manifest-configmap'] = 'manifests';
+    const resolved = [
+      {
+        origin: 'configmap ml/manifests',
+        path: 'metadata.annotations[modelgate.dev/manifest-configmap]',
+        error: { code: 'configmap-not-found', message: 'ConfigMap ml/manifests not found' },
+      },
+    ];
+    expect(decide(d, { resolved }).response.status?.message).toMatch(/ConfigMap ml\/manifests not found/);
+  });
+
+  it('asks the shell to resolve nothing for requests it will not verify', () => {
+    const d = deployment(null);
+    d.metadata.annotations['modelgate.dev/manifest-configmap'] = 'manifests';
+    expect(referencesToResolve(admissionRequest(d, { operation: 'DELETE' }), defaultPolicy()).refs).toEqual(
+      [],
+    );
+  });
+
+  it('keeps names with newlines and escapes from forging extra lines', () => {
+    const d = deployment(null);
+    d.metadata.name = 'x\nmodelgate: allowed\u001b[2J';
+    const r = decide(d);
+    expect(r.response.status?.message).not.toMatch(/[\n\u001b]/);
+    expect(r.event?.note).not.toMatch(/[\n\u001b]/);
+  });
+
+  it.each(['DELETE', 'CONNECT'] as const)('allows %s without verification', (operation) => {
+    expect(decide(deployment(null), { operation }).response.allowed).toBe(true);
+  });
+
+  it('denies a CREATE of a pod-creating kind without an object', () => {
+    const request = { ...admissionRequest(deployment()), object: undefined };
+    const r = decideAdmission({ request, resolved: [], keyring, policy: defaultPolicy(), now });
+    expect(r.response.allowed).toBe(false);
+  });
+});

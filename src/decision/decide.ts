@@ -1,0 +1,212 @@
+import { allowed, denied } from '../admission/respond.js';
+import type { AdmissionRequest } from '../admission/types.js';
+import type { Problem, VerifiedModel } from '../manifest/types.js';
+import { breakGlassOverride, evaluateRule } from '../policy/rules.js';
+import type { Mode, Rule } from '../policy/types.js';
+import type { Workload } from '../workload/types.js';
+import type { Classification } from './classify.js';
+import { classifyRequest } from './classify.js';
+import { describe, oneLine } from './message.js';
+import { verifyWorkloadModels } from './models.js';
+import type {
+  AuditRecord,
+  Decision,
+  DecisionInput,
+  DecisionOutcome,
+  EventIntent,
+  ModelSummary,
+} from './types.js';
+
+/**
+ * The admission decision: a pure function of (request, resolved manifests, keyring, policy,
+ * clock). Everything it needs from the cluster arrives in `input.resolved`.
+ */
+export function decideAdmission(input: DecisionInput): Decision {
+  const { request, policy } = input;
+  const classification = classifyRequest(request, policy);
+  if (classification.kind === 'invalid') {
+    return finish(request, {
+      outcome: 'deny',
+      mode: 'none',
+      problems: [invalidObject(classification.message)],
+    });
+  }
+  if (classification.kind === 'skip') {
+    return finish(
+      request,
+      { outcome: 'allow', mode: 'none', problems: [], skip: classification.reason },
+      classification.workload,
+    );
+  }
+  return check(input, classification);
+}
+
+interface Verdict {
+  outcome: DecisionOutcome;
+  mode: Mode | 'none';
+  problems: Problem[];
+  warnings?: string[];
+  models?: VerifiedModel[];
+  rule?: Rule;
+  skip?: string;
+  breakGlass?: { user: string; reason: string };
+}
+
+function check(input: DecisionInput, c: Extract<Classification, { kind: 'check' }>): Decision {
+  const { request, policy, keyring, now } = input;
+  const { workload, rule } = c;
+  const findings = verifyWorkloadModels(workload, input.resolved, keyring, { policy, rule });
+  const user = { username: request.userInfo.username, groups: request.userInfo.groups ?? [] };
+  const evaluated = evaluateRule(rule, { workload, models: findings.models, user, now, policy });
+  const problems = [...findings.problems, ...evaluated.violations];
+  if (c.ephemeral) problems.push(ephemeralProblem(workload));
+  const warnings = [...findings.warnings, ...evaluated.warnings];
+  let verdict: Verdict = {
+    outcome: outcomeFor(rule.mode, problems),
+    mode: rule.mode,
+    problems,
+    warnings,
+    models: findings.models,
+    rule,
+  };
+  if (verdict.outcome === 'deny') verdict = applyBreakGlass(verdict, input, workload);
+  return finish(request, verdict, workload);
+}
+
+function outcomeFor(mode: Mode, problems: Problem[]): DecisionOutcome {
+  if (problems.length === 0) return 'allow';
+  if (mode === 'enforce') return 'deny';
+  return mode;
+}
+
+/** A member of the break-glass group may override a denial with a reason; it is never silent. */
+function applyBreakGlass(verdict: Verdict, input: DecisionInput, workload: Workload): Verdict {
+  const { userInfo } = input.request;
+  const override = breakGlassOverride(
+    input.policy,
+    { username: userInfo.username, groups: userInfo.groups ?? [] },
+    workload.annotations,
+  );
+  if (!override) return verdict;
+  const warning = `break-glass by ${userInfo.username} ("${override.reason}") overrode: ${verdict.problems.map((p) => p.message).join('; ')}`;
+  return {
+    ...verdict,
+    outcome: 'warn',
+    warnings: [...(verdict.warnings ?? []), oneLine(`modelgate: ${warning}`)],
+    breakGlass: { user: userInfo.username, reason: override.reason },
+  };
+}
+
+function finish(request: AdmissionRequest, verdict: Verdict, workload?: Workload): Decision {
+  const subject = describe(request, workload);
+  const reasons = verdict.problems.map((p) => ({ code: p.code, message: oneLine(p.message) }));
+  const response =
+    verdict.outcome === 'deny'
+      ? denied(request.uid, denyMessage(subject, reasons))
+      : allowed(request.uid, responseWarnings(verdict, reasons));
+  const record = auditRecord(request, verdict, reasons, workload);
+  const event = request.dryRun ? undefined : eventFor(verdict, record, request, workload);
+  return event ? { response, record, event } : { response, record };
+}
+
+function denyMessage(subject: string, reasons: { message: string }[]): string {
+  const [first] = reasons;
+  const more =
+    reasons.length > 1
+      ? ` (and ${reasons.length - 1} more problem${reasons.length > 2 ? 's' : ''}: see the ModelRejected Event)`
+      : '';
+  return oneLine(`modelgate: ${subject} denied: ${first?.message ?? 'rejected'}${more}`);
+}
+
+function auditRecord(
+  request: AdmissionRequest,
+  verdict: Verdict,
+  reasons: { code: string; message: string }[],
+  workload?: Workload,
+): AuditRecord {
+  const record: AuditRecord = {
+    uid: request.uid,
+    kind: request.kind.kind,
+    namespace: request.namespace ?? workload?.namespace ?? '',
+    name: request.name ?? workload?.name ?? '',
+    operation: request.operation,
+    user: request.userInfo.username,
+    groups: request.userInfo.groups ?? [],
+    dryRun: request.dryRun === true,
+    decision: verdict.outcome,
+    mode: verdict.mode,
+    reasons: verdict.skip ? [{ code: verdict.skip, message: 'not verified' }] : reasons,
+    models: (verdict.models ?? []).map(summarize),
+  };
+  if (verdict.rule) record.rule = verdict.rule.name;
+  if (verdict.breakGlass) record.breakGlass = verdict.breakGlass;
+  return record;
+}
+
+function summarize(model: VerifiedModel): ModelSummary {
+  return { name: model.name, keyId: model.keyId, format: model.format, sha256: model.files[0]?.sha256 ?? '' };
+}
+
+const EVENT_FOR: Record<DecisionOutcome, Pick<EventIntent, 'reason' | 'type'> | undefined> = {
+  deny: { reason: 'ModelRejected', type: 'Warning' },
+  warn: { reason: 'ModelWarning', type: 'Warning' },
+  audit: { reason: 'ModelWarning', type: 'Warning' },
+  allow: { reason: 'ModelVerified', type: 'Normal' },
+};
+
+function eventFor(
+  verdict: Verdict,
+  record: AuditRecord,
+  request: AdmissionRequest,
+  workload?: Workload,
+): EventIntent | undefined {
+  if (verdict.skip || !workload) return undefined;
+  const kind = EVENT_FOR[verdict.outcome];
+  if (!kind) return undefined;
+  const note =
+    verdict.outcome === 'allow'
+      ? `verified ${record.models.map((m) => `${m.name} (key ${m.keyId})`).join(', ')}`
+      : record.reasons.map((r) => r.message).join('; ');
+  const regarding = {
+    apiVersion: apiVersionOf(request),
+    kind: request.kind.kind,
+    namespace: record.namespace,
+    name: record.name,
+    ...(typeof (request.object?.metadata as { uid?: unknown } | undefined)?.uid === 'string'
+      ? { uid: (request.object?.metadata as { uid: string }).uid }
+      : {}),
+  };
+  const prefix = verdict.breakGlass ? 'break-glass: ' : '';
+  return {
+    ...kind,
+    note: oneLine(prefix + note).slice(0, 1024),
+    regarding,
+    action: request.operation === 'CREATE' ? 'Create' : 'Update',
+  };
+}
+
+function apiVersionOf(request: AdmissionRequest): string {
+  const { group, version } = request.kind;
+  return group ? `${group}/${version}` : version;
+}
+
+function invalidObject(message: string): Problem {
+  return { code: 'invalid-object', path: 'object', message };
+}
+
+function ephemeralProblem(workload: Workload): Problem {
+  return {
+    code: 'ephemeral-container',
+    path: 'spec.ephemeralContainers',
+    message: `ephemeral containers may not be added to inference pod ${workload.namespace}/${workload.name}: they run outside the verified template; use the break-glass procedure`,
+  };
+}
+
+/** Warn mode shows every problem as a warning (kubectl prints them); audit mode records only. */
+function responseWarnings(verdict: Verdict, reasons: { message: string }[]): string[] {
+  if (verdict.outcome === 'audit') return [];
+  const own = verdict.warnings ?? [];
+  const problems =
+    verdict.outcome === 'warn' && !verdict.breakGlass ? reasons.map((r) => `modelgate: ${r.message}`) : [];
+  return [...new Set([...own, ...problems].map(oneLine))];
+}

@@ -1,0 +1,18 @@
+import type { AdmissionRequest } from '../admission/types.js';
+import type { Workload } from '../workload/types.js';
+
+/**
+ * One printable line: control characters (newlines, ANSI escapes) from names, annotations or
+ * manifests are replaced so nobody can forge extra log or kubectl lines.
+ */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ');
+}
+
+/** "Deployment ml/fraud-detector" — what the request is about, for messages. */
+export function describe(request: AdmissionRequest, workload?: Workload): string {
+  const ns = request.namespace ?? workload?.namespace ?? '';
+  const name = request.name || workload?.name || '(unnamed)';
+  return oneLine(`${request.kind.kind} ${ns ? `${ns}/` : ''}${name}`);
+}

@@ -1,0 +1,131 @@
+import type { Keyring } from '../keys/types.js';
+import { parseManifests } from '../manifest/parse.js';
+import type { Manifest, Problem, VerifiedModel } from '../manifest/types.js';
+import { verifyManifest } from '../manifest/verify.js';
+import type { Policy, Rule } from '../policy/types.js';
+import type { ResolvedManifest, Workload } from '../workload/types.js';
+
+type Scope = { policy: Policy; rule: Rule };
+
+export interface ModelFindings {
+  models: VerifiedModel[];
+  problems: Problem[];
+  /** Accepted with a caveat (e.g. v1 binds only the hash), one line each, naming the model. */
+  warnings: string[];
+}
+
+/**
+ * Turns the workload's references into verified models. Annotation manifests are read here;
+ * ConfigMap and volume references must have been resolved by the shell (`resolved`): one
+ * that was not is a problem, never a silent pass.
+ */
+export function verifyWorkloadModels(
+  workload: Workload,
+  resolved: readonly ResolvedManifest[],
+  keyring: Keyring,
+  scope: { policy: Policy; rule: Rule },
+): ModelFindings {
+  const findings: ModelFindings = { models: [], problems: [], warnings: [] };
+  for (const source of manifestTexts(workload, resolved, findings.problems)) {
+    const parsed = parseManifests(source.text, source.origin);
+    if (!parsed.ok) {
+      findings.problems.push({ ...parsed.problem, path: source.path });
+      continue;
+    }
+    for (const manifest of parsed.value) verifyOne(manifest, source, keyring, { scope, findings });
+  }
+  if (findings.models.length === 0 && findings.problems.length === 0)
+    findings.problems.push(missingManifest(workload));
+  return findings;
+}
+
+function manifestName(manifest: Manifest): string {
+  return manifest.format === 'v1'
+    ? manifest.body.model_path
+    : `${manifest.body.model.name}@${manifest.body.model.version}`;
+}
+
+function verifyOne(
+  manifest: Manifest,
+  source: ManifestText,
+  keyring: Keyring,
+  ctx: { scope: Scope; findings: ModelFindings },
+): void {
+  const { scope, findings } = ctx;
+  const verified = verifyManifest(manifest, keyring, {
+    trustedKeyIds: scope.rule.trustedKeys.length > 0 ? scope.rule.trustedKeys : undefined,
+    revokedKeyIds: scope.policy.revokedKeys,
+    origin: source.origin,
+  });
+  const name = manifestName(manifest);
+  if (!verified.ok) {
+    const { problem } = verified;
+    findings.problems.push({
+      ...problem,
+      path: problem.path || source.path,
+      message: `model ${name}: ${problem.message}`,
+    });
+    return;
+  }
+  findings.models.push(verified.value);
+  for (const w of verified.value.warnings ?? [])
+    findings.warnings.push(`modelgate: model ${name}: ${w.message}`);
+}
+
+interface ManifestText {
+  origin: string;
+  path: string;
+  text: string;
+}
+
+function manifestTexts(
+  workload: Workload,
+  resolved: readonly ResolvedManifest[],
+  problems: Problem[],
+): ManifestText[] {
+  const texts: ManifestText[] = [];
+  for (const ref of workload.refs) {
+    if (ref.source === 'annotation') {
+      texts.push({
+        origin: `annotation ${ref.path.replace(/^metadata\.annotations\[(.*)\]$/, '$1')}`,
+        path: ref.path,
+        text: ref.text,
+      });
+    } else if (ref.source === 'invalid') {
+      problems.push({ code: 'invalid-reference', path: ref.path, message: `${ref.path} ${ref.message}` });
+    } else {
+      collectResolved(ref.path, resolved, texts, problems);
+    }
+  }
+  return texts;
+}
+
+function collectResolved(
+  path: string,
+  resolved: readonly ResolvedManifest[],
+  texts: ManifestText[],
+  problems: Problem[],
+): void {
+  const found = resolved.filter((r) => r.path === path);
+  if (found.length === 0) {
+    problems.push({
+      code: 'unresolved-reference',
+      path,
+      message: `the manifests referenced at ${path} could not be read (no cluster access); deploy through the API server or inline the manifest`,
+    });
+  }
+  for (const r of found) {
+    if ('text' in r) texts.push({ origin: r.origin, path: r.path, text: r.text });
+    else problems.push({ code: r.error.code, path: r.path, message: r.error.message });
+  }
+}
+
+function missingManifest(workload: Workload): Problem {
+  return {
+    code: 'missing-manifest',
+    path: 'metadata.annotations',
+    message:
+      `${workload.kind} ${workload.namespace}/${workload.name} is an inference workload but declares no model manifest; ` +
+      'sign the model with `modelgate sign` and add the modelgate.dev/manifest annotation (or manifest-configmap / manifest-volume)',
+  };
+}
