@@ -1,0 +1,104 @@
+import { X509Certificate } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { KubeError, type KubeApi, type SecretData } from '../kube/client.js';
+import { certificateInfo } from './certs.js';
+import { SelfManagedCertificateSource, caBundle } from './selfmanaged.js';
+
+/** An API server holding one Secret with resourceVersion semantics. */
+class FakeApi implements Partial<KubeApi> {
+  secret: SecretData | undefined;
+  version = 0;
+  bundles: string[] = [];
+  creates = 0;
+  readSecret(): Promise<SecretData | undefined> {
+    return Promise.resolve(this.secret && { data: { ...this.secret.data }, resourceVersion: this.secret.resourceVersion });
+  }
+  async createSecret(_ns: string, _name: string, data: Record<string, string>): Promise<void> {
+    this.creates++;
+    await new Promise((r) => setTimeout(r, 5));
+    if (this.secret) throw new KubeError('exists', 409);
+    this.secret = { data, resourceVersion: String(++this.version) };
+  }
+  replaceSecret(_ns: string, _name: string, s: SecretData): Promise<void> {
+    if (s.resourceVersion !== this.secret?.resourceVersion) return Promise.reject(new KubeError('conflict', 409));
+    this.secret = { data: s.data, resourceVersion: String(++this.version) };
+    return Promise.resolve();
+  }
+  setWebhookCaBundle(_name: string, pem: string): Promise<void> {
+    this.bundles.push(pem);
+    return Promise.resolve();
+  }
+}
+
+function source(api: FakeApi, now: () => Date, validDays = 90) {
+  return new SelfManagedCertificateSource({
+    api: api as unknown as KubeApi,
+    namespace: 'modelgate',
+    secretName: 'modelgate-tls',
+    serviceName: 'modelgate',
+    webhookConfig: 'modelgate',
+    validDays,
+    now,
+  });
+}
+
+describe('SelfManagedCertificateSource', () => {
+  it('creates the Secret once, for the Service DNS names, and publishes the CA', async () => {
+    const api = new FakeApi();
+    const s = source(api, () => new Date());
+    await s.sync();
+    const pair = s.current()!;
+    expect(certificateInfo(pair.certPem).dnsNames).toEqual([
+      'modelgate',
+      'modelgate.modelgate',
+      'modelgate.modelgate.svc',
+      'modelgate.modelgate.svc.cluster.local',
+    ]);
+    expect(api.bundles).toEqual([caBundle(api.secret!.data)]);
+    const ca = new X509Certificate(api.secret!.data['ca.crt']!);
+    expect(new X509Certificate(pair.certPem).verify(ca.publicKey)).toBe(true);
+    expect(s.healthy()).toBe(true);
+  });
+
+  it('two replicas starting together end with the same certificate (409 → re-read)', async () => {
+    const api = new FakeApi();
+    const a = source(api, () => new Date());
+    const b = source(api, () => new Date());
+    await Promise.all([a.sync(), b.sync()]);
+    expect(api.creates).toBe(2);
+    expect(a.current()!.certPem).toBe(b.current()!.certPem);
+    expect(a.current()!.certPem).toBe(api.secret!.data['tls.crt']);
+  });
+
+  it('keeps a valid certificate, renews at 2/3 of its lifetime with the same CA', async () => {
+    const api = new FakeApi();
+    let now = new Date('2026-01-01T00:00:00Z');
+    const s = source(api, () => now);
+    const seen: string[] = [];
+    s.onChange((p) => seen.push(p.certPem));
+    await s.sync();
+    const first = s.current()!.certPem;
+    now = new Date('2026-02-15T00:00:00Z'); // day 45 of 90
+    await s.sync();
+    expect(s.current()!.certPem).toBe(first);
+    now = new Date('2026-03-02T00:00:00Z'); // day 60 ≈ 2/3
+    await s.sync();
+    expect(s.current()!.certPem).not.toBe(first);
+    expect(seen).toHaveLength(2);
+    expect(api.secret!.data['ca-previous.crt']).toBeUndefined();
+    expect(s.notAfter()!.getTime()).toBeGreaterThan(new Date('2026-05-01T00:00:00Z').getTime());
+  });
+
+  it('re-issues when the Secret does not cover the Service names', async () => {
+    const api = new FakeApi();
+    await source(api, () => new Date()).sync();
+    const other = new SelfManagedCertificateSource({
+      api: api as unknown as KubeApi,
+      namespace: 'modelgate',
+      secretName: 'modelgate-tls',
+      serviceName: 'renamed',
+      webhookConfig: 'modelgate',
+    });
+    expect(other.needsRenewal(api.secret!.data)).toBe(true);
+  });
+});
