@@ -1,0 +1,75 @@
+/**
+ * Streaming SHA-256 of one file, and the worker-thread entry of the hashing pool (hash.ts).
+ *
+ * This file imports nothing relative on purpose: under vitest the pool starts it as .ts, which
+ * Node 24 runs by stripping types but cannot follow to other .ts modules by their .js names.
+ */
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+
+/**
+ * Read size. One reused 1 MiB buffer keeps memory flat for any file size, and is large enough
+ * that syscalls are a rounding error next to SHA-256 itself.
+ */
+export const HASH_CHUNK_BYTES = 1024 * 1024;
+
+export interface FileDigest {
+  sha256: string;
+  size: number;
+}
+
+/** sha256 (lowercase hex) and byte count of a file; `onBytes` is told each chunk's length. */
+export async function sha256File(path: string, onBytes?: (n: number) => void): Promise<FileDigest> {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+  const fh = await open(path, 'r');
+  let size = 0;
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      size += bytesRead;
+      onBytes?.(bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** Marks a worker started by the pool (vitest may itself run tests inside worker threads). */
+export const HASH_WORKER_TAG = 'modelgate-hash-worker';
+
+export type WorkerRequest = { id: number; path: string };
+export type WorkerReply =
+  | { id: number; kind: 'progress'; bytes: number }
+  | { id: number; kind: 'done'; sha256: string; size: number }
+  | { id: number; kind: 'error'; code: string; message: string };
+
+/** Report progress at most every 16 MiB per file: enough for a smooth bar, few messages. */
+const PROGRESS_EVERY = 16 * HASH_CHUNK_BYTES;
+
+function serve(port: NonNullable<typeof parentPort>): void {
+  port.on('message', (req: WorkerRequest) => {
+    let pending = 0;
+    const onBytes = (n: number): void => {
+      pending += n;
+      if (pending < PROGRESS_EVERY) return;
+      port.postMessage({ id: req.id, kind: 'progress', bytes: pending } satisfies WorkerReply);
+      pending = 0;
+    };
+    sha256File(req.path, onBytes).then(
+      (d) => {
+        if (pending > 0) port.postMessage({ id: req.id, kind: 'progress', bytes: pending } satisfies WorkerReply);
+        port.postMessage({ id: req.id, kind: 'done', ...d } satisfies WorkerReply);
+      },
+      (err: NodeJS.ErrnoException) => {
+        port.postMessage({ id: req.id, kind: 'error', code: err.code ?? 'EIO', message: err.message } satisfies WorkerReply);
+      },
+    );
+  });
+}
+
+if (!isMainThread && parentPort !== null && workerData === HASH_WORKER_TAG) serve(parentPort);
