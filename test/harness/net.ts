@@ -50,13 +50,13 @@ export interface WaitOptions {
  */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, opts: WaitOptions): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs;
-  let last = '';
+  let last: string;
   for (;;) {
     opts.guard?.();
     try {
       const value = await probe();
       if (value !== undefined) return value;
-      last = 'not yet';
+      last = 'not ready';
     } catch (err) {
       last = err instanceof Error ? err.message : String(err);
     }
