@@ -158,15 +158,21 @@ export class SelfManagedCertificateSource implements CertificateSource {
   /** New serving certificate; the CA is kept unless it is missing, broken or due itself. */
   private issue(old: Record<string, string> | undefined): Record<string, string> {
     const now = this.o.now();
-    const oldCa = old?.[K.ca] && old[K.caKey] ? { certPem: old[K.ca], keyPem: old[K.caKey] } : undefined;
+    const oldCa = caOf(old);
     const keepCa = oldCa !== undefined && pairMatches(oldCa) && !this.dueForRenewal(oldCa.certPem);
-    const ca = keepCa ? oldCa : createCA({ commonName: `modelgate-ca.${this.o.namespace}`, validDays: this.o.caValidDays, now });
+    const ca: KeyPair = oldCa && keepCa ? oldCa : createCA({ commonName: `modelgate-ca.${this.o.namespace}`, validDays: this.o.caValidDays, now });
     const serving = createServingCert(ca, { dnsNames: serviceDnsNames(this.o.serviceName, this.o.namespace), validDays: this.o.validDays, now });
     const data: Record<string, string> = { [K.cert]: serving.certPem, [K.key]: serving.keyPem, [K.ca]: ca.certPem, [K.caKey]: ca.keyPem };
     const previous = keepCa ? old?.[K.caPrevious] : oldCa?.certPem;
     if (previous && certificateInfo(previous).notAfter > now) data[K.caPrevious] = previous;
     return data;
   }
+}
+
+function caOf(data: Record<string, string> | undefined): KeyPair | undefined {
+  const certPem = data?.[K.ca];
+  const keyPem = data?.[K.caKey];
+  return certPem && keyPem ? { certPem, keyPem } : undefined;
 }
 
 /** The CA bundle for the webhook: current CA, plus the previous one during a CA rotation. */
