@@ -1,0 +1,204 @@
+/** `modelgate sign`: hash model file(s) and write a signed manifest beside them. */
+import { writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { parseArgs } from 'node:util';
+import { KeyLoadError, loadKeyFile } from '../keys/load.js';
+import type { Keyring } from '../keys/types.js';
+import { manifestPathFor, withSuffix } from '../manifest/files.js';
+import { HashError, hashFiles, type PathDigest } from '../manifest/hash.js';
+import { progressLine } from '../manifest/progress.js';
+import type { Claims, ManifestV1, ManifestV2 } from '../manifest/types.js';
+import { formatV1, signV1 } from '../manifest/v1.js';
+import { filePathError, formatV2, signV2, V2_API_VERSION, V2_KIND } from '../manifest/v2.js';
+import type { CliIO, Command } from './types.js';
+import { UsageError } from './types.js';
+
+const HELP = `usage: modelgate sign <model> --key-file F [--key-id ID] [--format v1|v2] [--out M]
+       modelgate sign <file>... --format v2 --key-file F --version V --source S [--name N]
+                      [--claim k=v]... [--expires-in DUR] [--base-dir D] [--out M]
+
+Hashes the model and writes a signed manifest (default: model.onnx → model.manifest.json).
+  --format v1   the seed's format (default): signs only the sha256; no key id inside.
+  --format v2   binds name, version, source, every file (sharded models), claims and time.
+  --key-id ID   the key's id (default: the key file's name); v2 records it.
+  --claim k=v   a signed fact, repeatable: scan=passed, approvers=alice,bob,
+                dataClassification=internal, customerFacing=true, explainabilityReport=URL
+  --expires-in  how long the v2 manifest is valid: 90d, 12h, 1w2d, 30m
+  --base-dir D  v2 file paths are relative to D (default: the manifest's directory)
+  --json        print the result as JSON
+`;
+
+const OPTIONS = {
+  'key-file': { type: 'string' },
+  'key-id': { type: 'string' },
+  format: { type: 'string', default: 'v1' },
+  out: { type: 'string' },
+  name: { type: 'string' },
+  version: { type: 'string' },
+  source: { type: 'string' },
+  claim: { type: 'string', multiple: true },
+  'expires-in': { type: 'string' },
+  'base-dir': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
+/** Claim names that would pollute prototypes downstream; refused like the strict JSON parser does. */
+const FORBIDDEN_CLAIMS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** "90d", "1w2d", "12h30m" → milliseconds. */
+export function parseDuration(text: string): number {
+  if (!/^(\d+[smhdw])+$/.test(text)) throw new UsageError(`--expires-in ${JSON.stringify(text)}: use a duration like 90d, 12h, 1w2d or 30m`);
+  let ms = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+)([smhdw])/g)) ms += Number(n) * (DURATION_UNITS[unit as string] ?? 0);
+  if (ms <= 0) throw new UsageError('--expires-in must be longer than zero');
+  return ms;
+}
+
+function claimValue(name: string, value: string): unknown {
+  if (name === 'approvers') return value.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  if (name !== 'customerFacing') return value;
+  if (value !== 'true' && value !== 'false') throw new UsageError('--claim customerFacing=… must be true or false');
+  return value === 'true';
+}
+
+/** Repeated `--claim k=v` → a claims object. */
+export function parseClaims(items: readonly string[]): Claims {
+  const claims: Claims = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const name = eq > 0 ? item.slice(0, eq) : '';
+    if (name === '' || FORBIDDEN_CLAIMS.has(name)) throw new UsageError(`--claim ${JSON.stringify(item)}: use name=value`);
+    if (name in claims) throw new UsageError(`--claim ${name} given twice`);
+    claims[name] = claimValue(name, item.slice(eq + 1));
+  }
+  return claims;
+}
+
+async function loadSigningKey(values: Values): Promise<{ keyring: Keyring; keyId: string }> {
+  const file = values['key-file'];
+  if (file === undefined) throw new UsageError('--key-file is required: the file holding the signing key');
+  try {
+    const keyring = await loadKeyFile(file, values['key-id']);
+    return { keyring, keyId: keyring.ids()[0] as string };
+  } catch (err) {
+    if (err instanceof KeyLoadError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+async function hashModels(paths: string[], io: CliIO): Promise<PathDigest[]> {
+  const progress = progressLine(io.stderr, 'hashing');
+  try {
+    return await hashFiles(paths, { onProgress: progress.onProgress });
+  } catch (err) {
+    if (err instanceof HashError) throw new UsageError(`${err.message}: check the model path`);
+    throw err;
+  } finally {
+    progress.end();
+  }
+}
+
+function buildV1(models: string[], digests: PathDigest[], keyring: Keyring, keyId: string): ManifestV1 {
+  const d = digests[0] as PathDigest;
+  // model_path is the path as given, exactly as the seed writes it.
+  return signV1({ modelPath: models[0] as string, sha256: d.sha256, size: d.size, signedAt: new Date() }, keyring, keyId) as ManifestV1;
+}
+
+function v2Out(models: string[], values: Values, name: string): string {
+  if (values.out !== undefined) return values.out;
+  const first = models[0] as string;
+  return models.length === 1 ? manifestPathFor(first) : join(dirname(first), `${name}.manifest.json`);
+}
+
+function v2Path(file: string, baseDir: string): string {
+  const rel = relative(baseDir, file).split(sep).join('/');
+  const why = filePathError(rel);
+  if (why !== undefined) throw new UsageError(`${file} is not inside ${baseDir} (path ${JSON.stringify(rel)} ${why}): pass --base-dir`);
+  return rel;
+}
+
+function requireString(values: Values, key: 'version' | 'source', what: string): string {
+  const v = values[key];
+  if (v === undefined || v === '') throw new UsageError(`--format v2 needs --${key}: ${what}`);
+  return v;
+}
+
+function buildV2(models: string[], digests: PathDigest[], values: Values, key: { keyring: Keyring; keyId: string }): { out: string; body: ManifestV2 } {
+  const name = values.name ?? basename(withSuffix(models[0] as string, ''));
+  const out = v2Out(models, values, name);
+  const baseDir = values['base-dir'] ?? dirname(out);
+  const now = new Date();
+  const expiresIn = values['expires-in'] === undefined ? undefined : parseDuration(values['expires-in']);
+  const body = signV2(
+    {
+      apiVersion: V2_API_VERSION,
+      kind: V2_KIND,
+      model: { name, version: requireString(values, 'version', 'the model version'), source: requireString(values, 'source', 'where the model came from (repo@commit, registry URL)') },
+      files: digests.map((d) => ({ path: v2Path(d.path, baseDir), sha256: d.sha256, size: d.size })),
+      claims: parseClaims(values.claim ?? []),
+      signedAt: now.toISOString(),
+      ...(expiresIn === undefined ? {} : { expiresAt: new Date(now.getTime() + expiresIn).toISOString() }),
+    },
+    key.keyring,
+    key.keyId,
+  ) as ManifestV2;
+  return { out, body };
+}
+
+function checkV2Inputs(values: Values): void {
+  requireString(values, 'version', 'the model version');
+  requireString(values, 'source', 'where the model came from (repo@commit, registry URL)');
+  parseClaims(values.claim ?? []);
+  if (values['expires-in'] !== undefined) parseDuration(values['expires-in']);
+}
+
+function parse(args: string[]): { values: Values; models: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+    return { values, models: positionals };
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+export const sign: Command = async (args, io) => {
+  const { values, models } = parse(args);
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  if (models.length === 0) throw new UsageError('which model? usage: modelgate sign <model> --key-file F');
+  if (values.format !== 'v1' && values.format !== 'v2') throw new UsageError(`--format ${values.format}: use v1 or v2`);
+  const key = await loadSigningKey(values);
+  if (values.format === 'v1' && models.length !== 1) throw new UsageError('--format v1 signs exactly one model file; use --format v2 for sharded models');
+  if (values.format === 'v2') checkV2Inputs(values); // before hashing gigabytes
+  const digests = await hashModels(models, io);
+  const { out, text, summary } =
+    values.format === 'v1'
+      ? v1Result(models, digests, values, key)
+      : v2Result(models, digests, values, key);
+  await writeFile(out, text);
+  io.stdout.write(values.json ? `${JSON.stringify({ manifest: out, ...summary })}\n` : `wrote ${out} (${summary.format}, key "${summary.keyId}", ${summary.files.length} file(s))\n`);
+  return 0;
+};
+
+interface Summary {
+  format: 'v1' | 'v2';
+  keyId: string;
+  files: Array<{ path: string; sha256: string; size: number }>;
+}
+
+function v1Result(models: string[], digests: PathDigest[], values: Values, key: { keyring: Keyring; keyId: string }): { out: string; text: string; summary: Summary } {
+  const body = buildV1(models, digests, key.keyring, key.keyId);
+  const out = values.out ?? manifestPathFor(models[0] as string);
+  return { out, text: formatV1(body), summary: { format: 'v1', keyId: key.keyId, files: [{ path: body.model_path, sha256: body.file_hash, size: body.file_size }] } };
+}
+
+function v2Result(models: string[], digests: PathDigest[], values: Values, key: { keyring: Keyring; keyId: string }): { out: string; text: string; summary: Summary } {
+  const { out, body } = buildV2(models, digests, values, key);
+  return { out, text: formatV2(body), summary: { format: 'v2', keyId: key.keyId, files: body.files } };
+}
