@@ -106,7 +106,7 @@ describe('parsePolicy on broken files reports line, column and reason', () => {
       [
         { line: 6, column: 19, path: 'rules[0].match.namespaces', message: 'must be a list, got string "prod-*"' },
         { line: 7, column: 27, path: 'rules[0].match.kinds[1]', message: expect.stringContaining('unknown value "Deploymnet"') as string },
-        { line: 8, column: 13, path: 'rules[0].maxAge', message: 'must be a duration like 720h, 30d or 1h30m, got string "30 days"' },
+        { line: 8, column: 13, path: 'rules[0].maxAge', message: 'must be a duration like 720h, 30d, 2w or 1h30m, got string "30 days"' },
         { line: 9, column: 23, path: 'rules[0].approvals.min', message: 'must be a whole number >= 0, got string "two"' },
         { line: 10, column: 24, path: 'rules[0].requireScanPassed', message: 'must be true or false, got string "yes"' },
       ],

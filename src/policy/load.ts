@@ -90,7 +90,7 @@ function asDuration(r: Reader, slot: Slot, path: string): number | undefined {
   if (isScalar(node) && Number.isInteger(node.value) && (node.value as number) >= 0) return node.value as number;
   const seconds = isScalar(node) && typeof node.value === 'string' ? parseDuration(node.value) : undefined;
   if (seconds !== undefined) return seconds;
-  return fail(r, slot, path, `must be a duration like 720h, 30d or 1h30m, got ${describe(node)}`);
+  return fail(r, slot, path, `must be a duration like 720h, 30d, 2w or 1h30m, got ${describe(node)}`);
 }
 
 function items(r: Reader, slot: Slot, path: string): Slot[] | undefined {

@@ -116,7 +116,8 @@ describe('parseDuration', () => {
     ['zero', '0', 0],
     ['a bare number is not a duration', '30', undefined],
     ['words are not a duration', '30 days', undefined],
-    ['an unknown unit is not a duration', '2w', undefined],
+    ['weeks, as sign --expires-in takes them', '2w', 1_209_600],
+    ['an unknown unit is not a duration', '2y', undefined],
   ])('%s', (_sentence, text, seconds) => {
     expect(parseDuration(text)).toBe(seconds);
   });
