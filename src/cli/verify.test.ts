@@ -1,0 +1,140 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from './main.js';
+import type { CliIO } from './types.js';
+import type { VerifyReport } from './verify.js';
+
+const V = '/work/shared/vectors/seed-v1';
+const MODEL = `${V}/fraud-detector.onnx`;
+const TAMPERED = `${V}/fraud-detector-tampered.onnx`;
+const MANIFEST = `${V}/fraud-detector.manifest.json`;
+const WRONG = `${V}/wrong-key.manifest.json`;
+const KEY = `${V}/signing.key`;
+const SHA = '28945c699d6b4878af1b680be05aaf431e6906bd2d1cd0fcd80c91d527144927';
+
+function fakeIO(): CliIO & { out: () => string; err: () => string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  return { stdin: new PassThrough(), stdout, stderr, env: {}, out: () => out, err: () => err };
+}
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = fakeIO();
+  const code = await main(['verify', ...args], io);
+  return { code, out: io.out(), err: io.err() };
+}
+
+let dir: string;
+let shardDir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mg-verify-'));
+  await mkdir(join(dir, 'keys'));
+  await writeFile(join(dir, 'keys', 'ci-2026'), 'ci-signing-key-2026\n');
+  await writeFile(join(dir, 'keys', 'other'), 'unrelated');
+  // A sharded v2 model, signed with the real CLI.
+  shardDir = join(dir, 'llm');
+  await mkdir(join(shardDir, 'sub'), { recursive: true });
+  await writeFile(join(shardDir, 'a.bin'), 'shard a');
+  await writeFile(join(shardDir, 'sub', 'b.bin'), 'shard b');
+  const signArgs = ['sign', join(shardDir, 'a.bin'), join(shardDir, 'sub', 'b.bin'), '--format', 'v2', '--key-file', join(dir, 'keys', 'ci-2026'), '--name', 'llm', '--version', '1', '--source', 'test'];
+  expect(await main(signArgs, fakeIO())).toBe(0);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('modelgate verify with a key (seed vectors)', () => {
+  it.each([
+    ['the model with its manifest and key', [MODEL, '--key-file', KEY], 0, 'valid: 1 file(s) match'],
+    ['the model with --keys-dir', [MODEL, '--keys-dir', 'KEYS'], 0, 'signed with key "ci-2026"'],
+    ['the tampered model', [TAMPERED, '--manifest', MANIFEST, '--key-file', KEY], 1, 'sha256 mismatch'],
+    ['the wrong-key manifest', [MODEL, '--manifest', WRONG, '--key-file', KEY], 1, '[bad-signature]'],
+    ['the wrong-key manifest against a keys dir', [MODEL, '--manifest', WRONG, '--keys-dir', 'KEYS'], 1, 'does not match any of the 2 allowed key(s)'],
+  ])('%s → exit %i', async (_n, args, code, fragment) => {
+    const got = await run(...args.map((a) => (a === 'KEYS' ? join(dir, 'keys') : a)));
+    expect(got.code).toBe(code);
+    expect(got.out).toContain(fragment);
+  });
+
+  it('warns that v1 binds only the hash', async () => {
+    expect((await run(MODEL, '--key-file', KEY)).out).toContain('warning: v1 manifest: the signature covers only the file hash');
+  });
+
+  it('tells the user what to do when the bytes changed', async () => {
+    const got = await run(TAMPERED, '--manifest', MANIFEST, '--key-file', KEY);
+    expect(got.out).toContain('INVALID: the model bytes changed after signing: re-download the model, or sign it again in CI');
+  });
+
+  it('prints a JSON report with --json', async () => {
+    const got = await run(TAMPERED, '--manifest', MANIFEST, '--key-file', KEY, '--json');
+    const report = JSON.parse(got.out) as VerifyReport;
+    expect(report).toMatchObject({ valid: false, mode: 'key', format: 'v1', keyId: 'signing.key', manifest: MANIFEST });
+    expect(report.files).toEqual([{ path: TAMPERED, expected: SHA, actual: expect.stringMatching(/^[0-9a-f]{64}$/), ok: false, problem: 'sha256 mismatch' }]);
+  });
+});
+
+describe('modelgate verify --sha256 (init container)', () => {
+  it.each([
+    ['the model with its pinned hash', [MODEL, '--sha256', SHA], 0],
+    ['the model with --sha256=HEX', [MODEL, `--sha256=${SHA}`], 0],
+    ['the tampered model', [TAMPERED, '--sha256', SHA], 1],
+    ['two files paired in order', [MODEL, TAMPERED, '--sha256', SHA, '--sha256', SHA], 1],
+  ])('%s → exit %i', async (_n, args, code) => {
+    expect((await run(...args)).code).toBe(code);
+  });
+});
+
+describe('modelgate verify on a sharded v2 model', () => {
+  const manifest = (): string => join(shardDir, 'llm.manifest.json');
+  it('checks every file of a directory with the key', async () => {
+    const got = await run(shardDir, '--manifest', manifest(), '--keys-dir', join(dir, 'keys'));
+    expect(got.code).toBe(0);
+    expect(got.out).toContain('valid: 2 file(s) match (signed with key "ci-2026", v2)');
+  });
+
+  it('checks one shard given as a file', async () => {
+    expect((await run(join(shardDir, 'sub', 'b.bin'), '--manifest', manifest(), '--key-file', join(dir, 'keys', 'ci-2026'))).code).toBe(0);
+  });
+
+  it('checks a directory against pinned hashes, and refuses a swapped pin', async () => {
+    const report = JSON.parse((await run(shardDir, '--manifest', manifest(), '--sha256', SHA, '--json')).out) as VerifyReport;
+    expect(report.problems[0]?.code).toBe('pin-mismatch');
+    const pins = (await run(shardDir, '--manifest', manifest(), '--keys-dir', join(dir, 'keys'), '--json')).out;
+    const hashes = (JSON.parse(pins) as VerifyReport).files.map((f) => f.expected);
+    expect(hashes).toHaveLength(2);
+    expect((await run(shardDir, '--manifest', manifest(), ...hashes.flatMap((h) => ['--sha256', h]))).code).toBe(0);
+  });
+
+  it('reports a missing shard as invalid', async () => {
+    const got = await run(dir, '--manifest', manifest(), '--keys-dir', join(dir, 'keys'));
+    expect(got.code).toBe(1);
+    expect(got.out).toContain('sub/b.bin: missing');
+  });
+});
+
+describe('modelgate verify bad input → exit 2', () => {
+  it.each([
+    ['no key choice', [MODEL], 'choose one of'],
+    ['two key choices', [MODEL, '--key-file', KEY, '--sha256', SHA], 'choose one of'],
+    ['no model', ['--key-file', KEY], 'which model?'],
+    ['a missing model', ['/nope/model.onnx', '--sha256', SHA], 'does not exist'],
+    ['a missing manifest', [KEY, '--key-file', KEY], 'cannot read manifest'],
+    ['an upper-case pin', [MODEL, '--sha256', SHA.toUpperCase()], 'lower-case hex'],
+    ['a short pin', [MODEL, '--sha256', 'abc'], 'got 3'],
+    ['fewer pins than files', [MODEL, TAMPERED, '--sha256', SHA], 'one --sha256 per file'],
+    ['a directory without a manifest', [V, '--sha256', SHA], 'is a directory'],
+    ['an empty key file', [MODEL, '--key-file', '/dev/null'], 'is not a regular file'],
+  ])('%s', async (_n, args, fragment) => {
+    const got = await run(...args);
+    expect(got.code).toBe(2);
+    expect(got.err).toContain(fragment);
+    expect(got.err).not.toContain('ci-signing-key-2026');
+  });
+});

@@ -1,0 +1,279 @@
+/**
+ * `modelgate verify`: re-hash model bytes and check them against a signed manifest (with a key)
+ * or against sha256 values pinned in the pod spec (the init container: no key in the workload).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { parseArgs } from 'node:util';
+import { KeyLoadError, loadKeyDir, loadKeyFile } from '../keys/load.js';
+import type { Keyring } from '../keys/types.js';
+import { digestError } from '../manifest/fields.js';
+import { manifestPathFor } from '../manifest/files.js';
+import { HashError, hashFiles } from '../manifest/hash.js';
+import { parseManifests } from '../manifest/parse.js';
+import { progressLine } from '../manifest/progress.js';
+import type { Manifest, Problem } from '../manifest/types.js';
+import { verifyManifest } from '../manifest/verify.js';
+import type { CliIO, Command } from './types.js';
+import { UsageError } from './types.js';
+
+const HELP = `usage: modelgate verify <model> [--manifest M] (--key-file F [--key-id ID] | --keys-dir D | --sha256 HEX...)
+
+Re-hashes the model and checks it. Exit 0 valid, 1 invalid, 2 bad input.
+  --key-file F   check the manifest's signature with this key (v2: id defaults to the manifest's keyId)
+  --keys-dir D   check it with any key in D (a mounted Secret: file name = key id)
+  --sha256 HEX   no key: the bytes must have this sha256 (what the init container runs).
+                 Repeat it for several files: verify a.bin b.bin --sha256 A --sha256 B,
+                 or verify <dir> --manifest M --sha256 ... to check every file M lists.
+  --manifest M   default: beside the model (model.onnx → model.manifest.json)
+  --json         machine-readable result on stdout
+`;
+
+const OPTIONS = {
+  manifest: { type: 'string' },
+  'key-file': { type: 'string' },
+  'key-id': { type: 'string' },
+  'keys-dir': { type: 'string' },
+  sha256: { type: 'string', multiple: true },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+/** One file to hash and what it must be. `sizeSigned: false` for v1, whose size is not signed. */
+interface Target {
+  path: string;
+  sha256: string;
+  size?: number;
+  sizeSigned?: boolean;
+}
+
+export interface FileCheck {
+  path: string;
+  expected: string;
+  actual?: string;
+  ok: boolean;
+  problem?: string;
+}
+
+export interface VerifyReport {
+  valid: boolean;
+  mode: 'key' | 'sha256';
+  manifest?: string;
+  format?: 'v1' | 'v2';
+  name?: string;
+  keyId?: string;
+  files: FileCheck[];
+  problems: Problem[];
+  warnings: Problem[];
+}
+
+interface Plan {
+  report: VerifyReport;
+  targets: Target[];
+  /** sha256 mode with a manifest: the pinned set the manifest's hashes must match. */
+  pinned?: string[];
+}
+
+function parse(args: string[]): { values: Values; models: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+    return { values, models: positionals };
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function pickMode(values: Values): 'key' | 'sha256' {
+  const chosen = [values['key-file'], values['keys-dir'], values.sha256].filter((v) => v !== undefined).length;
+  if (chosen !== 1) throw new UsageError('choose one of --key-file F, --keys-dir D or --sha256 HEX');
+  return values.sha256 === undefined ? 'key' : 'sha256';
+}
+
+function pinnedHashes(values: Values): string[] {
+  const pins = values.sha256 ?? [];
+  for (const p of pins) {
+    const why = digestError(p);
+    if (why !== undefined) throw new UsageError(`--sha256 ${JSON.stringify(p)} ${why}`);
+  }
+  return pins;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  if (info === undefined) throw new UsageError(`${path} does not exist: check the model path`);
+  return info.isDirectory();
+}
+
+async function readManifest(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new UsageError(`cannot read manifest ${path} (${code}): pass --manifest, or sign the model first`);
+  }
+}
+
+async function loadKeys(values: Values, manifest: Manifest): Promise<Keyring> {
+  try {
+    if (values['keys-dir'] !== undefined) return await loadKeyDir(values['keys-dir']);
+    const file = values['key-file'] as string;
+    // A key file has no id of its own; for v2 it stands for the key the manifest names.
+    const id = values['key-id'] ?? (manifest.format === 'v2' ? manifest.body.signature.keyId : basename(file));
+    return await loadKeyFile(file, id);
+  } catch (err) {
+    if (err instanceof KeyLoadError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+function v2Entry(m: Manifest & { format: 'v2' }, model: string, manifestPath: string): Target {
+  const files = m.body.files;
+  const rel = relative(dirname(manifestPath), model).split(sep).join('/');
+  const hit = files.length === 1 ? files[0] : (files.find((f) => f.path === rel) ?? files.filter((f) => basename(f.path) === basename(model)).at(0));
+  if (hit === undefined) throw new UsageError(`${model} is not one of the files ${manifestPath} lists; pass the model directory to check them all`);
+  return { path: model, sha256: hit.sha256, size: hit.size, sizeSigned: true };
+}
+
+function targetsOf(m: Manifest, model: string, isDir: boolean, manifestPath: string): Target[] {
+  if (m.format === 'v1') {
+    if (isDir) throw new UsageError('a v1 manifest names one file: pass the model file, not a directory');
+    return [{ path: model, sha256: m.body.file_hash, size: m.body.file_size, sizeSigned: false }];
+  }
+  if (!isDir) return [v2Entry(m, model, manifestPath)];
+  return m.body.files.map((f) => ({ path: join(model, ...f.path.split('/')), sha256: f.sha256, size: f.size, sizeSigned: true }));
+}
+
+function emptyReport(mode: 'key' | 'sha256'): VerifyReport {
+  return { valid: false, mode, files: [], problems: [], warnings: [] };
+}
+
+async function loadManifest(manifestPath: string, report: VerifyReport): Promise<Manifest | undefined> {
+  const parsed = parseManifests(await readManifest(manifestPath), manifestPath);
+  if (!parsed.ok) {
+    report.problems.push(parsed.problem);
+    return undefined;
+  }
+  if (parsed.value.length !== 1) throw new UsageError(`${manifestPath} holds ${parsed.value.length} manifests; verify takes one`);
+  const m = parsed.value[0] as Manifest;
+  report.format = m.format;
+  return m;
+}
+
+async function planFromManifest(values: Values, model: string, mode: 'key' | 'sha256'): Promise<Plan> {
+  const isDir = await isDirectory(model);
+  if (isDir && values.manifest === undefined) throw new UsageError(`${model} is a directory: pass --manifest`);
+  const manifestPath = values.manifest ?? manifestPathFor(model);
+  const report: VerifyReport = { ...emptyReport(mode), manifest: manifestPath };
+  const m = await loadManifest(manifestPath, report);
+  if (m === undefined) return { report, targets: [] };
+  const targets = targetsOf(m, model, isDir, manifestPath);
+  if (mode === 'sha256') return { report, targets, pinned: pinnedHashes(values) };
+  const verified = verifyManifest(m, await loadKeys(values, m), { origin: manifestPath, now: new Date() });
+  if (!verified.ok) {
+    report.problems.push(verified.problem);
+    return { report, targets: [] };
+  }
+  Object.assign(report, { name: verified.value.name, keyId: verified.value.keyId });
+  report.warnings.push(...(verified.value.warnings ?? []));
+  return { report, targets };
+}
+
+async function plan(values: Values, models: string[]): Promise<Plan> {
+  const mode = pickMode(values);
+  if (models.length === 0) throw new UsageError('which model? usage: modelgate verify <model> (--key-file F | --keys-dir D | --sha256 HEX)');
+  if (mode === 'key' || values.manifest !== undefined) {
+    if (models.length !== 1) throw new UsageError('with a manifest, pass one model file or directory');
+    return planFromManifest(values, models[0] as string, mode);
+  }
+  const pins = pinnedHashes(values);
+  if (pins.length !== models.length) throw new UsageError(`${models.length} file(s) but ${pins.length} --sha256 value(s): give one --sha256 per file, in order`);
+  for (const m of models) if (await isDirectory(m)) throw new UsageError(`${m} is a directory: pass --manifest to check the files it lists`);
+  return { report: emptyReport(mode), targets: models.map((path, i) => ({ path, sha256: pins[i] as string })) };
+}
+
+/** Pinned values (from the pod spec) must be exactly the manifest's hashes: the manifest cannot be swapped. */
+function checkPins(p: Plan): void {
+  if (p.pinned === undefined) return;
+  const listed = new Set(p.targets.map((t) => t.sha256));
+  const pinned = new Set(p.pinned);
+  const unpinned = [...listed].filter((h) => !pinned.has(h));
+  const unlisted = [...pinned].filter((h) => !listed.has(h));
+  if (unpinned.length === 0 && unlisted.length === 0) return;
+  p.report.problems.push({
+    code: 'pin-mismatch',
+    path: p.report.manifest ?? '',
+    message: `the manifest's hashes differ from the pinned --sha256 values (${unpinned.length} not pinned, ${unlisted.length} not in the manifest): the manifest is not the one that was admitted`,
+  });
+}
+
+async function existing(targets: Target[]): Promise<{ present: Target[]; missing: FileCheck[] }> {
+  const present: Target[] = [];
+  const missing: FileCheck[] = [];
+  for (const t of targets) {
+    const info = await stat(t.path).catch(() => undefined);
+    if (info?.isFile() === true) present.push(t);
+    else missing.push({ path: t.path, expected: t.sha256, ok: false, problem: info === undefined ? 'missing' : 'not a regular file' });
+  }
+  return { present, missing };
+}
+
+function compare(t: Target, actual: { sha256: string; size: number }, report: VerifyReport): FileCheck {
+  if (actual.sha256 !== t.sha256) return { path: t.path, expected: t.sha256, actual: actual.sha256, ok: false, problem: 'sha256 mismatch' };
+  if (t.size !== undefined && t.size !== actual.size) {
+    if (t.sizeSigned === true) return { path: t.path, expected: t.sha256, actual: actual.sha256, ok: false, problem: `size ${actual.size} != ${t.size}` };
+    report.warnings.push({ code: 'size-mismatch', path: t.path, message: `file_size says ${t.size} but the file has ${actual.size} bytes (unsigned in v1)` });
+  }
+  return { path: t.path, expected: t.sha256, actual: actual.sha256, ok: true };
+}
+
+async function hashAndCompare(p: Plan, io: CliIO): Promise<void> {
+  const { present, missing } = await existing(p.targets);
+  const progress = progressLine(io.stderr, 'verifying');
+  try {
+    const digests = await hashFiles(present.map((t) => t.path), { onProgress: progress.onProgress });
+    p.report.files.push(...missing, ...present.map((t, i) => compare(t, digests[i] as { sha256: string; size: number }, p.report)));
+  } catch (err) {
+    if (err instanceof HashError) throw new UsageError(`${err.message}: check the model path and permissions`);
+    throw err;
+  } finally {
+    progress.end();
+  }
+}
+
+const short = (h: string | undefined): string => (h === undefined ? '-' : `${h.slice(0, 16)}…`);
+
+function advice(r: VerifyReport): string {
+  if (r.problems.length > 0) {
+    return r.mode === 'key' ? 'check that the key is the one the model was signed with, or sign the model again in CI' : 'the init container was given a manifest that does not match the admitted pod spec';
+  }
+  return r.mode === 'key'
+    ? 'the model bytes changed after signing: re-download the model, or sign it again in CI if the change is intended'
+    : 'the model on the volume is not the one that was admitted: re-download it or update the workload with a newly signed manifest';
+}
+
+function renderText(r: VerifyReport): string {
+  const lines = r.files.map((f) => (f.ok ? `ok    ${f.path}  sha256 ${short(f.actual)}` : `FAIL  ${f.path}: ${f.problem ?? 'invalid'} (expected ${short(f.expected)}, got ${short(f.actual)})`));
+  for (const p of r.problems) lines.push(`FAIL  ${p.path}: ${p.message} [${p.code}]`);
+  for (const w of r.warnings) lines.push(`warning: ${w.message}`);
+  const who = r.keyId === undefined ? '' : ` (signed with key "${r.keyId}", ${r.format ?? ''})`;
+  const n = r.files.length;
+  lines.push(r.valid ? `valid: ${n} file(s) match${who}` : `INVALID: ${advice(r)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const verify: Command = async (args, io) => {
+  const { values, models } = parse(args);
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  const p = await plan(values, models);
+  checkPins(p);
+  if (p.report.problems.length === 0) await hashAndCompare(p, io);
+  const r = p.report;
+  r.valid = r.problems.length === 0 && r.files.length > 0 && r.files.every((f) => f.ok);
+  io.stdout.write(values.json ? `${JSON.stringify(r)}\n` : renderText(r));
+  return r.valid ? 0 : 1;
+};
