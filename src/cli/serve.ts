@@ -1,0 +1,122 @@
+import { parseArgs } from 'node:util';
+import type { LevelWithSilent } from 'pino';
+import { startWebhook, type TlsConfig, type WebhookConfig } from '../server/webhook.js';
+import type { Command } from './types.js';
+import { UsageError } from './types.js';
+
+const HELP = `usage: modelgate serve --keys-dir DIR (--tls-cert FILE --tls-key FILE | --tls-self-managed ...) [options]
+
+Runs the validating admission webhook over HTTPS: POST /validate, GET /healthz, /readyz, /metrics.
+
+  --port N                 listen port (default 8443)
+  --host ADDR              listen address (default 0.0.0.0)
+  --tls-cert FILE          serving certificate (PEM); reloaded when it changes
+  --tls-key FILE           its private key (PEM)
+  --tls-self-managed       modelgate makes its own CA and certificate, shared through a Secret:
+    --tls-secret NAME        the Secret holding them
+    --namespace NS           the namespace of the Secret and Service
+    --service-name NAME      the Service the API server calls (certificate DNS names)
+    --webhook-config NAME    the ValidatingWebhookConfiguration whose caBundle is set
+  --keys-dir DIR           signing keys (a mounted Secret: one file per key id); hot-reloaded
+  --policy FILE            policy YAML (default: the built-in default policy); hot-reloaded,
+                           a broken file keeps the last good policy
+  --kubeconfig FILE        API access for ConfigMap manifests and Events (else in-cluster, else none)
+  --failure-mode deny|allow  answer to internal errors (default deny)
+  --deadline-ms N          internal deadline for cluster reads, below the webhook timeout (default 8000)
+  --log-level LEVEL        trace|debug|info|warn|error|silent (default info)
+  --event-queue-size N     bound of the Event queue; beyond it Events are dropped and counted (default 1000)
+  --shutdown-delay-ms N    after SIGTERM keep serving, not ready, this long (default 2000)
+  --grace-ms N             longest wait for in-flight requests at shutdown (default 20000)`;
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+const OPTIONS = {
+  port: { type: 'string', default: '8443' },
+  host: { type: 'string', default: '0.0.0.0' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-self-managed': { type: 'boolean' },
+  'tls-secret': { type: 'string' },
+  namespace: { type: 'string' },
+  'service-name': { type: 'string' },
+  'webhook-config': { type: 'string' },
+  'keys-dir': { type: 'string' },
+  policy: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  'failure-mode': { type: 'string', default: 'deny' },
+  'deadline-ms': { type: 'string', default: '8000' },
+  'log-level': { type: 'string', default: 'info' },
+  'event-queue-size': { type: 'string', default: '1000' },
+  'shutdown-delay-ms': { type: 'string', default: '2000' },
+  'grace-ms': { type: 'string', default: '20000' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
+
+function integer(name: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  return n;
+}
+
+function tlsConfig(v: Values): TlsConfig {
+  if (v['tls-self-managed']) {
+    if (v['tls-cert'] || v['tls-key']) throw new UsageError('--tls-self-managed and --tls-cert/--tls-key exclude each other');
+    const need = ['tls-secret', 'namespace', 'service-name', 'webhook-config'] as const;
+    const missing = need.filter((n) => !v[n]);
+    if (missing.length > 0) throw new UsageError(`--tls-self-managed needs ${missing.map((m) => `--${m}`).join(', ')}`);
+    return {
+      kind: 'self-managed',
+      secretName: v['tls-secret']!,
+      namespace: v.namespace!,
+      serviceName: v['service-name']!,
+      webhookConfig: v['webhook-config']!,
+    };
+  }
+  if (!v['tls-cert'] || !v['tls-key']) throw new UsageError('give --tls-cert FILE and --tls-key FILE, or --tls-self-managed');
+  return { kind: 'files', certFile: v['tls-cert'], keyFile: v['tls-key'] };
+}
+
+/** Flags → WebhookConfig; every bad flag is a UsageError (exit 2). */
+export function serveConfig(args: string[], env: NodeJS.ProcessEnv): WebhookConfig | 'help' {
+  const { values: v } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false });
+  if (v.help) return 'help';
+  if (!v['keys-dir']) throw new UsageError('--keys-dir DIR is required');
+  if (v['failure-mode'] !== 'deny' && v['failure-mode'] !== 'allow') throw new UsageError(`--failure-mode must be deny or allow, got "${v['failure-mode']}"`);
+  if (!LEVELS.includes(v['log-level'])) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
+  return {
+    host: v.host,
+    port: integer('port', v.port, 0, 65535),
+    tls: tlsConfig(v),
+    keysDir: v['keys-dir'],
+    policyFile: v.policy,
+    kubeconfig: v.kubeconfig,
+    env,
+    failureMode: v['failure-mode'],
+    deadlineMs: integer('deadline-ms', v['deadline-ms'], 100, 29_000),
+    logLevel: v['log-level'] as LevelWithSilent,
+    eventQueueSize: integer('event-queue-size', v['event-queue-size'], 1, 1_000_000),
+    shutdownDelayMs: integer('shutdown-delay-ms', v['shutdown-delay-ms'], 0, 60_000),
+    graceMs: integer('grace-ms', v['grace-ms'], 0, 300_000),
+  };
+}
+
+/** `modelgate serve`: runs until SIGTERM/SIGINT, then drains and exits 0. */
+export const serve: Command = async (args, io) => {
+  const cfg = serveConfig(args, io.env);
+  if (cfg === 'help') {
+    io.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const webhook = await startWebhook(cfg);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      webhook.logger.info({ signal }, 'signal received');
+      webhook.shutdown().then(resolve, resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+};

@@ -1,0 +1,56 @@
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { RequestListener } from 'node:http';
+import type { KeyPair } from '../tls/certs.js';
+
+export interface HttpsOptions {
+  host: string;
+  port: number;
+  pair: KeyPair;
+}
+
+/**
+ * node:https with the timeouts an internet-facing (well, API-server-facing) server needs.
+ * The API server's webhook timeout is at most 30 s; nothing legitimate takes longer.
+ */
+export async function listenHttps(handler: RequestListener, opts: HttpsOptions): Promise<{ server: Server; port: number }> {
+  // A TLS handshake that stalls is dropped after 10 s (Node's default is 120 s).
+  const tls = { cert: opts.pair.certPem, key: opts.pair.keyPem, minVersion: 'TLSv1.2' as const, handshakeTimeout: 10_000 };
+  const server = createServer(tls, handler);
+  // Slowloris: a client must finish sending its headers within 10 s or the socket is closed.
+  server.headersTimeout = 10_000;
+  // The whole request, body included, must arrive within 30 s (the webhook timeout's ceiling).
+  server.requestTimeout = 30_000;
+  // The API server keeps connections to webhooks alive and reuses them; do not close them
+  // sooner than its idle timeout would (90 s) without reason, but bound idle sockets.
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/**
+ * Stop accepting connections, close idle keep-alive sockets, let in-flight requests finish
+ * (their answers say `Connection: close`), and after `graceMs` close whatever is left.
+ */
+export async function drainHttps(server: Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  // Sockets that finish their in-flight request become idle: close them as they do.
+  const sweep = setInterval(() => server.closeIdleConnections(), 50);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      server.closeAllConnections();
+      resolve();
+    }, graceMs);
+  });
+  await Promise.race([closed, timeout]);
+  clearInterval(sweep);
+  clearTimeout(timer);
+}

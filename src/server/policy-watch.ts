@@ -1,0 +1,62 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parsePolicy, type PolicyError } from '../policy/load.js';
+import type { Policy } from '../policy/types.js';
+
+export type PolicyReload = { ok: true; policy: Policy } | { ok: false; errors: PolicyError[] };
+
+export interface PolicyWatchOptions {
+  file: string;
+  onReload: (result: PolicyReload) => void;
+  /** Re-read this often whatever fs.watch says (a ConfigMap mount changes by symlink swap). Default 2 s. */
+  pollMs?: number;
+}
+
+export interface PolicyWatch {
+  /** The first load; throws when the file is unreadable, returns the errors when it is invalid. */
+  initial: PolicyReload;
+  stop(): void;
+}
+
+/**
+ * Loads the policy file, then reloads it whenever its text changes. A broken file is reported
+ * through `onReload({ok:false})`; keeping the last good policy is the caller's choice (it is).
+ */
+export async function watchPolicyFile(opts: PolicyWatchOptions): Promise<PolicyWatch> {
+  let last = await readFile(opts.file, 'utf8');
+  const initial = parsePolicy(last, opts.file);
+  let busy = false;
+  const check = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    try {
+      const text = await readFile(opts.file, 'utf8').catch(() => undefined);
+      if (text === undefined || text === last) return;
+      last = text;
+      opts.onReload(parsePolicy(text, opts.file));
+    } finally {
+      busy = false;
+    }
+  };
+  const poll = setInterval(() => void check(), opts.pollMs ?? 2000);
+  poll.unref();
+  const watcher = tryWatch(dirname(opts.file), () => void check());
+  return {
+    initial,
+    stop: () => {
+      clearInterval(poll);
+      watcher?.close();
+    },
+  };
+}
+
+function tryWatch(dir: string, onEvent: () => void): FSWatcher | undefined {
+  try {
+    const w = watch(dir, { persistent: false }, onEvent);
+    w.on('error', () => w.close()); // the poll still runs
+    return w;
+  } catch {
+    return undefined;
+  }
+}

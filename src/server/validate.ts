@@ -1,0 +1,92 @@
+import type { Logger } from 'pino';
+import { decodeAdmissionReview } from '../admission/decode.js';
+import { errored, reviewResponse } from '../admission/respond.js';
+import type { AdmissionRequest, AdmissionResponse, AdmissionReview } from '../admission/types.js';
+import type { DecisionLogger } from '../audit/logger.js';
+import { decideAdmission } from '../decision/decide.js';
+import { referencesToResolve } from '../decision/plan.js';
+import type { Decision, DecisionInput, EventIntent } from '../decision/types.js';
+import type { Keyring } from '../keys/types.js';
+import type { Policy } from '../policy/types.js';
+import type { ModelRef, ResolvedManifest } from '../workload/types.js';
+import type { Metrics } from './metrics.js';
+
+export type FailureMode = 'deny' | 'allow';
+
+export interface ValidateDeps {
+  keyring: () => Keyring;
+  policy: () => Policy;
+  resolve: (namespace: string, refs: ModelRef[], signal: AbortSignal) => Promise<ResolvedManifest[]>;
+  metrics: Metrics;
+  logDecision: DecisionLogger;
+  logger: Logger;
+  recordEvent?: (intent: EventIntent, dryRun: boolean) => void;
+  failureMode: FailureMode;
+  /** Internal deadline for cluster reads, below the API server's webhook timeout. */
+  deadlineMs: number;
+  now?: () => Date;
+  /** The decision function (tests inject a throwing one). */
+  decide?: (input: DecisionInput) => Decision;
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: AdmissionReview<AdmissionResponse>;
+}
+
+/**
+ * POST /validate after the body is read: decode once at the edge, resolve cluster refs
+ * within the deadline, decide (pure), audit. Malformed input → 400/413/415 with a message;
+ * anything that throws after decoding → an answer that keeps the uid, by the failure mode.
+ */
+export async function handleReview(body: Buffer, contentType: string | undefined, deps: ValidateDeps): Promise<HttpAnswer> {
+  const started = performance.now();
+  const decoded = decodeAdmissionReview(body, contentType);
+  if (!decoded.ok) {
+    deps.metrics.malformed.inc({ status: String(decoded.status) });
+    deps.logger.info({ status: decoded.status, uid: decoded.uid, reason: decoded.message }, 'malformed admission review');
+    return { status: decoded.status, body: reviewResponse(errored(decoded.uid ?? '', decoded.status, decoded.message)) };
+  }
+  const request = decoded.request;
+  try {
+    const decision = await decide(request, deps);
+    finish(request, decision, deps, started);
+    return { status: 200, body: reviewResponse(decision.response) };
+  } catch (err) {
+    return { status: 200, body: reviewResponse(internalError(request, err, deps, started)) };
+  }
+}
+
+async function decide(request: AdmissionRequest, deps: ValidateDeps): Promise<Decision> {
+  const policy = deps.policy();
+  const plan = referencesToResolve(request, policy);
+  // Annotation-only workloads (the common case) need no I/O: stay synchronous.
+  const resolved = plan.refs.length === 0 ? [] : await deps.resolve(plan.namespace, plan.refs, AbortSignal.timeout(deps.deadlineMs));
+  const input: DecisionInput = { request, resolved, keyring: deps.keyring(), policy, now: deps.now?.() ?? new Date() };
+  return (deps.decide ?? decideAdmission)(input);
+}
+
+function finish(request: AdmissionRequest, decision: Decision, deps: ValidateDeps, started: number): void {
+  const seconds = (performance.now() - started) / 1000;
+  const { record } = decision;
+  deps.metrics.requests.inc({ decision: record.decision, kind: record.kind, operation: record.operation });
+  deps.metrics.duration.observe({ decision: record.decision }, seconds);
+  if (record.decision !== 'allow') {
+    for (const r of record.reasons) deps.metrics.verificationFailures.inc({ reason: r.code });
+  }
+  deps.logDecision(record, seconds * 1000);
+  if (decision.event && deps.recordEvent) deps.recordEvent(decision.event, request.dryRun === true);
+}
+
+/** A throw after decoding: logged with the uid; the answer follows the failure mode. */
+function internalError(request: AdmissionRequest, err: unknown, deps: ValidateDeps, started: number): AdmissionResponse {
+  const seconds = (performance.now() - started) / 1000;
+  const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  deps.logger.error({ uid: request.uid, kind: request.kind.kind, namespace: request.namespace, name: request.name, err: detail }, 'internal error while deciding');
+  deps.metrics.requests.inc({ decision: 'error', kind: request.kind.kind, operation: request.operation });
+  deps.metrics.duration.observe({ decision: 'error' }, seconds);
+  if (deps.failureMode === 'allow') {
+    return { uid: request.uid, allowed: true, warnings: ['modelgate: internal error; allowed because the failure mode is "allow"'] };
+  }
+  return errored(request.uid, 500, 'modelgate: internal error while checking models; refused (failure mode "deny"); see the modelgate logs');
+}
