@@ -177,10 +177,17 @@ function eventFor(
       : {}),
   };
   const prefix = verdict.breakGlass ? 'break-glass: ' : '';
+  const annotations = {
+    'modelgate.dev/user': record.user,
+    'modelgate.dev/decision': record.decision,
+    'modelgate.dev/reasons': record.reasons.map((r) => r.code).join(','),
+    'modelgate.dev/request-uid': record.uid,
+  };
   return {
     ...kind,
     note: oneLine(prefix + note).slice(0, 1024),
     regarding,
+    annotations,
     action: request.operation === 'CREATE' ? 'Create' : 'Update',
   };
 }

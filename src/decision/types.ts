@@ -45,6 +45,11 @@ export interface EventIntent {
   /** The object the Event is about; for a denied CREATE this object never came to exist. */
   regarding: { apiVersion: string; kind: string; namespace: string; name: string; uid?: string };
   action: string;
+  /**
+   * Put on the Event's metadata so `modelgate audit` can filter Events like log lines:
+   * modelgate.dev/user, modelgate.dev/decision, modelgate.dev/reasons (codes), modelgate.dev/request-uid.
+   */
+  annotations?: Record<string, string>;
 }
 
 export interface Decision {
