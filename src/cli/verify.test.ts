@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,5 +138,25 @@ describe('modelgate verify bad input → exit 2', () => {
     expect(got.code).toBe(2);
     expect(got.err).toContain(fragment);
     expect(got.err).not.toContain('ci-signing-key-2026');
+  });
+});
+
+const BIN = new URL('../../dist/cli/bin.js', import.meta.url).pathname;
+describe.skipIf(!existsSync(BIN))('the built CLI (dist/cli/bin.js, spawned)', () => {
+  it.each([
+    ['the model', [MODEL, '--key-file', KEY], 0],
+    ['the tampered model', [TAMPERED, '--manifest', MANIFEST, '--key-file', KEY], 1],
+    ['the wrong-key manifest', [MODEL, '--manifest', WRONG, '--key-file', KEY], 1],
+    ['the pinned hash', [MODEL, '--sha256', SHA], 0],
+    ['no key choice', [MODEL], 2],
+  ])('verify %s → exit %i', (_n, args, code) => {
+    const r = spawnSync(process.execPath, [BIN, 'verify', ...args], { encoding: 'utf8' });
+    expect(r.status).toBe(code);
+  });
+
+  it('hashes several files in worker threads from dist/', () => {
+    const r = spawnSync(process.execPath, [BIN, 'verify', shardDir, '--manifest', join(shardDir, 'llm.manifest.json'), '--keys-dir', join(dir, 'keys')], { encoding: 'utf8' });
+    expect(r.stdout).toContain('valid: 2 file(s) match');
+    expect(r.status).toBe(0);
   });
 });
