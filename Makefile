@@ -60,20 +60,27 @@ bench: build ## benchmarks: hashing vs openssl, HTTPS admission latency/throughp
 demo: build tools ## a local control plane + the webhook: signed model admitted, tampered one refused
 	node test/demo/demo.js
 
-chart-lint: tools ## helm lint the chart
-	helm lint charts/modelgate
+chart-lint: ## helm lint the chart (builds helm into .tools/bin once)
+	bash tools/build.sh helm
+	helm lint --strict charts/modelgate --namespace modelgate --set keys.existingSecret=modelgate-keys
 
-manifests: tools ## regenerate manifests/ from the chart
+chart-test: setup ## chart tests: lint, render every option, refuse every bad combination, no key material
+	bash tools/build.sh helm
+	bash hack/chart-test.sh
+
+manifests: ## regenerate manifests/ from the chart
+	bash tools/build.sh helm
 	bash hack/gen-manifests.sh
 
-manifests-check: tools ## fail when manifests/ drifted from the chart
+manifests-check: ## fail when manifests/ drifted from the chart (CI)
+	bash tools/build.sh helm
 	bash hack/gen-manifests.sh --check
 
 image: ## build the container image (needs Docker)
 	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "image: needs a running Docker engine (none here)"; exit 1; }
 	docker build -t modelgate:dev .
 
-kind-e2e: ## create a kind cluster, install the chart, run the e2e suite against it (needs Docker + kind)
+kind-e2e: setup ## kind cluster + image + helm install, then the e2e suite against it (needs Docker + kind)
 	bash hack/kind-e2e.sh
 
 clean: ## remove build output (keeps the cached tools)
