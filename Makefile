@@ -58,7 +58,7 @@ bench: build ## benchmarks: hashing vs openssl, HTTPS admission latency/throughp
 	node bench/run.js
 
 demo: build tools ## a local control plane + the webhook: signed model admitted, tampered one refused
-	node test/demo/demo.js
+	node --experimental-strip-types --import ./test/harness/tsResolve.ts test/demo/demo.ts
 
 chart-lint: ## helm lint the chart (builds helm into .tools/bin once)
 	bash tools/build.sh helm

@@ -33,11 +33,17 @@ export interface ControlPlaneOptions {
   log?: (msg: string) => void;
 }
 
-export interface ControlPlane {
+/** How to reach a cluster as its admin: all a webhook harness needs (plain data). */
+export interface Cluster {
   /** https://127.0.0.1:PORT */
   server: string;
   /** Admin kubeconfig (user in group system:masters). */
   kubeconfig: string;
+  /** The cluster CA (PEM). */
+  caPem: string;
+}
+
+export interface ControlPlane extends Cluster {
   caFile: string;
   ca: Issued;
   admin: TlsClient;
@@ -203,6 +209,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       server,
       kubeconfig,
       caFile: pki.files.ca ?? '',
+      caPem: pki.ca.certPem,
       ca: pki.ca,
       admin,
       sandbox,

@@ -34,7 +34,7 @@ export interface Install {
 }
 
 export const RELEASE = 'modelgate';
-export const RELEASE_NAMESPACE = 'modelgate-system';
+export const RELEASE_NAMESPACE = 'modelgate';
 const chartDir = path.join(repoRoot, 'charts', 'modelgate');
 const fixture = path.join(repoRoot, 'test', 'e2e', 'fixtures', 'install-out-of-cluster.yaml');
 const ACCESS_KINDS = ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
@@ -45,7 +45,8 @@ function parseObjects(text: string): KubeObject[] {
     .filter((o): o is KubeObject => o !== null && typeof o === 'object' && typeof o.kind === 'string');
 }
 
-async function renderChart(url: string, caPem: string): Promise<{ how: string; text: string }> {
+/** As docs/install.md "Out-of-cluster / development" says. */
+async function renderChart(url: string, caFile: string): Promise<{ how: string; text: string }> {
   const args = [
     'template',
     RELEASE,
@@ -56,10 +57,12 @@ async function renderChart(url: string, caPem: string): Promise<{ how: string; t
     'deployment.enabled=false',
     '--set-string',
     `webhook.url=${url}`,
-    '--set-string',
-    `webhook.caBundle=${caPem}`,
+    '--set-file',
+    `webhook.caBundle=${caFile}`,
+    '--set',
+    'tls.mode=existingSecret',
   ];
-  const how = `helm ${args.map((a) => (a.includes('BEGIN') ? "'<CA PEM>'" : a)).join(' ')}`;
+  const how = `helm ${args.join(' ')}`;
   try {
     const { stdout } = await promisify(execFile)(path.join(toolsBin, 'helm'), args, { maxBuffer: 16 << 20 });
     return { how, text: stdout };
@@ -69,8 +72,9 @@ async function renderChart(url: string, caPem: string): Promise<{ how: string; t
   }
 }
 
-function renderFixture(url: string, caPem: string): string {
-  return fs.readFileSync(fixture, 'utf8').replaceAll('${URL}', url).replaceAll('${CA_BUNDLE}', b64(caPem));
+function renderFixture(url: string, caFile: string): string {
+  const caBundle = b64(fs.readFileSync(caFile, 'utf8'));
+  return fs.readFileSync(fixture, 'utf8').replaceAll('${URL}', url).replaceAll('${CA_BUNDLE}', caBundle);
 }
 
 /** `E2E_INSTALL_SOURCE=fixture|chart` forces one; by default the chart when helm and the chart exist. */
@@ -81,9 +85,10 @@ function chooseSource(): 'chart' | 'fixture' {
   return ready ? 'chart' : 'fixture';
 }
 
-export async function renderInstall(url: string, caPem: string): Promise<Install> {
+/** `caFile`: the PEM CA that signed the webhook's serving certificate. */
+export async function renderInstall(url: string, caFile: string): Promise<Install> {
   const source = chooseSource();
-  const { how, text } = source === 'chart' ? await renderChart(url, caPem) : { how: fixture, text: renderFixture(url, caPem) };
+  const { how, text } = source === 'chart' ? await renderChart(url, caFile) : { how: fixture, text: renderFixture(url, caFile) };
   const objects = parseObjects(text);
   const access = objects.filter((o) => ACCESS_KINDS.includes(o.kind));
   const webhookConfigs = objects.filter((o) => o.kind === 'ValidatingWebhookConfiguration');

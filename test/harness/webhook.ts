@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
-import type { ControlPlane } from './controlPlane.js';
+import type { Cluster } from './controlPlane.js';
 import { renderInstall, toYamlStream, type Install, type KubeObject } from './install.js';
 import { KeysDir } from './keysDir.js';
 import { kubectl, kubectlOk } from './kubectl.js';
@@ -19,7 +19,7 @@ import { repoRoot, Sandbox, type ManagedProcess } from './sandbox.js';
 export const cliBin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
 
 export interface WebhookOptions {
-  cp: ControlPlane;
+  cluster: Cluster;
   /** Key id → key bytes, mounted like a Secret (see KeysDir). */
   keys: Record<string, string>;
   /** Policy file; none = the built-in default policy. */
@@ -90,32 +90,37 @@ interface Files {
   kubeconfig: string;
 }
 
-async function grantAccess(cp: ControlPlane, install: Install, sandbox: Sandbox): Promise<string> {
+async function grantAccess(cp: Cluster, install: Install, sandbox: Sandbox): Promise<string> {
   await ensureNamespace(cp.kubeconfig, install.namespace);
   await kubectlOk(cp.kubeconfig, ['apply', '-f', '-'], toYamlStream(install.access));
   const token = (
     await kubectlOk(cp.kubeconfig, ['create', 'token', install.serviceAccount, '-n', install.namespace, '--duration=24h'])
   ).trim();
-  return writeKubeconfig(sandbox.path('webhook.kubeconfig'), cp.server, cp.ca.certPem, { token });
+  return writeKubeconfig(sandbox.path('webhook.kubeconfig'), cp.server, cp.caPem, { token });
 }
 
-function writeServingCert(sandbox: Sandbox): { caPem: string; cert: string; key: string } {
+function writeServingCert(sandbox: Sandbox): { caPem: string; caFile: string; cert: string; key: string } {
   const ca = newCA('modelgate-e2e-webhook-ca');
   const serving = issue(ca, { commonName: 'modelgate', usage: 'server', ipSans: ['127.0.0.1'], dnsSans: ['localhost'] });
   const cert = sandbox.path('tls.crt');
   const key = sandbox.path('tls.key');
   fs.writeFileSync(cert, serving.certPem);
   fs.writeFileSync(key, serving.keyPem, { mode: 0o600 });
-  return { caPem: ca.certPem, cert, key };
+  const caFile = sandbox.path('webhook-ca.crt');
+  fs.writeFileSync(caFile, ca.certPem);
+  return { caPem: ca.certPem, caFile, cert, key };
 }
 
-async function waitUntilCalled(cp: ControlPlane, namespace: string, guard: () => void): Promise<void> {
+/** Until an unsigned probe is refused by modelgate and this instance's log shows it was asked. */
+async function waitUntilCalled(cp: Cluster, namespace: string, logFile: string, guard: () => void): Promise<void> {
   await ensureNamespace(cp.kubeconfig, namespace);
   await waitFor(
     `the API server to call the webhook (dry-run probe in ${namespace} refused by modelgate)`,
     async () => {
       const r = await kubectl(cp.kubeconfig, ['create', '--dry-run=server', '-f', '-'], unsignedProbe(namespace));
-      if (r.code !== 0 && r.stderr.includes('modelgate: ')) return true;
+      const askedUs = fs.existsSync(logFile) && fs.readFileSync(logFile, 'utf8').includes('modelgate-readiness-probe');
+      if (r.code !== 0 && r.stderr.includes('modelgate: ') && askedUs) return true;
+      if (r.code !== 0 && !askedUs) throw new Error(`refused, but not by this instance yet: ${r.stderr.trim()}`);
       throw new Error(r.code === 0 ? 'the unsigned probe was admitted' : r.stderr.trim());
     },
     { timeoutMs: 60_000, intervalMs: 500, guard },
@@ -124,14 +129,14 @@ async function waitUntilCalled(cp: ControlPlane, namespace: string, guard: () =>
 
 export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
   if (!fs.existsSync(cliBin)) throw new Error(`${cliBin} is missing: run \`make build\` first`);
-  const { cp } = opts;
+  const cp = opts.cluster;
   const sandbox = Sandbox.create('modelgate-wh');
   try {
     const port = await freePort();
     const url = `https://127.0.0.1:${port}/validate`;
     const tls = writeServingCert(sandbox);
     const keys = new KeysDir(sandbox.path('keys'), opts.keys);
-    const install = await renderInstall(url, tls.caPem);
+    const install = await renderInstall(url, tls.caFile);
     const files: Files = { cert: tls.cert, key: tls.key, kubeconfig: await grantAccess(cp, install, sandbox) };
     const args = [
       cliBin, 'serve',
@@ -142,6 +147,8 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       '--keys-dir', keys.dir,
       '--kubeconfig', files.kubeconfig,
       '--log-level', opts.logLevel ?? 'info',
+      // Tests stop it on purpose; no need for the rolling-update drain delay.
+      '--shutdown-delay-ms', '0',
       ...(opts.policyFile ? ['--policy', opts.policyFile] : []),
     ]; // prettier-ignore
     let proc: ManagedProcess | undefined;
@@ -160,14 +167,15 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     await startServer();
     const configs = opts.only ? install.webhookConfigs.map((c) => scoped(c, opts.only!)) : install.webhookConfigs;
     await kubectlOk(cp.kubeconfig, ['apply', '-f', '-'], toYamlStream(configs));
-    await waitUntilCalled(cp, opts.probeNamespace, guard);
+    const logFile = sandbox.path('logs', 'modelgate.log');
+    await waitUntilCalled(cp, opts.probeNamespace, logFile, guard);
     return {
       url,
       port,
       caPem: tls.caPem,
       keys,
       install,
-      logFile: sandbox.path('logs', 'modelgate.log'),
+      logFile,
       stopServer: () => sandbox.kill('modelgate'),
       startServer,
       stop: async () => {
