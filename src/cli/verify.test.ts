@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -112,6 +112,22 @@ describe('modelgate verify on a sharded v2 model', () => {
     const hashes = (JSON.parse(pins) as VerifyReport).files.map((f) => f.expected);
     expect(hashes).toHaveLength(2);
     expect((await run(shardDir, '--manifest', manifest(), ...hashes.flatMap((h) => ['--sha256', h]))).code).toBe(0);
+  });
+
+  it('follows a symlink that stays inside the model directory (Hugging Face cache layout)', async () => {
+    const hf = join(dir, 'hf');
+    await mkdir(join(hf, 'blobs'), { recursive: true });
+    await mkdir(join(hf, 'snap', 'sub'), { recursive: true });
+    await writeFile(join(hf, 'blobs', 'x'), 'shard a');
+    await writeFile(join(hf, 'blobs', 'y'), 'shard b');
+    await symlink('../blobs/x', join(hf, 'snap', 'a.bin'));
+    await symlink('../../blobs/y', join(hf, 'snap', 'sub', 'b.bin'));
+    expect((await run(join(hf, 'snap'), '--manifest', manifest(), '--keys-dir', join(dir, 'keys'))).code).toBe(1); // blobs/ is outside snap/
+    expect((await run(hf, '--manifest', manifest(), '--keys-dir', join(dir, 'keys'))).out).toContain('a.bin: missing');
+    await symlink('snap/a.bin', join(hf, 'a.bin'));
+    await mkdir(join(hf, 'sub'));
+    await symlink('../snap/sub/b.bin', join(hf, 'sub', 'b.bin'));
+    expect((await run(hf, '--manifest', manifest(), '--keys-dir', join(dir, 'keys'))).code).toBe(0);
   });
 
   it('reports a missing shard as invalid', async () => {

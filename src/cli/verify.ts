@@ -2,7 +2,7 @@
  * `modelgate verify`: re-hash model bytes and check them against a signed manifest (with a key)
  * or against sha256 values pinned in the pod spec (the init container: no key in the workload).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KeyLoadError, loadKeyDir, loadKeyFile } from '../keys/load.js';
@@ -44,6 +44,8 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 /** One file to hash and what it must be. `sizeSigned: false` for v1, whose size is not signed. */
 interface Target {
   path: string;
+  /** Directory mode: the model directory the file must really be inside (symlinks resolved). */
+  within?: string;
   sha256: string;
   size?: number;
   sizeSigned?: boolean;
@@ -142,7 +144,7 @@ function targetsOf(m: Manifest, model: string, isDir: boolean, manifestPath: str
     return [{ path: model, sha256: m.body.file_hash, size: m.body.file_size, sizeSigned: false }];
   }
   if (!isDir) return [v2Entry(m, model, manifestPath)];
-  return m.body.files.map((f) => ({ path: join(model, ...f.path.split('/')), sha256: f.sha256, size: f.size, sizeSigned: true }));
+  return m.body.files.map((f) => ({ path: join(model, ...f.path.split('/')), within: model, sha256: f.sha256, size: f.size, sizeSigned: true }));
 }
 
 function emptyReport(mode: 'key' | 'sha256'): VerifyReport {
@@ -208,13 +210,24 @@ function checkPins(p: Plan): void {
   });
 }
 
+/** Why `t` cannot be hashed (missing, not a regular file, a symlink out of its directory), or undefined. */
+async function unusable(t: Target): Promise<string | undefined> {
+  const info = await stat(t.path).catch(() => undefined);
+  if (info === undefined) return 'missing';
+  if (!info.isFile()) return 'not a regular file';
+  if (t.within === undefined) return undefined;
+  const [dir, real] = await Promise.all([realpath(t.within), realpath(t.path)]);
+  // A symlink may point elsewhere inside the model directory (HF caches do), never out of it.
+  return relative(dir, real).split(sep)[0] === '..' || real === dir ? 'resolves outside the model directory (symlink)' : undefined;
+}
+
 async function existing(targets: Target[]): Promise<{ present: Target[]; missing: FileCheck[] }> {
   const present: Target[] = [];
   const missing: FileCheck[] = [];
   for (const t of targets) {
-    const info = await stat(t.path).catch(() => undefined);
-    if (info?.isFile() === true) present.push(t);
-    else missing.push({ path: t.path, expected: t.sha256, ok: false, problem: info === undefined ? 'missing' : 'not a regular file' });
+    const why = await unusable(t);
+    if (why === undefined) present.push(t);
+    else missing.push({ path: t.path, expected: t.sha256, ok: false, problem: why });
   }
   return { present, missing };
 }

@@ -5,6 +5,7 @@
  * Node 24 runs by stripping types but cannot follow to other .ts modules by their .js names.
  */
 import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 
@@ -23,9 +24,11 @@ export interface FileDigest {
 export async function sha256File(path: string, onBytes?: (n: number) => void): Promise<FileDigest> {
   const hash = createHash('sha256');
   const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
-  const fh = await open(path, 'r');
+  // O_NONBLOCK: a FIFO swapped in after the caller's stat must not block the open forever.
+  const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   let size = 0;
   try {
+    if (!(await fh.stat()).isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
