@@ -11,6 +11,8 @@ export interface PolicyWatchOptions {
   onReload: (result: PolicyReload) => void;
   /** Re-read this often whatever fs.watch says (a ConfigMap mount changes by symlink swap). Default 2 s. */
   pollMs?: number;
+  /** A changed file is used once two reads this far apart agree (an editor or `cp` writes in steps). */
+  settleMs?: number;
 }
 
 export interface PolicyWatch {
@@ -31,7 +33,9 @@ export async function watchPolicyFile(opts: PolicyWatchOptions): Promise<PolicyW
     if (busy) return;
     busy = true;
     try {
-      const text = await readFile(opts.file, 'utf8').catch(() => undefined);
+      const first = await readFile(opts.file, 'utf8').catch(() => undefined);
+      if (first === undefined || first === last) return;
+      const text = await settledText(opts.file, first, opts.settleMs ?? 100);
       if (text === undefined || text === last) return;
       last = text;
       opts.onReload(parsePolicy(text, opts.file));
@@ -49,6 +53,17 @@ export async function watchPolicyFile(opts: PolicyWatchOptions): Promise<PolicyW
       watcher?.close();
     },
   };
+}
+
+async function settledText(file: string, first: string, settleMs: number): Promise<string | undefined> {
+  let text: string | undefined = first;
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, settleMs));
+    const again = await readFile(file, 'utf8').catch(() => undefined);
+    if (again === text) return text;
+    text = again;
+  }
+  return text;
 }
 
 function tryWatch(dir: string, onEvent: () => void): FSWatcher | undefined {
