@@ -6,6 +6,11 @@
 #   hack/chart-test.sh render DIR    render every valid option combination into DIR/<case>.yaml
 #                                    (and DIR/ca.crt, the test CA), for the end-to-end suite to
 #                                    apply with server-side dry-run to a real API server.
+#   hack/chart-test.sh dry-run       render every case and apply it with server-side dry-run to the
+#                                    API server in $KUBECONFIG (real schema, strict fields, and each
+#                                    Deployment's pod template created as a Pod under Pod Security
+#                                    "restricted"); kinds whose CRDs the server lacks are skipped.
+#                                    Creates namespace modelgate and the ServiceAccounts for real.
 #   hack/chart-test.sh cases         list the valid cases, one per line.
 # Needs helm (.tools/bin), node with the repository's node_modules (the yaml package), openssl.
 set -euo pipefail
@@ -109,6 +114,49 @@ render_all() {
   rm -f "$dir/ca.key" "$dir/ca-with-key.pem"
   for c in "${VALID[@]}"; do render_case "$c" "$dir/$c.yaml"; done
 }
+
+# dry_run_all: every case, server-side dry-run against $KUBECONFIG.
+dry_run_all() {
+  local tmp fails=0 f out served
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  render_all "$tmp"
+  served=$(kubectl api-resources --no-headers | awk '{print $(NF-2) "/" $NF}' | tr '\n' ' ')
+  kubectl create namespace "$NAMESPACE" --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
+  kubectl label namespace "$NAMESPACE" --overwrite pod-security.kubernetes.io/enforce=restricted >/dev/null
+  for f in "$tmp"/*.yaml; do
+    # Kinds the server does not serve (cert-manager, Prometheus Operator CRDs) are left out and
+    # named; ServiceAccounts are created for real (a Pod's admission looks its ServiceAccount up).
+    SERVED="$served" node --input-type=module -e "$DRY_RUN_JS" "$f" "$tmp/sa.yaml" >"$tmp/objects.out"
+    kubectl apply --server-side -f "$tmp/sa.yaml" >/dev/null
+    if out=$(kubectl apply --dry-run=server --server-side -f "$tmp/objects.out" 2>&1); then
+      echo "chart-test: ok   dry-run $(basename "$f" .yaml)$(grep -h '^# skipped' "$tmp/objects.out" | sed 's/^#/;/' || true)"
+      grep -i 'warning' <<<"$out" || true
+    else
+      echo "chart-test: FAIL dry-run $(basename "$f" .yaml): $(grep -v 'serverside-applied' <<<"$out")"; fails=$((fails + 1))
+    fi
+  done
+  ((fails == 0)) || { echo "chart-test: $fails dry-run(s) failed"; return 1; }
+}
+
+DRY_RUN_JS=$(cat <<'JS'
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseAllDocuments, stringify } from 'yaml';
+const [file, saFile] = process.argv.slice(1);
+const served = new Set((process.env.SERVED ?? '').split(' '));
+const objs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS()).filter((o) => o && o.kind);
+const isServed = (o) => served.has(`${o.apiVersion}/${o.kind}`);
+const keep = objs.filter(isServed);
+const skipped = [...new Set(objs.filter((o) => !isServed(o)).map((o) => o.kind))];
+const dep = keep.find((o) => o.kind === 'Deployment');
+if (dep) {
+  const t = dep.spec.template;
+  keep.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${dep.metadata.name.slice(0, 50)}-pod-check`, namespace: dep.metadata.namespace, labels: t.metadata.labels }, spec: t.spec });
+}
+writeFileSync(saFile, objs.filter((o) => o.kind === 'ServiceAccount').map((o) => stringify(o)).join('---\n'));
+process.stdout.write((skipped.length ? `# skipped (no CRD): ${skipped.join(', ')}\n` : '') + keep.map((o) => stringify(o)).join('---\n'));
+JS
+)
 
 # ---- assertions on one rendering, in node (the repository's yaml package parses the output).
 check_rendering() { # check_rendering CASE FILE
@@ -332,6 +380,7 @@ command -v helm >/dev/null || { echo "chart-test: helm not found (make tools bui
 case "${1:-}" in
   "") run_tests ;;
   render) [[ $# -eq 2 ]] || { echo "usage: hack/chart-test.sh render DIR" >&2; exit 2; }; render_all "$2"; echo "chart-test: rendered ${#VALID[@]} cases into $2" ;;
+  dry-run) command -v kubectl >/dev/null || { echo "chart-test: kubectl not found" >&2; exit 2; }; dry_run_all ;;
   cases) printf '%s\n' "${VALID[@]}" ;;
-  *) echo "usage: hack/chart-test.sh [render DIR | cases]" >&2; exit 2 ;;
+  *) echo "usage: hack/chart-test.sh [render DIR | dry-run | cases]" >&2; exit 2 ;;
 esac
