@@ -163,7 +163,7 @@ describe('modelgate verify <dir> --manifest never reads outside the directory', 
 });
 
 describe('modelgate review of hostile reviews', () => {
-  const review = (o: object, opts = {}): string => JSON.stringify(admissionReview(o as never, opts));
+  const review = (o: Record<string, unknown>, opts = {}): string => JSON.stringify(admissionReview(o, opts));
 
   it('a deployment with a manifest signed by an unknown key → exit 1, a deny on stdout', T, async () => {
     const r = await run(['review', '--keys-dir', keysDir, '--now', '2026-05-01T00:00:00Z'], review(deployment(vectors.wrongKeyManifestText)));

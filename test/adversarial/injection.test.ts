@@ -158,7 +158,7 @@ describe('key bytes never leave the keyring', () => {
     expectNoSecret(inspect(keyring, { showHidden: true, depth: 10 }));
     expectNoSecret(format('%o %O %j', keyring, keyring, keyring));
     expectNoSecret(JSON.stringify({ ...keyring }));
-    expectNoSecret(JSON.stringify(Object.getOwnPropertyNames(keyring).map((n) => (keyring as any)[n])));
+    expectNoSecret(JSON.stringify(Object.getOwnPropertyNames(keyring).map((n) => (keyring as unknown as Record<string, unknown>)[n])));
   });
 
   it('not through the errors of a key file with an invalid id, or an oversized key', async () => {

@@ -30,7 +30,7 @@ describe('duplicate keys are refused, whichever copy is valid', () => {
     ['two signature keys', `{${v1Body}, "signature": "${'0'.repeat(64)}"}`],
     ['a duplicate spelled with a \\u escape', `{${v1Body}, "file\\u005fhash": "${evilHash}"}`],
   ])('%s', (_, text) => {
-    expect(() => JSON.parse(text)).not.toThrow(); // JSON.parse would silently keep one of them
+    expect(() => void JSON.parse(text)).not.toThrow(); // JSON.parse would silently keep one of them
     expectDenied(decide(deployment(text)), 'invalid-json');
   });
 
@@ -106,7 +106,7 @@ describe('size, depth and count limits: a fast deny, never a stack overflow', ()
   });
 
   it(`a list of ${MAX_MANIFESTS + 1} valid manifests (over the count limit) is refused`, fast, () => {
-    const text = JSON.stringify(Array.from({ length: MAX_MANIFESTS + 1 }, () => JSON.parse(vectors.manifestText)));
+    const text = JSON.stringify(Array.from({ length: MAX_MANIFESTS + 1 }, (): unknown => JSON.parse(vectors.manifestText)));
     expectDenied(decide(deployment(text)), 'too-many');
   });
 

@@ -136,8 +136,8 @@ describe('tampered v2 manifests are denied', () => {
   it.each([
     ['files[0].sha256', (m: Record<string, any>) => (m.files[0].sha256 = flipHex(m.files[0].sha256, 0))],
     ['files[0].path', (m: Record<string, any>) => (m.files[0].path = 'other.onnx')],
-    ['files[0].size', (m: Record<string, any>) => (m.files[0].size += 1)],
-    ['a file added', (m: Record<string, any>) => m.files.push({ path: 'extra.bin', sha256: 'a'.repeat(64), size: 1 })],
+    ['files[0].size', (m: Record<string, any>) => void (m.files[0].size += 1)],
+    ['a file added', (m: Record<string, any>) => void m.files.push({ path: 'extra.bin', sha256: 'a'.repeat(64), size: 1 })],
     ['claims.scan', (m: Record<string, any>) => (m.claims.scan = 'skipped')],
     ['a claim added', (m: Record<string, any>) => (m.claims.approvers = ['mallory', 'eve'])],
     ['model.source', (m: Record<string, any>) => (m.model.source = 'https://evil.example/model')],
