@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { admissionReview, deployment } from '../../test/fixtures/objects.js';
-import { decodeAdmissionReview, MAX_REVIEW_BYTES } from './decode.js';
+import { decodeAdmissionReview, MAX_JSON_DEPTH, MAX_REVIEW_BYTES } from './decode.js';
 
 const body = (v: unknown): Buffer => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 const review = admissionReview(deployment());
@@ -96,5 +96,14 @@ describe('decodeAdmissionReview', () => {
   it('refuses an oversized body with 413 before parsing it', () => {
     const r = decodeAdmissionReview(Buffer.alloc(MAX_REVIEW_BYTES + 1, 0x20), 'application/json');
     expect(r).toEqual({ ok: false, status: 413, message: `request body exceeds ${MAX_REVIEW_BYTES} bytes` });
+  });
+
+  it('refuses a body nested deeper than the limit with 400 instead of overflowing later', () => {
+    const deep = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","x":${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}}`;
+    expect(decodeAdmissionReview(body(deep), 'application/json')).toEqual({
+      ok: false,
+      status: 400,
+      message: `request body nests deeper than ${MAX_JSON_DEPTH} levels`,
+    });
   });
 });

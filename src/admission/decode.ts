@@ -7,6 +7,13 @@ import type { AdmissionRequest, Operation } from './types.js';
  */
 export const MAX_REVIEW_BYTES = 7 * 1024 * 1024;
 
+/**
+ * Deepest JSON nesting accepted. A pod-creating object is a few dozen levels deep; anything far
+ * deeper is hostile and would make recursive comparisons overflow the stack, which must end in
+ * a 400, never in the failure mode (an operator may have chosen "allow").
+ */
+export const MAX_JSON_DEPTH = 512;
+
 export type DecodeResult =
   | { ok: true; request: AdmissionRequest }
   | { ok: false; status: 400 | 413 | 415; message: string; uid?: string };
@@ -31,7 +38,22 @@ export function decodeAdmissionReview(body: Buffer, contentType: string | undefi
   } catch (err) {
     return fail(`request body is not valid JSON: ${(err as Error).message}`);
   }
+  if (exceedsDepth(parsed, MAX_JSON_DEPTH))
+    return fail(`request body nests deeper than ${MAX_JSON_DEPTH} levels`);
   return decodeReview(parsed);
+}
+
+/** Iterative (an attacker's depth must not overflow the checker's own stack). */
+export function exceedsDepth(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v))
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** Validates an already-parsed value as an admission.k8s.io/v1 AdmissionReview request. */

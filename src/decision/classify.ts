@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { AdmissionRequest } from '../admission/types.js';
-import { selectRule } from '../policy/match.js';
+import { isController, isExemptNamespace, selectRule } from '../policy/match.js';
 import type { Policy, Rule } from '../policy/types.js';
 import { extractWorkload } from '../workload/extract.js';
 import { isPodCreatingKind, TEMPLATE_PATHS } from '../workload/kinds.js';
@@ -31,7 +31,7 @@ export function classifyRequest(request: AdmissionRequest, policy: Policy): Clas
   if (pre) return { kind: 'skip', reason: pre };
   const workload = extractWorkload(request.kind.kind, request.object, request.namespace);
   if (!workload) return { kind: 'invalid', message: `${request.kind.kind} has no object to check` };
-  if (policy.exemptNamespaces.includes(workload.namespace))
+  if (isExemptNamespace(policy, workload.namespace))
     return { kind: 'skip', reason: 'namespace-exempt', workload };
   const images = workload.containers.map((c) => c.image);
   const rule = selectRule(policy, {
@@ -41,7 +41,7 @@ export function classifyRequest(request: AdmissionRequest, policy: Policy): Clas
     images,
   });
   if (!rule) return { kind: 'skip', reason: 'not-inference', workload };
-  if (isController(request, policy)) return { kind: 'skip', reason: 'controller-request', workload };
+  if (isControllerRequest(request, policy)) return { kind: 'skip', reason: 'controller-request', workload };
   const ephemeral = request.subResource === 'ephemeralcontainers';
   if (request.operation === 'UPDATE' && !ephemeral && !modelOrTemplateChanged(request, rule)) {
     return { kind: 'skip', reason: 'template-unchanged', workload };
@@ -61,8 +61,8 @@ function preCheck(request: AdmissionRequest): SkipReason | undefined {
  * admitted already. Who they are comes from the authenticated userInfo, never from
  * ownerReferences, which anyone creating a Pod can write.
  */
-function isController(request: AdmissionRequest, policy: Policy): boolean {
-  return policy.controllers.includes(request.userInfo.username);
+function isControllerRequest(request: AdmissionRequest, policy: Policy): boolean {
+  return isController(policy, { username: request.userInfo.username, groups: request.userInfo.groups ?? [] });
 }
 
 /** An UPDATE is re-verified when the pod template or anything modelgate reads changed. */

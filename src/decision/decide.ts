@@ -60,7 +60,7 @@ function check(input: DecisionInput, c: Extract<Classification, { kind: 'check' 
   const evaluated = evaluateRule(rule, { workload, models: findings.models, user, now, policy });
   const problems = [...findings.problems, ...evaluated.violations];
   if (c.ephemeral) problems.push(ephemeralProblem(workload));
-  const warnings = [...findings.warnings, ...evaluated.warnings];
+  const warnings = [...findings.warnings, ...evaluated.warnings.map((w) => `modelgate: ${w}`)];
   let verdict: Verdict = {
     outcome: outcomeFor(rule.mode, problems),
     mode: rule.mode,

@@ -13,6 +13,7 @@ const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] 
  * not know; never throws on odd shapes (a missing field reads as absent).
  */
 export function extractWorkload(kind: string, object: unknown, namespace?: string): Workload | undefined {
+  // `namespace`: the request's, which wins over the object's own metadata.namespace.
   const templatePath = TEMPLATE_PATHS[kind];
   if (templatePath === undefined || !isObject(object)) return undefined;
   const meta = asObject(object.metadata) ?? {};
@@ -21,9 +22,10 @@ export function extractWorkload(kind: string, object: unknown, namespace?: strin
   const base = templatePath.length === 0 ? '' : `${templatePath.join('.')}.`;
   return {
     kind,
-    namespace: asString(meta.namespace) ?? namespace ?? '',
+    // The request's namespace is the API server's word; metadata.namespace is the author's.
+    namespace: namespace ?? asString(meta.namespace) ?? '',
     name: asString(meta.name) ?? asString(meta.generateName) ?? '',
-    labels: { ...stringMap(templateMeta.labels), ...stringMap(meta.labels) },
+    labels: mergeLabels(stringMap(meta.labels), stringMap(templateMeta.labels)),
     annotations,
     templatePath: templatePath.join('.'),
     podSpec,
@@ -45,6 +47,20 @@ function podTemplateOf(
 /** True when either the workload or its pod template carries modelgate.dev/inference=true. */
 export function hasInferenceLabel(workload: Workload): boolean {
   return workload.labels[INFERENCE_LABEL] === 'true';
+}
+
+/**
+ * Workload labels over template labels, except that the inference label is "true" when either
+ * says so: the pods run from the template, so a workload label cannot opt them out.
+ */
+function mergeLabels(
+  workload: Record<string, string>,
+  template: Record<string, string>,
+): Record<string, string> {
+  const labels = { ...template, ...workload };
+  if (workload[INFERENCE_LABEL] === 'true' || template[INFERENCE_LABEL] === 'true')
+    labels[INFERENCE_LABEL] = 'true';
+  return labels;
 }
 
 function pickAnnotations(
