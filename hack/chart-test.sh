@@ -207,7 +207,7 @@ const secretRole = all('Role').find((r) => r.rules.some((x) => x.resources.inclu
 for (const c of [...cr, ...all('Role')]) for (const r of c.rules) expect(!r.verbs.includes('*') && !r.resources.includes('*'), `no wildcard in ${c.metadata.name}`);
 expect(!cr.some((c) => c.rules.some((r) => r.resources.includes('secrets'))), 'no cluster-wide Secret access');
 if (selfManaged) {
-  expect(caRole && JSON.stringify(rules(caRole)) === JSON.stringify([`admissionregistration.k8s.io|validatingwebhookconfigurations|get,patch|${vwc.metadata.name}`]), 'webhook CA ClusterRole: get/patch on its own configuration only');
+  expect(caRole && JSON.stringify(rules(caRole)) === JSON.stringify([`admissionregistration.k8s.io|validatingwebhookconfigurations|get,patch,update|${vwc.metadata.name}`]), 'webhook CA ClusterRole: get/patch/update on its own configuration only');
   expect(secretRole && secretRole.metadata.namespace === NS, 'Secret Role in the release namespace');
   const tlsSecret = secretRole?.rules.find((r) => r.resourceNames)?.resourceNames;
   expect(secretRole && JSON.stringify(rules(secretRole)) === JSON.stringify([`|secrets|create|`, `|secrets|get,update|${tlsSecret}`]) && tlsSecret.length === 1, 'Secret Role: create, and get/update on the TLS Secret only');
