@@ -260,4 +260,18 @@ describe('decideAdmission', () => {
     const r = decideAdmission({ request, resolved: [], keyring, policy: defaultPolicy(), now });
     expect(r.response.allowed).toBe(false);
   });
+
+  it('strips bidirectional overrides so kubectl cannot be made to display a reordered message', () => {
+    const d = deployment(null);
+    d.metadata.name = 'fraud\u202edenied';
+    expect(decide(d).response.status?.message).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+  });
+
+  it('refuses a v1 manifest under a rule with maxAge: its signed_at is unsigned', () => {
+    const p = defaultPolicy();
+    p.rules = p.rules.map((r) => ({ ...r, maxAgeSeconds: 86_400 * 365 }));
+    const r = decide(deployment(), { policy: p });
+    expect(r.response.allowed).toBe(false);
+    expect(r.record.reasons.map((x) => x.code)).toContain('manifest-age-unsigned');
+  });
 });

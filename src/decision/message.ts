@@ -3,11 +3,12 @@ import type { Workload } from '../workload/types.js';
 
 /**
  * One printable line: control characters (newlines, ANSI escapes) from names, annotations or
- * manifests are replaced so nobody can forge extra log or kubectl lines.
+ * manifests are replaced so nobody can forge extra log or kubectl lines; bidirectional overrides
+ * too, so nobody can make kubectl display a message reordered.
  */
 export function oneLine(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ');
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g, ' ');
 }
 
 /** "Deployment ml/fraud-detector" — what the request is about, for messages. */

@@ -15,7 +15,15 @@ export const BREAK_GLASS_ANNOTATION = 'modelgate.dev/break-glass';
 export const CLOCK_SKEW_SECONDS = 5 * 60;
 
 /** Kinds that run pods: the only ones a rule may name. */
-export const POD_KINDS = ['Deployment', 'Pod', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'] as const;
+export const POD_KINDS = [
+  'Deployment',
+  'Pod',
+  'ReplicaSet',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+] as const;
 
 /**
  * The kube-controller-manager's identities: they create ReplicaSets, Pods and Jobs from templates

@@ -36,7 +36,11 @@ describe('parsePolicy on valid files', () => {
     expect(prod.allowV1).toBe(false);
     expect(prod.maxAgeSeconds).toBe(720 * 3600);
     expect(prod.requiredLabels).toEqual([
-      { name: 'modelgate.dev/data-classification', values: ['public', 'internal', 'confidential'], claim: 'dataClassification' },
+      {
+        name: 'modelgate.dev/data-classification',
+        values: ['public', 'internal', 'confidential'],
+        claim: 'dataClassification',
+      },
       { name: 'modelgate.dev/owner', values: [] },
     ]);
     expect(prod.approvals).toEqual({ min: 2, forbidRequester: true, allowAnnotation: false });
@@ -62,7 +66,10 @@ describe('parsePolicy on valid files', () => {
 
   it('gives a file without rules the built-in default rule', () => {
     const result = parsePolicy(fixture('minimal.yaml'), 'minimal.yaml');
-    expect(result).toEqual({ ok: true, policy: { ...defaultPolicy(), revokedKeys: ['old-2025'], source: 'minimal.yaml' } });
+    expect(result).toEqual({
+      ok: true,
+      policy: { ...defaultPolicy(), revokedKeys: ['old-2025'], source: 'minimal.yaml' },
+    });
   });
 
   it.each([
@@ -75,8 +82,14 @@ describe('parsePolicy on valid files', () => {
   });
 
   it('replaces the default controllers with the listed ones', () => {
-    const result = parsePolicy(`${HEADER}controllers: ["serviceaccount:kube-system:*", "group:system:nodes"]\n`, 'p.yaml');
-    expect(result.ok && result.policy.controllers).toEqual(['serviceaccount:kube-system:*', 'group:system:nodes']);
+    const result = parsePolicy(
+      `${HEADER}controllers: ["serviceaccount:kube-system:*", "group:system:nodes"]\n`,
+      'p.yaml',
+    );
+    expect(result.ok && result.policy.controllers).toEqual([
+      'serviceaccount:kube-system:*',
+      'group:system:nodes',
+    ]);
   });
 });
 
@@ -86,29 +99,80 @@ describe('parsePolicy on broken files reports line, column and reason', () => {
       'a YAML syntax error is reported where the parser stopped',
       'broken-syntax.yaml',
       [
-        { line: 7, column: 1, path: '', message: 'Flow sequence in block collection must be sufficiently indented and end with a ]' },
-        { line: 7, column: 1, path: '', message: 'Flow map in block collection must be sufficiently indented and end with a }' },
+        {
+          line: 7,
+          column: 1,
+          path: '',
+          message: 'Flow sequence in block collection must be sufficiently indented and end with a ]',
+        },
+        {
+          line: 7,
+          column: 1,
+          path: '',
+          message: 'Flow map in block collection must be sufficiently indented and end with a }',
+        },
       ],
     ],
     [
       'an unknown field names itself and the known ones',
       'broken-unknown-field.yaml',
-      [{ line: 6, column: 5, path: 'rules[0].requireScanPass', message: expect.stringContaining('unknown field "requireScanPass" (known fields: name, mode') as string }],
+      [
+        {
+          line: 6,
+          column: 5,
+          path: 'rules[0].requireScanPass',
+          message: expect.stringContaining(
+            'unknown field "requireScanPass" (known fields: name, mode',
+          ) as string,
+        },
+      ],
     ],
     [
       'an unknown mode lists the modes',
       'broken-mode.yaml',
-      [{ line: 5, column: 11, path: 'rules[0].mode', message: 'unknown value "enforcing" (expected one of: enforce, warn, audit)' }],
+      [
+        {
+          line: 5,
+          column: 11,
+          path: 'rules[0].mode',
+          message: 'unknown value "enforcing" (expected one of: enforce, warn, audit)',
+        },
+      ],
     ],
     [
       'every wrong type in one file is reported, in file order',
       'broken-types.yaml',
       [
-        { line: 6, column: 19, path: 'rules[0].match.namespaces', message: 'must be a list, got string "prod-*"' },
-        { line: 7, column: 27, path: 'rules[0].match.kinds[1]', message: expect.stringContaining('unknown value "Deploymnet"') as string },
-        { line: 8, column: 13, path: 'rules[0].maxAge', message: 'must be a duration like 720h, 30d, 2w or 1h30m, got string "30 days"' },
-        { line: 9, column: 23, path: 'rules[0].approvals.min', message: 'must be a whole number >= 0, got string "two"' },
-        { line: 10, column: 24, path: 'rules[0].requireScanPassed', message: 'must be true or false, got string "yes"' },
+        {
+          line: 6,
+          column: 19,
+          path: 'rules[0].match.namespaces',
+          message: 'must be a list, got string "prod-*"',
+        },
+        {
+          line: 7,
+          column: 27,
+          path: 'rules[0].match.kinds[1]',
+          message: expect.stringContaining('unknown value "Deploymnet"') as string,
+        },
+        {
+          line: 8,
+          column: 13,
+          path: 'rules[0].maxAge',
+          message: 'must be a duration like 720h, 30d, 2w or 1h30m, got string "30 days"',
+        },
+        {
+          line: 9,
+          column: 23,
+          path: 'rules[0].approvals.min',
+          message: 'must be a whole number >= 0, got string "two"',
+        },
+        {
+          line: 10,
+          column: 24,
+          path: 'rules[0].requireScanPassed',
+          message: 'must be true or false, got string "yes"',
+        },
       ],
     ],
   ])('%s', (_sentence, file, expected) => {
@@ -120,19 +184,78 @@ describe('parsePolicy on broken files reports line, column and reason', () => {
   it.each<[string, string, Partial<PolicyError>]>([
     ['an empty file is invalid', '', { line: 1, column: 1, message: 'the policy file is empty' }],
     ['a list at the top is not a policy', '- a\n', { line: 1, message: 'must be a map, got a list' }],
-    ['a missing kind is named', 'apiVersion: modelgate.dev/v1\n', { path: 'kind', message: 'is required: kind: Policy' }],
-    ['a wrong apiVersion is named', 'apiVersion: v1\nkind: Policy\n', { line: 1, column: 13, path: 'apiVersion', message: 'must be "modelgate.dev/v1", got "v1"' }],
-    ['a duplicate key is a YAML error', `${HEADER}revokedKeys: []\nrevokedKeys: []\n`, { line: 4, message: expect.stringContaining('unique') as string }],
-    ['a rule without a name is refused', `${HEADER}rules:\n  - mode: warn\n`, { line: 4, path: 'rules[0].name', message: 'is required: every rule has a name' }],
-    ['two rules with one name are refused', `${HEADER}rules:\n  - name: a\n  - name: a\n`, { path: 'rules[1].name', message: 'duplicate rule name "a"' }],
-    ['an empty rules list is refused', `${HEADER}rules: []\n`, { line: 3, column: 8, path: 'rules', message: expect.stringContaining('at least one rule') as string }],
-    ['an unquoted boolean label value says how to quote it', `${HEADER}rules:\n  - name: a\n    match: { labels: { team: true } }\n`, { line: 5, path: 'rules[0].match.labels.team', message: 'must be a string, got boolean true (quote it: "true")' }],
-    ['a malformed service account principal is refused', `${HEADER}rules:\n  - name: a\n    allowedRequesters: ["serviceaccount:ci"]\n`, { path: 'rules[0].allowedRequesters[0]', message: '"serviceaccount:ci" must be serviceaccount:NAMESPACE:NAME' }],
-    ['break glass needs a group', `${HEADER}breakGlass: { annotation: x }\n`, { path: 'breakGlass.group', message: expect.stringContaining('is required') as string }],
-    ['a required label needs a name', `${HEADER}rules:\n  - name: a\n    requiredLabels: [{ values: [x] }]\n`, { path: 'rules[0].requiredLabels[0].name', message: 'is required' }],
-    ['a key with no value is reported at the key', `${HEADER}revokedKeys:\n`, { line: 3, column: 13, path: 'revokedKeys', message: 'must be a list, got null' }],
-    ['a tab used as indentation is a YAML error', `${HEADER}rules:\n\t- name: a\n`, { line: 4, column: 1, path: '', message: 'Tabs are not allowed as indentation' }],
-    ['a mis-indented rule field is a YAML error on its line', `${HEADER}rules:\n  - name: a\n   mode: warn\n`, { line: 5, message: 'Sequence item without - indicator' }],
+    [
+      'a missing kind is named',
+      'apiVersion: modelgate.dev/v1\n',
+      { path: 'kind', message: 'is required: kind: Policy' },
+    ],
+    [
+      'a wrong apiVersion is named',
+      'apiVersion: v1\nkind: Policy\n',
+      { line: 1, column: 13, path: 'apiVersion', message: 'must be "modelgate.dev/v1", got "v1"' },
+    ],
+    [
+      'a duplicate key is a YAML error',
+      `${HEADER}revokedKeys: []\nrevokedKeys: []\n`,
+      { line: 4, message: expect.stringContaining('unique') as string },
+    ],
+    [
+      'a rule without a name is refused',
+      `${HEADER}rules:\n  - mode: warn\n`,
+      { line: 4, path: 'rules[0].name', message: 'is required: every rule has a name' },
+    ],
+    [
+      'two rules with one name are refused',
+      `${HEADER}rules:\n  - name: a\n  - name: a\n`,
+      { path: 'rules[1].name', message: 'duplicate rule name "a"' },
+    ],
+    [
+      'an empty rules list is refused',
+      `${HEADER}rules: []\n`,
+      { line: 3, column: 8, path: 'rules', message: expect.stringContaining('at least one rule') as string },
+    ],
+    [
+      'an unquoted boolean label value says how to quote it',
+      `${HEADER}rules:\n  - name: a\n    match: { labels: { team: true } }\n`,
+      {
+        line: 5,
+        path: 'rules[0].match.labels.team',
+        message: 'must be a string, got boolean true (quote it: "true")',
+      },
+    ],
+    [
+      'a malformed service account principal is refused',
+      `${HEADER}rules:\n  - name: a\n    allowedRequesters: ["serviceaccount:ci"]\n`,
+      {
+        path: 'rules[0].allowedRequesters[0]',
+        message: '"serviceaccount:ci" must be serviceaccount:NAMESPACE:NAME',
+      },
+    ],
+    [
+      'break glass needs a group',
+      `${HEADER}breakGlass: { annotation: x }\n`,
+      { path: 'breakGlass.group', message: expect.stringContaining('is required') as string },
+    ],
+    [
+      'a required label needs a name',
+      `${HEADER}rules:\n  - name: a\n    requiredLabels: [{ values: [x] }]\n`,
+      { path: 'rules[0].requiredLabels[0].name', message: 'is required' },
+    ],
+    [
+      'a key with no value is reported at the key',
+      `${HEADER}revokedKeys:\n`,
+      { line: 3, column: 13, path: 'revokedKeys', message: 'must be a list, got null' },
+    ],
+    [
+      'a tab used as indentation is a YAML error',
+      `${HEADER}rules:\n\t- name: a\n`,
+      { line: 4, column: 1, path: '', message: 'Tabs are not allowed as indentation' },
+    ],
+    [
+      'a mis-indented rule field is a YAML error on its line',
+      `${HEADER}rules:\n  - name: a\n   mode: warn\n`,
+      { line: 5, message: 'Sequence item without - indicator' },
+    ],
   ])('%s', (_sentence, text, expected) => {
     const errors = errorsOf(text);
     expect(errors[0]).toMatchObject(expected);
@@ -151,7 +274,11 @@ describe('loadPolicyFile and formatPolicyError', () => {
   });
 
   it.each([
-    ['a field error carries its path', { line: 5, column: 11, path: 'rules[0].mode', message: 'bad' }, 'p.yaml:5:11: rules[0].mode: bad'],
+    [
+      'a field error carries its path',
+      { line: 5, column: 11, path: 'rules[0].mode', message: 'bad' },
+      'p.yaml:5:11: rules[0].mode: bad',
+    ],
     ['a syntax error has no path', { line: 2, column: 1, path: '', message: 'bad' }, 'p.yaml:2:1: bad'],
   ])('%s', (_sentence, error, line) => {
     expect(formatPolicyError('p.yaml', error)).toBe(line);

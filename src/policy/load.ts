@@ -45,7 +45,8 @@ function describe(node: Node | null): string {
   if (node === null) return 'nothing';
   if (isMap(node)) return 'a map';
   if (isSeq(node)) return 'a list';
-  if (isScalar(node)) return node.value === null ? 'null' : `${typeof node.value} ${JSON.stringify(node.value)}`;
+  if (isScalar(node))
+    return node.value === null ? 'null' : `${typeof node.value} ${JSON.stringify(node.value)}`;
   return 'an alias';
 }
 
@@ -74,7 +75,8 @@ function asBool(r: Reader, slot: Slot, path: string): boolean | undefined {
 
 function asCount(r: Reader, slot: Slot, path: string): number | undefined {
   const { node } = slot;
-  if (isScalar(node) && Number.isInteger(node.value) && (node.value as number) >= 0) return node.value as number;
+  if (isScalar(node) && Number.isInteger(node.value) && (node.value as number) >= 0)
+    return node.value as number;
   return fail(r, slot, path, `must be a whole number >= 0, got ${describe(node)}`);
 }
 
@@ -87,7 +89,8 @@ function asEnum<T extends string>(r: Reader, slot: Slot, path: string, allowed: 
 
 function asDuration(r: Reader, slot: Slot, path: string): number | undefined {
   const { node } = slot;
-  if (isScalar(node) && Number.isInteger(node.value) && (node.value as number) >= 0) return node.value as number;
+  if (isScalar(node) && Number.isInteger(node.value) && (node.value as number) >= 0)
+    return node.value as number;
   const seconds = isScalar(node) && typeof node.value === 'string' ? parseDuration(node.value) : undefined;
   if (seconds !== undefined) return seconds;
   return fail(r, slot, path, `must be a duration like 720h, 30d, 2w or 1h30m, got ${describe(node)}`);
@@ -115,7 +118,12 @@ function stringList(r: Reader, slot: Slot, path: string): string[] | undefined {
 }
 
 /** The entries of a map, keyed by their (string) key; unknown keys reported when `known` is given. */
-function entries(r: Reader, slot: Slot, path: string, known?: readonly string[]): Map<string, Slot> | undefined {
+function entries(
+  r: Reader,
+  slot: Slot,
+  path: string,
+  known?: readonly string[],
+): Map<string, Slot> | undefined {
   const { node } = slot;
   if (!isMap(node)) return fail(r, slot, path, `must be a map, got ${describe(node)}`);
   const out = new Map<string, Slot>();
@@ -192,7 +200,11 @@ function principalList(r: Reader, slot: Slot, path: string): string[] | undefine
 const MATCH_FIELDS: FieldReaders<Rule['match']> = {
   namespaces: (r, s, p, m) => assign(stringList(r, s, p), (v) => (m.namespaces = v)),
   excludeNamespaces: (r, s, p, m) => assign(stringList(r, s, p), (v) => (m.excludeNamespaces = v)),
-  kinds: (r, s, p, m) => assign(listOf(r, s, p, (rr, ss, pp) => asEnum(rr, ss, pp, POD_KINDS)), (v) => (m.kinds = v)),
+  kinds: (r, s, p, m) =>
+    assign(
+      listOf(r, s, p, (rr, ss, pp) => asEnum(rr, ss, pp, POD_KINDS)),
+      (v) => (m.kinds = v),
+    ),
   images: (r, s, p, m) => assign(stringList(r, s, p), (v) => (m.images = v)),
   labels: (r, s, p, m) => assign(stringMap(r, s, p), (v) => (m.labels = v)),
 };
@@ -227,9 +239,11 @@ const RULE_FIELDS: FieldReaders<Rule> = {
   keys: (r, s, p, rule) => void readSection(r, s, p, { fields: KEYS_FIELDS, target: rule }),
   maxAge: (r, s, p, rule) => assign(asDuration(r, s, p), (v) => (rule.maxAgeSeconds = v)),
   requireVerifyInit: (r, s, p, rule) => assign(asBool(r, s, p), (v) => (rule.requireVerifyInit = v)),
-  requiredLabels: (r, s, p, rule) => assign(listOf(r, s, p, labelRequirement), (v) => (rule.requiredLabels = v)),
+  requiredLabels: (r, s, p, rule) =>
+    assign(listOf(r, s, p, labelRequirement), (v) => (rule.requiredLabels = v)),
   requireScanPassed: (r, s, p, rule) => assign(asBool(r, s, p), (v) => (rule.requireScanPassed = v)),
-  approvals: (r, s, p, rule) => void readSection(r, s, p, { fields: APPROVALS_FIELDS, target: rule.approvals }),
+  approvals: (r, s, p, rule) =>
+    void readSection(r, s, p, { fields: APPROVALS_FIELDS, target: rule.approvals }),
   allowedRequesters: (r, s, p, rule) => assign(principalList(r, s, p), (v) => (rule.allowedRequesters = v)),
   allowedSources: (r, s, p, rule) => assign(stringList(r, s, p), (v) => (rule.allowedSources = v)),
   classificationAccess: (r, s, p, rule) =>
@@ -246,7 +260,8 @@ function readRule(r: Reader, slot: Slot, path: string): Rule | undefined {
 
 function readRules(r: Reader, slot: Slot, path: string): Rule[] | undefined {
   const rules = listOf(r, slot, path, readRule);
-  if (rules?.length === 0) return fail(r, slot, path, 'must hold at least one rule (omit it for the default rule)');
+  if (rules?.length === 0)
+    return fail(r, slot, path, 'must hold at least one rule (omit it for the default rule)');
   const seen = new Set<string>();
   rules?.forEach((rule, i) => {
     if (seen.has(rule.name)) fail(r, slot, `${path}[${i}].name`, `duplicate rule name "${rule.name}"`);
@@ -262,7 +277,8 @@ function readBreakGlass(r: Reader, slot: Slot, path: string): Policy['breakGlass
     annotation: (rr, s, p, t) => assign(asNonEmptyString(rr, s, p), (v) => (t.annotation = v)),
   };
   const breakGlass = readSection(r, slot, path, { fields, target });
-  if (breakGlass?.group === '') return fail(r, slot, join(path, 'group'), 'is required: the group allowed to break glass');
+  if (breakGlass?.group === '')
+    return fail(r, slot, join(path, 'group'), 'is required: the group allowed to break glass');
   return breakGlass;
 }
 
@@ -295,7 +311,8 @@ export const POLICY_FIELD_NAMES = {
 function requireHeader(r: Reader, root: Slot): void {
   const map = isMap(root.node) ? root.node : undefined;
   for (const key of ['apiVersion', 'kind']) {
-    if (map !== undefined && !map.has(key)) fail(r, root, key, `is required: ${key}: ${key === 'kind' ? POLICY_KIND : POLICY_API_VERSION}`);
+    if (map !== undefined && !map.has(key))
+      fail(r, root, key, `is required: ${key}: ${key === 'kind' ? POLICY_KIND : POLICY_API_VERSION}`);
   }
 }
 
@@ -314,7 +331,8 @@ export function parsePolicy(text: string, source: string): PolicyLoadResult {
   }
   if (r.errors.length > 0) return { ok: false, errors: r.errors };
   const root = doc.contents as Node | null;
-  if (root === null) return { ok: false, errors: [{ line: 1, column: 1, path: '', message: 'the policy file is empty' }] };
+  if (root === null)
+    return { ok: false, errors: [{ line: 1, column: 1, path: '', message: 'the policy file is empty' }] };
   const slot = { node: root, anchor: root };
   const policy = { ...defaultPolicy(), source };
   requireHeader(r, slot);

@@ -22,7 +22,11 @@ const policy: Policy = {
   ...defaultPolicy(),
   exemptNamespaces: ['kube-system', 'monitoring-*'],
   rules: [
-    rule('prod', { namespaces: ['prod-*'], excludeNamespaces: ['prod-sandbox'], kinds: ['Deployment', 'Pod'] }),
+    rule('prod', {
+      namespaces: ['prod-*'],
+      excludeNamespaces: ['prod-sandbox'],
+      kinds: ['Deployment', 'Pod'],
+    }),
     rule('triton', { namespaces: ['ml-*'], images: ['*/tritonserver*'] }),
     rule('labelled', { namespaces: ['ml-*'], labels: { app: 'scorer', tier: 'model' } }),
     rule('default', {}),
@@ -38,8 +42,16 @@ describe('selectRule', () => {
     ['a workload outside the prod namespaces gets the catch-all rule', { namespace: 'team-a' }, 'default'],
     ['an exempt namespace gets no rule even when labelled', { namespace: 'kube-system' }, undefined],
     ['exempt namespaces are globs', { namespace: 'monitoring-eu' }, undefined],
-    ['a workload without the inference label and no selector match is out of scope', { namespace: 'team-a', labels: {} }, undefined],
-    ['the label must be exactly "true"', { namespace: 'team-a', labels: { 'modelgate.dev/inference': 'yes' } }, undefined],
+    [
+      'a workload without the inference label and no selector match is out of scope',
+      { namespace: 'team-a', labels: {} },
+      undefined,
+    ],
+    [
+      'the label must be exactly "true"',
+      { namespace: 'team-a', labels: { 'modelgate.dev/inference': 'yes' } },
+      undefined,
+    ],
     [
       'an unlabelled workload running a known inference server image is selected by the image rule',
       { namespace: 'ml-serving', labels: {}, images: ['busybox', 'nvcr.io/nvidia/tritonserver:24.01'] },
@@ -50,7 +62,11 @@ describe('selectRule', () => {
       { namespace: 'ml-serving', labels: { app: 'scorer', tier: 'model', x: 'y' } },
       'labelled',
     ],
-    ['carrying only some selector labels is not enough', { namespace: 'ml-serving', labels: { app: 'scorer' } }, undefined],
+    [
+      'carrying only some selector labels is not enough',
+      { namespace: 'ml-serving', labels: { app: 'scorer' } },
+      undefined,
+    ],
     [
       'a labelled workload is an inference workload for every rule, so an earlier selector rule takes it',
       { namespace: 'ml-serving' },
@@ -62,17 +78,27 @@ describe('selectRule', () => {
 
   it('with the default policy, only workloads labelled as inference are in scope, in every namespace', () => {
     expect(selectRule(defaultPolicy(), { ...inference, namespace: 'kube-system' })?.name).toBe('default');
-    expect(selectRule(defaultPolicy(), { ...inference, labels: { 'modelgate.dev/exempt': 'true' } })?.name).toBe(
-      undefined,
-    );
+    expect(
+      selectRule(defaultPolicy(), { ...inference, labels: { 'modelgate.dev/exempt': 'true' } })?.name,
+    ).toBe(undefined);
   });
 });
 
 describe('isController', () => {
   it.each([
-    ['the replicaset controller is a controller', 'system:serviceaccount:kube-system:replicaset-controller', [], true],
+    [
+      'the replicaset controller is a controller',
+      'system:serviceaccount:kube-system:replicaset-controller',
+      [],
+      true,
+    ],
     ['the controller manager itself is a controller', 'system:kube-controller-manager', [], true],
-    ['a service account of the same name elsewhere is not', 'system:serviceaccount:default:replicaset-controller', [], false],
+    [
+      'a service account of the same name elsewhere is not',
+      'system:serviceaccount:default:replicaset-controller',
+      [],
+      false,
+    ],
     ['a user in system:masters is not', 'alice', ['system:masters'], false],
   ])('%s', (_sentence, username, groups, expected) => {
     expect(isController(defaultPolicy(), { username, groups })).toBe(expected);
@@ -82,12 +108,37 @@ describe('isController', () => {
 describe('principalMatches', () => {
   it.each([
     ['a plain principal is a username', 'alice', { username: 'alice', groups: [] }, true],
-    ['a plain principal does not match a group of that name', 'ci', { username: 'bob', groups: ['ci'] }, false],
+    [
+      'a plain principal does not match a group of that name',
+      'ci',
+      { username: 'bob', groups: ['ci'] },
+      false,
+    ],
     ['group:NAME matches a member', 'group:ci', { username: 'bob', groups: ['ci'] }, true],
-    ['serviceaccount:NS:NAME matches that account', 'serviceaccount:ci:deployer', { username: 'system:serviceaccount:ci:deployer', groups: [] }, true],
-    ['serviceaccount:NS:NAME does not match another namespace', 'serviceaccount:ci:deployer', { username: 'system:serviceaccount:dev:deployer', groups: [] }, false],
-    ['serviceaccount:NS:* matches every account of NS', 'serviceaccount:ci:*', { username: 'system:serviceaccount:ci:builder', groups: [] }, true],
-    ['serviceaccount:NS:* does not match a user named like it', 'serviceaccount:ci:*', { username: 'ci', groups: [] }, false],
+    [
+      'serviceaccount:NS:NAME matches that account',
+      'serviceaccount:ci:deployer',
+      { username: 'system:serviceaccount:ci:deployer', groups: [] },
+      true,
+    ],
+    [
+      'serviceaccount:NS:NAME does not match another namespace',
+      'serviceaccount:ci:deployer',
+      { username: 'system:serviceaccount:dev:deployer', groups: [] },
+      false,
+    ],
+    [
+      'serviceaccount:NS:* matches every account of NS',
+      'serviceaccount:ci:*',
+      { username: 'system:serviceaccount:ci:builder', groups: [] },
+      true,
+    ],
+    [
+      'serviceaccount:NS:* does not match a user named like it',
+      'serviceaccount:ci:*',
+      { username: 'ci', groups: [] },
+      false,
+    ],
   ])('%s', (_sentence, principal, user, expected) => {
     expect(principalMatches(principal, user)).toBe(expected);
   });

@@ -28,7 +28,9 @@ function namespaceMatches(rule: Rule, namespace: string): boolean {
 }
 
 function kindMatches(rule: Rule, kind: string): boolean {
-  return rule.match.kinds.length === 0 || rule.match.kinds.some((k) => k.toLowerCase() === kind.toLowerCase());
+  return (
+    rule.match.kinds.length === 0 || rule.match.kinds.some((k) => k.toLowerCase() === kind.toLowerCase())
+  );
 }
 
 function labelsSelect(selector: Record<string, string>, labels: Record<string, string>): boolean {

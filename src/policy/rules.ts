@@ -29,6 +29,7 @@ export const CODES = {
   badTimestamp: 'manifest-bad-timestamp',
   signedInFuture: 'manifest-signed-in-future',
   tooOld: 'manifest-too-old',
+  ageUnsigned: 'manifest-age-unsigned',
   expired: 'manifest-expired',
   verifyInitMissing: 'verify-init-missing',
   verifyInitNotPinned: 'verify-init-not-pinned',
@@ -71,11 +72,23 @@ export function isKeyTrusted(policy: Policy, rule: Rule, keyId: string): boolean
 export const checkKeys: Check = (rule, { models, policy }) =>
   models.flatMap((m) => {
     if (policy.revokedKeys.includes(m.keyId)) {
-      return [problem(CODES.keyRevoked, m.origin, `model ${m.name}: signed with key "${m.keyId}", which is revoked: re-sign it with a current key`)];
+      return [
+        problem(
+          CODES.keyRevoked,
+          m.origin,
+          `model ${m.name}: signed with key "${m.keyId}", which is revoked: re-sign it with a current key`,
+        ),
+      ];
     }
     if (isKeyTrusted(policy, rule, m.keyId)) return [];
     const trusted = rule.trustedKeys.join(', ');
-    return [problem(CODES.keyNotTrusted, m.origin, `model ${m.name}: key "${m.keyId}" is not trusted by rule "${rule.name}": re-sign it with one of: ${trusted}`)];
+    return [
+      problem(
+        CODES.keyNotTrusted,
+        m.origin,
+        `model ${m.name}: key "${m.keyId}" is not trusted by rule "${rule.name}": re-sign it with one of: ${trusted}`,
+      ),
+    ];
   });
 
 export const checkV1Allowed: Check = (rule, { models }) =>
@@ -84,7 +97,11 @@ export const checkV1Allowed: Check = (rule, { models }) =>
     : models
         .filter((m) => m.format === 'v1')
         .map((m) =>
-          problem(CODES.v1NotAllowed, m.origin, `model ${m.name}: v1 manifests are not accepted by rule "${rule.name}": re-sign it as v2 (modelgate sign --format v2)`),
+          problem(
+            CODES.v1NotAllowed,
+            m.origin,
+            `model ${m.name}: v1 manifests are not accepted by rule "${rule.name}": re-sign it as v2 (modelgate sign --format v2)`,
+          ),
         );
 
 // ---- time
@@ -106,14 +123,42 @@ export function parseTimestamp(text: string): number | undefined {
 function ageProblems(rule: Rule, m: VerifiedModel, now: number): Problem[] {
   const signed = parseTimestamp(m.signedAt);
   if (signed === undefined) {
-    return [problem(CODES.badTimestamp, m.origin, `model ${m.name}: signedAt "${m.signedAt}" is not an RFC 3339 time: re-sign it`)];
+    return [
+      problem(
+        CODES.badTimestamp,
+        m.origin,
+        `model ${m.name}: signedAt "${m.signedAt}" is not an RFC 3339 time: re-sign it`,
+      ),
+    ];
   }
   if (signed > now + CLOCK_SKEW_SECONDS * 1000) {
-    return [problem(CODES.signedInFuture, m.origin, `model ${m.name}: signed at ${m.signedAt}, in the future: check the signing host's clock and re-sign`)];
+    return [
+      problem(
+        CODES.signedInFuture,
+        m.origin,
+        `model ${m.name}: signed at ${m.signedAt}, in the future: check the signing host's clock and re-sign`,
+      ),
+    ];
+  }
+  if (rule.maxAgeSeconds > 0 && m.format === 'v1') {
+    // v1 signs only the file hash: anyone can rewrite signed_at, so an age limit cannot rest on it.
+    return [
+      problem(
+        CODES.ageUnsigned,
+        m.origin,
+        `model ${m.name}: a v1 manifest's signed_at is not covered by its signature, so rule "${rule.name}" cannot enforce its maxAge: re-sign with --format v2`,
+      ),
+    ];
   }
   if (rule.maxAgeSeconds > 0 && now - signed > rule.maxAgeSeconds * 1000) {
     const days = Math.floor((now - signed) / 86_400_000);
-    return [problem(CODES.tooOld, m.origin, `model ${m.name}: signed ${days} days ago, older than rule "${rule.name}" allows (${rule.maxAgeSeconds}s): re-verify and re-sign it`)];
+    return [
+      problem(
+        CODES.tooOld,
+        m.origin,
+        `model ${m.name}: signed ${days} days ago, older than rule "${rule.name}" allows (${rule.maxAgeSeconds}s): re-verify and re-sign it`,
+      ),
+    ];
   }
   return [];
 }
@@ -122,10 +167,22 @@ function expiryProblems(m: VerifiedModel, now: number): Problem[] {
   if (m.expiresAt === undefined) return [];
   const expires = parseTimestamp(m.expiresAt);
   if (expires === undefined) {
-    return [problem(CODES.badTimestamp, m.origin, `model ${m.name}: expiresAt "${m.expiresAt}" is not an RFC 3339 time: re-sign it`)];
+    return [
+      problem(
+        CODES.badTimestamp,
+        m.origin,
+        `model ${m.name}: expiresAt "${m.expiresAt}" is not an RFC 3339 time: re-sign it`,
+      ),
+    ];
   }
   if (expires > now) return [];
-  return [problem(CODES.expired, m.origin, `model ${m.name}: manifest expired at ${m.expiresAt}: re-sign it with a later expiresAt`)];
+  return [
+    problem(
+      CODES.expired,
+      m.origin,
+      `model ${m.name}: manifest expired at ${m.expiresAt}: re-sign it with a later expiresAt`,
+    ),
+  ];
 }
 
 export const checkAge: Check = (rule, { models, now }) =>
@@ -138,14 +195,24 @@ export const checkVerifyInit: Check = (rule, { models, workload }) => {
   const prefix = workload.templatePath === '' ? '' : `${workload.templatePath}.`;
   if (workload.verifyInits.length === 0) {
     const names = models.map((m) => m.name).join(', ');
-    return [problem(CODES.verifyInitMissing, `${prefix}spec.initContainers`, `model ${names}: no "modelgate verify" init container checks the model bytes: add one with --sha256 <hash> for each model file`)];
+    return [
+      problem(
+        CODES.verifyInitMissing,
+        `${prefix}spec.initContainers`,
+        `model ${names}: no "modelgate verify" init container checks the model bytes: add one with --sha256 <hash> for each model file`,
+      ),
+    ];
   }
   const pinned = new Set(workload.verifyInits.flatMap((v) => v.sha256s.map((h) => h.toLowerCase())));
   return models.flatMap((m) =>
     m.files
       .filter((f) => !pinned.has(f.sha256.toLowerCase()))
       .map((f) =>
-        problem(CODES.verifyInitNotPinned, workload.verifyInits[0]?.path ?? `${prefix}spec.initContainers`, `model ${m.name}: file ${f.path} (sha256 ${f.sha256}) is not pinned by the modelgate verify init container: add --sha256 ${f.sha256} to its args`),
+        problem(
+          CODES.verifyInitNotPinned,
+          workload.verifyInits[0]?.path ?? `${prefix}spec.initContainers`,
+          `model ${m.name}: file ${f.path} (sha256 ${f.sha256}) is not pinned by the modelgate verify init container: add --sha256 ${f.sha256} to its args`,
+        ),
       ),
   );
 };
@@ -157,21 +224,36 @@ function requiredLabelProblems(rule: Rule, labels: Record<string, string>): Prob
     const value = labels[req.name];
     const allowed = req.values.length > 0 ? ` (one of: ${req.values.join(', ')})` : '';
     if (value === undefined || value === '') {
-      return [problem(CODES.labelMissing, labelPath(req.name), `workload lacks label ${req.name}${allowed}, required by rule "${rule.name}": add it`)];
+      return [
+        problem(
+          CODES.labelMissing,
+          labelPath(req.name),
+          `workload lacks label ${req.name}${allowed}, required by rule "${rule.name}": add it`,
+        ),
+      ];
     }
     if (req.values.length === 0 || req.values.includes(value)) return [];
-    return [problem(CODES.labelValueNotAllowed, labelPath(req.name), `label ${req.name}="${value}" is not allowed by rule "${rule.name}": use one of: ${req.values.join(', ')}`)];
+    return [
+      problem(
+        CODES.labelValueNotAllowed,
+        labelPath(req.name),
+        `label ${req.name}="${value}" is not allowed by rule "${rule.name}": use one of: ${req.values.join(', ')}`,
+      ),
+    ];
   });
 }
 
 function labelClaimPairs(rule: Rule): { label: string; claim: string }[] {
-  const fromRule = rule.requiredLabels.flatMap((req) => (req.claim ? [{ label: req.name, claim: req.claim }] : []));
+  const fromRule = rule.requiredLabels.flatMap((req) =>
+    req.claim ? [{ label: req.name, claim: req.claim }] : [],
+  );
   const pairs = [...DEFAULT_LABEL_CLAIMS, ...fromRule];
   return pairs.filter((p, i) => pairs.findIndex((q) => q.label === p.label && q.claim === p.claim) === i);
 }
 
 function claimText(value: unknown): string | undefined {
-  if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') return String(value);
+  if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number')
+    return String(value);
   return undefined;
 }
 
@@ -181,7 +263,13 @@ function contradictions(pair: { label: string; claim: string }, ctx: RuleContext
   return ctx.models.flatMap((m) => {
     const claimed = claimText(m.claims[pair.claim]);
     if (claimed === undefined || claimed === value) return [];
-    return [problem(CODES.labelContradictsClaim, labelPath(pair.label), `model ${m.name}: label ${pair.label}="${value}" contradicts the signed claim ${pair.claim}="${claimed}": set the label to "${claimed}" (labels never override signed claims)`)];
+    return [
+      problem(
+        CODES.labelContradictsClaim,
+        labelPath(pair.label),
+        `model ${m.name}: label ${pair.label}="${value}" contradicts the signed claim ${pair.claim}="${claimed}": set the label to "${claimed}" (labels never override signed claims)`,
+      ),
+    ];
   });
 }
 
@@ -214,7 +302,8 @@ interface Approvals {
 /** Signed approvers when the manifest has them; else the unsigned annotation, if the rule allows it. */
 function approvalsOf(rule: Rule, m: VerifiedModel, workload: Workload): Approvals {
   const signed = m.claims.approvers;
-  if (Array.isArray(signed)) return { names: signed.filter((a) => typeof a === 'string'), from: 'claims.approvers' };
+  if (Array.isArray(signed))
+    return { names: signed.filter((a) => typeof a === 'string'), from: 'claims.approvers' };
   if (rule.approvals.allowAnnotation !== false) return { names: workload.approvers, from: APPROVED_BY };
   return { names: [], from: 'nowhere' };
 }
@@ -234,22 +323,44 @@ export const checkApprovals: Check = (rule, { models, workload, user }) => {
     const count = countApprovals(rule, approvals.names, user);
     if (count >= min) return [];
     const own = rule.approvals.forbidRequester ? `, the requester's own approval does not count` : '';
-    return [problem(CODES.approvalsInsufficient, m.origin, `model ${m.name}: ${count} of ${min} required distinct approvals (from ${approvals.from}${own}): get ${min - count} more approver(s) and re-sign with claims.approvers`)];
+    return [
+      problem(
+        CODES.approvalsInsufficient,
+        m.origin,
+        `model ${m.name}: ${count} of ${min} required distinct approvals (from ${approvals.from}${own}): get ${min - count} more approver(s) and re-sign with claims.approvers`,
+      ),
+    ];
   });
 };
 
 export const checkRequester: Check = (rule, { user, models }) => {
   if (rule.allowedRequesters.length === 0 || anyPrincipalMatches(rule.allowedRequesters, user)) return [];
   const names = models.map((m) => m.name).join(', ') || 'this workload';
-  return [problem(CODES.requesterNotAllowed, 'userInfo.username', `model ${names}: "${user.username}" may not deploy under rule "${rule.name}": deploy through the CI/CD pipeline (allowed: ${rule.allowedRequesters.join(', ')})`)];
+  return [
+    problem(
+      CODES.requesterNotAllowed,
+      'userInfo.username',
+      `model ${names}: "${user.username}" may not deploy under rule "${rule.name}": deploy through the CI/CD pipeline (allowed: ${rule.allowedRequesters.join(', ')})`,
+    ),
+  ];
 };
 
 export const checkSource: Check = (rule, { models }) => {
   if (rule.allowedSources.length === 0) return [];
   return models.flatMap((m) => {
-    if (m.source !== undefined && rule.allowedSources.some((prefix) => m.source?.startsWith(prefix))) return [];
-    const what = m.source === undefined ? `a ${m.format} manifest carries no signed source` : `source "${m.source}" is not allowed`;
-    return [problem(CODES.sourceNotAllowed, m.origin, `model ${m.name}: ${what} by rule "${rule.name}": publish it from one of: ${rule.allowedSources.join(', ')}`)];
+    if (m.source !== undefined && rule.allowedSources.some((prefix) => m.source?.startsWith(prefix)))
+      return [];
+    const what =
+      m.source === undefined
+        ? `a ${m.format} manifest carries no signed source`
+        : `source "${m.source}" is not allowed`;
+    return [
+      problem(
+        CODES.sourceNotAllowed,
+        m.origin,
+        `model ${m.name}: ${what} by rule "${rule.name}": publish it from one of: ${rule.allowedSources.join(', ')}`,
+      ),
+    ];
   });
 };
 
@@ -265,7 +376,13 @@ export const checkClassificationAccess: Check = (rule, { models, workload, user 
     const classification = classificationOf(m, workload);
     const groups = classification === undefined ? undefined : rule.classificationAccess[classification];
     if (groups === undefined || groups.some((g) => user.groups.includes(g))) return [];
-    return [problem(CODES.classificationAccessDenied, m.origin, `model ${m.name}: classified "${classification}", which only members of ${groups.join(', ') || '(no group)'} may deploy: ask one of them to deploy it`)];
+    return [
+      problem(
+        CODES.classificationAccessDenied,
+        m.origin,
+        `model ${m.name}: classified "${classification}", which only members of ${groups.join(', ') || '(no group)'} may deploy: ask one of them to deploy it`,
+      ),
+    ];
   });
 
 export const checkExplainability: Check = (rule, { models, workload }) => {
@@ -275,7 +392,13 @@ export const checkExplainability: Check = (rule, { models, workload }) => {
     const customerFacing = labelled || m.claims.customerFacing === true;
     const report = m.claims.explainabilityReport;
     if (!customerFacing || (typeof report === 'string' && report !== '')) return [];
-    return [problem(CODES.explainabilityMissing, m.origin, `model ${m.name}: customer-facing but its manifest has no signed claims.explainabilityReport: attach the report and re-sign`)];
+    return [
+      problem(
+        CODES.explainabilityMissing,
+        m.origin,
+        `model ${m.name}: customer-facing but its manifest has no signed claims.explainabilityReport: attach the report and re-sign`,
+      ),
+    ];
   });
 };
 
@@ -298,7 +421,10 @@ function annotationApprovalWarnings(rule: Rule, { models, workload }: RuleContex
   if (rule.approvals.min === 0) return [];
   return models
     .filter((m) => approvalsOf(rule, m, workload).from === APPROVED_BY)
-    .map((m) => `model ${m.name}: approvals come from the unsigned annotation ${APPROVED_BY}: sign them into claims.approvers`);
+    .map(
+      (m) =>
+        `model ${m.name}: approvals come from the unsigned annotation ${APPROVED_BY}: sign them into claims.approvers`,
+    );
 }
 
 /** Apply one rule: the problems that make it fail, and warnings that do not. */

@@ -7,7 +7,9 @@ interface SchemaObject {
   additionalProperties: boolean;
 }
 
-const schema = JSON.parse(readFileSync(new URL('../../docs/policy.schema.json', import.meta.url), 'utf8')) as SchemaObject & {
+const schema = JSON.parse(
+  readFileSync(new URL('../../docs/policy.schema.json', import.meta.url), 'utf8'),
+) as SchemaObject & {
   $defs: Record<string, SchemaObject>;
 };
 
