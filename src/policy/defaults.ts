@@ -49,6 +49,7 @@ export function defaultRule(name = 'default'): Rule {
     allowV1: true,
     maxAgeSeconds: 0,
     requireVerifyInit: true,
+    verifyImages: [],
     requiredLabels: [],
     requireScanPassed: false,
     approvals: { min: 0, forbidRequester: true, allowAnnotation: true },

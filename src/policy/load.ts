@@ -239,6 +239,7 @@ const RULE_FIELDS: FieldReaders<Rule> = {
   keys: (r, s, p, rule) => void readSection(r, s, p, { fields: KEYS_FIELDS, target: rule }),
   maxAge: (r, s, p, rule) => assign(asDuration(r, s, p), (v) => (rule.maxAgeSeconds = v)),
   requireVerifyInit: (r, s, p, rule) => assign(asBool(r, s, p), (v) => (rule.requireVerifyInit = v)),
+  verifyImages: (r, s, p, rule) => assign(stringList(r, s, p), (v) => (rule.verifyImages = v)),
   requiredLabels: (r, s, p, rule) =>
     assign(listOf(r, s, p, labelRequirement), (v) => (rule.requiredLabels = v)),
   requireScanPassed: (r, s, p, rule) => assign(asBool(r, s, p), (v) => (rule.requireScanPassed = v)),

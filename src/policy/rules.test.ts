@@ -228,6 +228,28 @@ describe('verify init container', () => {
       [],
     ],
     ['nothing is required without models', {}, { models: [], workload: { verifyInits: [] } }, []],
+    [
+      'with verifyImages, an init container of another image does not count',
+      { verifyImages: ['ghcr.io/modelgate/modelgate@sha256:*'] },
+      {
+        workload: {
+          verifyInits: [{ container: 'v', image: 'evil.example/modelgate:1', path: 'p', sha256s: [SHA_A] }],
+        },
+      },
+      [CODES.verifyInitMissing],
+    ],
+    [
+      'with verifyImages, an init container of the pinned image counts',
+      { verifyImages: ['ghcr.io/modelgate/modelgate@sha256:*'] },
+      {
+        workload: {
+          verifyInits: [
+            { container: 'v', image: 'ghcr.io/modelgate/modelgate@sha256:abc', path: 'p', sha256s: [SHA_A] },
+          ],
+        },
+      },
+      [],
+    ],
   ])('%s', (_s, rule, ctx, codes) => {
     expect(codesOf(checkVerifyInit, rule, ctx)).toEqual(codes);
   });

@@ -1,6 +1,7 @@
 import type { Problem, VerifiedModel } from '../manifest/types.js';
 import type { Workload } from '../workload/types.js';
 import { CLOCK_SKEW_SECONDS, LABELS } from './defaults.js';
+import { anyGlobMatches } from './glob.js';
 import { anyPrincipalMatches, type Requester } from './principals.js';
 import type { Policy, Rule } from './types.js';
 
@@ -190,27 +191,38 @@ export const checkAge: Check = (rule, { models, now }) =>
 
 // ---- model bytes: the init container that re-hashes them at pod start
 
+/** Verify init containers that count: all of them, or those whose image matches `verifyImages`. */
+function trustedVerifyInits(rule: Rule, workload: Workload): Workload['verifyInits'] {
+  if (rule.verifyImages.length === 0) return workload.verifyInits;
+  return workload.verifyInits.filter((v) => anyGlobMatches(rule.verifyImages, v.image ?? ''));
+}
+
+function imageClause(rule: Rule): string {
+  return rule.verifyImages.length === 0 ? '' : ` with an image matching ${rule.verifyImages.join(' or ')}`;
+}
+
 export const checkVerifyInit: Check = (rule, { models, workload }) => {
   if (!rule.requireVerifyInit || models.length === 0) return [];
   const prefix = workload.templatePath === '' ? '' : `${workload.templatePath}.`;
-  if (workload.verifyInits.length === 0) {
+  const inits = trustedVerifyInits(rule, workload);
+  if (inits.length === 0) {
     const names = models.map((m) => m.name).join(', ');
     return [
       problem(
         CODES.verifyInitMissing,
         `${prefix}spec.initContainers`,
-        `model ${names}: no "modelgate verify" init container checks the model bytes: add one with --sha256 <hash> for each model file`,
+        `model ${names}: no "modelgate verify" init container${imageClause(rule)} checks the model bytes: add one with --sha256 <hash> for each model file`,
       ),
     ];
   }
-  const pinned = new Set(workload.verifyInits.flatMap((v) => v.sha256s.map((h) => h.toLowerCase())));
+  const pinned = new Set(inits.flatMap((v) => v.sha256s.map((h) => h.toLowerCase())));
   return models.flatMap((m) =>
     m.files
       .filter((f) => !pinned.has(f.sha256.toLowerCase()))
       .map((f) =>
         problem(
           CODES.verifyInitNotPinned,
-          workload.verifyInits[0]?.path ?? `${prefix}spec.initContainers`,
+          inits[0]?.path ?? `${prefix}spec.initContainers`,
           `model ${m.name}: file ${f.path} (sha256 ${f.sha256}) is not pinned by the modelgate verify init container: add --sha256 ${f.sha256} to its args`,
         ),
       ),

@@ -30,6 +30,8 @@ export interface Rule {
   /** Refuse a manifest signed longer ago than this many seconds (0 = no limit). */
   maxAgeSeconds: number;
   requireVerifyInit: boolean;
+  /** Image globs a verify init container must match to count (e.g. pinned by digest); empty = any modelgate image. */
+  verifyImages: string[];
   requiredLabels: LabelRequirement[];
   requireScanPassed: boolean;
   approvals: {

@@ -181,6 +181,7 @@ function verifyInits(podSpec: Obj | undefined, specPath: string): VerifyInit[] {
     if (!isVerifyCommand(argv, asString(c.image) ?? '')) return;
     out.push({
       container: asString(c.name) ?? '',
+      image: asString(c.image) ?? '',
       path: `${specPath}.initContainers[${i}]`,
       sha256s: pinnedHashes(argv),
     });

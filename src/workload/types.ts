@@ -16,6 +16,7 @@ export type ModelRef =
 /** An init container running `modelgate verify`, and the sha256 it pins (from its args). */
 export interface VerifyInit {
   container: string;
+  image?: string;
   path: string;
   sha256s: string[];
 }
