@@ -10,7 +10,7 @@ import { open } from 'node:fs/promises';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 /**
- * Read size. One reused 1 MiB buffer keeps memory flat for any file size, and is large enough
+ * Read size. Two reused 1 MiB buffers keep memory flat for any file size, and are large enough
  * that syscalls are a rounding error next to SHA-256 itself.
  */
 export const HASH_CHUNK_BYTES = 1024 * 1024;
@@ -23,20 +23,27 @@ export interface FileDigest {
 /** sha256 (lowercase hex) and byte count of a file; `onBytes` is told each chunk's length. */
 export async function sha256File(path: string, onBytes?: (n: number) => void): Promise<FileDigest> {
   const hash = createHash('sha256');
-  const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+  // Two buffers: the next read (libuv thread pool) runs while this thread hashes the last one.
+  const bufs = [Buffer.allocUnsafe(HASH_CHUNK_BYTES), Buffer.allocUnsafe(HASH_CHUNK_BYTES)] as const;
   // O_NONBLOCK: a FIFO swapped in after the caller's stat must not block the open forever.
   const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   let size = 0;
+  let pending: Promise<{ bytesRead: number; buffer: Buffer }> | undefined;
   try {
     if (!(await fh.stat()).isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
+    let turn = 0;
+    pending = fh.read(bufs[0], 0, HASH_CHUNK_BYTES, null);
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      const { bytesRead, buffer } = await pending;
       if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
+      turn ^= 1;
+      pending = fh.read(bufs[turn as 0 | 1], 0, HASH_CHUNK_BYTES, null);
+      hash.update(buffer.subarray(0, bytesRead));
       size += bytesRead;
       onBytes?.(bytesRead);
     }
   } finally {
+    await pending?.catch(() => undefined); // never close under an in-flight read
     await fh.close();
   }
   return { sha256: hash.digest('hex'), size };
