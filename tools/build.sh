@@ -17,19 +17,31 @@ fi
 # stamp = hash of the wrapper module files: a changed pin rebuilds, nothing else does.
 stamp() { cat "$here/$1"/go.* "$here/$1"/*.go 2>/dev/null | sha256sum | cut -c1-16; }
 
-build() { # build DIR PACKAGE OUTPUT
-  local dir=$1 pkg=$2 out=$3 s
-  s=$(stamp "$dir")
+build() { # build DIR PACKAGE OUTPUT [LDFLAGS]
+  local dir=$1 pkg=$2 out=$3 ldflags="-s -w ${4:-}" s
+  s=$(stamp "$dir")-$(printf '%s' "$ldflags" | sha256sum | cut -c1-8)
   if [[ -x "$bin/$out" && -f "$bin/.$out.stamp" && "$(cat "$bin/.$out.stamp")" == "$s" ]]; then
     echo "build-tools: $out is up to date"
     return
   fi
   echo "build-tools: building $out from $pkg ..."
   local t0=$SECONDS
-  (cd "$here/$dir" && go build -trimpath -ldflags='-s -w' -o "$bin/$out.tmp" "$pkg")
+  (cd "$here/$dir" && go build -trimpath -ldflags="$ldflags" -o "$bin/$out.tmp" "$pkg")
   mv "$bin/$out.tmp" "$bin/$out"
   echo "$s" > "$bin/.$out.stamp"
   echo "build-tools: $out built in $((SECONDS - t0))s"
+}
+
+# What helm's own Makefile stamps in: its version, and the Kubernetes version its client-go
+# module implies (charts' kubeVersion constraints are checked against it; unset, it says 1.20).
+helm_ldflags() {
+  local v minor
+  v=$(cd "$here/helm" && go list -m -f '{{.Version}}' helm.sh/helm/v3)
+  minor=$(cd "$here/helm" && go list -m -f '{{.Version}}' k8s.io/client-go | cut -d. -f2)
+  printf -- '-X helm.sh/helm/v3/internal/version.version=%s' "$v"
+  for p in pkg/lint/rules pkg/chartutil; do
+    printf -- ' -X helm.sh/helm/v3/%s.k8sVersionMajor=1 -X helm.sh/helm/v3/%s.k8sVersionMinor=%s' "$p" "$p" "$minor"
+  done
 }
 
 want=("$@")
@@ -38,7 +50,7 @@ for t in "${want[@]}"; do
   case $t in
     etcd) build etcd . etcd ;;
     kube-apiserver|kube-controller-manager|kubectl) build kube "k8s.io/kubernetes/cmd/$t" "$t" ;;
-    helm) build helm helm.sh/helm/v3/cmd/helm helm ;;
+    helm) build helm helm.sh/helm/v3/cmd/helm helm "$(helm_ldflags)" ;;
     *) echo "build-tools: unknown tool $t" >&2; exit 2 ;;
   esac
 done
