@@ -26,7 +26,11 @@ function exampleKeys(): Record<string, string> {
   return Object.fromEntries(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
 }
 
-async function show(cp: ControlPlane, args: string[], stdin?: { shown: string; text: string }): Promise<number> {
+async function show(
+  cp: ControlPlane,
+  args: string[],
+  stdin?: { shown: string; text: string },
+): Promise<number> {
   say(bold(`$ ${stdin ? `${stdin.shown} | ` : ''}kubectl ${args.join(' ')}`));
   const r = await kubectl(cp.kubeconfig, args, stdin?.text);
   const out = `${r.stdout}${r.stderr}`.trimEnd();
@@ -48,16 +52,34 @@ async function walkthrough(cp: ControlPlane, webhook: Webhook): Promise<void> {
   });
 
   // Events are written asynchronously, after the answer.
-  await waitFor('the ModelRejected Event', async () => ((await kubectl(cp.kubeconfig, ['get', 'events', '-n', 'ml-serving'])).stdout.includes('ModelRejected') ? true : undefined), {
-    timeoutMs: 15_000,
-  }).catch((err: Error) => say(`(${err.message})`));
+  await waitFor(
+    'the ModelRejected Event',
+    async () =>
+      (await kubectl(cp.kubeconfig, ['get', 'events', '-n', 'ml-serving'])).stdout.includes('ModelRejected')
+        ? true
+        : undefined,
+    {
+      timeoutMs: 15_000,
+    },
+  ).catch((err: Error) => say(`(${err.message})`));
   say(bold('== what security reviewers see'));
   await show(cp, ['get', 'events', '-A', '--field-selector', 'reportingComponent=modelgate.dev/webhook']);
   await show(cp, ['get', 'events', '-n', 'ml-serving']);
-  say(bold('== the controller-manager made the ReplicaSet and Pod of the admitted Deployment (Pending: no nodes here)'));
-  await waitFor('the Pod', async () => ((await kubectl(cp.kubeconfig, ['get', 'pods', '-n', 'ml-serving', '-o', 'name'])).stdout.trim() ? true : undefined), {
-    timeoutMs: 15_000,
-  }).catch(() => undefined);
+  say(
+    bold(
+      '== the controller-manager made the ReplicaSet and Pod of the admitted Deployment (Pending: no nodes here)',
+    ),
+  );
+  await waitFor(
+    'the Pod',
+    async () =>
+      (await kubectl(cp.kubeconfig, ['get', 'pods', '-n', 'ml-serving', '-o', 'name'])).stdout.trim()
+        ? true
+        : undefined,
+    {
+      timeoutMs: 15_000,
+    },
+  ).catch(() => undefined);
   await show(cp, ['get', 'deploy,rs,pods', '-n', 'ml-serving']);
 
   say(bold('== poke at it'));
@@ -90,7 +112,9 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     for (const ns of ['ml-serving', 'ml-staging']) await ensureNamespace(cp.kubeconfig, ns);
-    say('starting modelgate serve (ServiceAccount token, RBAC and webhook configuration from the Helm chart) ...');
+    say(
+      'starting modelgate serve (ServiceAccount token, RBAC and webhook configuration from the Helm chart) ...',
+    );
     webhook = await startWebhook({
       cluster: cp,
       keys: exampleKeys(),

@@ -14,6 +14,7 @@ import {
   tampered,
   unique,
   waitForEvent,
+  warnings,
   wrongKeySeed,
 } from './lib.js';
 
@@ -31,6 +32,8 @@ describe('a Deployment through kubectl, decided by modelgate in the API server',
     const r = await apply(deployment('fraud-detector', ns, { manifest: signedSeed }));
     expectAdmitted(r);
     expect(r.stdout).toContain('deployment.apps/fraud-detector created');
+    // v1 manifests bind only the hash: admitted, and kubectl shows modelgate saying so.
+    expect(warnings(r).some((w) => w.startsWith('modelgate: ') && w.includes('v1'))).toBe(true);
     expect((await k(['get', 'deployment', 'fraud-detector', '-n', ns])).code).toBe(0);
   });
 

@@ -28,7 +28,13 @@ afterAll(async () => {
 
 describe('the webhook down, with failurePolicy: Fail', () => {
   it('is registered with failurePolicy Fail', async () => {
-    const out = await k(['get', 'validatingwebhookconfiguration', 'modelgate-failclosed-e2e', '-o', 'jsonpath={.webhooks[*].failurePolicy}']);
+    const out = await k([
+      'get',
+      'validatingwebhookconfiguration',
+      'modelgate-failclosed-e2e',
+      '-o',
+      'jsonpath={.webhooks[*].failurePolicy}',
+    ]);
     expect(out.stdout).toBe('Fail');
   });
 

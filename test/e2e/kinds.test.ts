@@ -4,10 +4,12 @@ import {
   apply,
   cronJob,
   decisions,
+  denial,
   deployment,
   expectAdmitted,
   expectRefused,
   job,
+  k,
   kOk,
   namespace,
   pod,
@@ -50,12 +52,24 @@ describe('every way to run a pod', () => {
     expectAdmitted(await apply(build('signed', ns, { manifest: signedSeed })));
   });
 
+  it('refuses `kubectl debug` (pods/ephemeralcontainers) on an admitted inference Pod', async () => {
+    const r = await k(['debug', 'pod/signed', '-n', ns, '--image=busybox:1.36', '--container=debugger']);
+    expect(r.code).not.toBe(0);
+    expect(denial(r)).toMatch(/^modelgate: .*ephemeral/);
+    const spec = JSON.parse(await kOk(['get', 'pod', 'signed', '-n', ns, '-o', 'json'])).spec;
+    expect(spec.ephemeralContainers ?? []).toEqual([]);
+  });
+
   it('lets the controller-manager make the ReplicaSet and Pods of an admitted Deployment', async () => {
     expectAdmitted(await apply(deployment('replicated', ns, { manifest: signedSeed }, 2)));
-    const pods = await waitFor('2 Pods of Deployment replicated', async () => {
-      const p = await names('pods', 'app=replicated');
-      return p.length === 2 ? p : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
+    const pods = await waitFor(
+      '2 Pods of Deployment replicated',
+      async () => {
+        const p = await names('pods', 'app=replicated');
+        return p.length === 2 ? p : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     expect(await names('rs', 'app=replicated')).toHaveLength(1);
     // The Pods carry no manifest annotation (pod templates do not inherit workload metadata):
     // they were admitted because the replicaset-controller asked, not because of ownerReferences.
@@ -68,17 +82,27 @@ describe('every way to run a pod', () => {
 
   it('lets the job-controller make the Pod of an admitted Job', async () => {
     expectAdmitted(await apply(job('batch-scoring', ns, { manifest: signedSeed })));
-    await waitFor('the Pod of Job batch-scoring', async () => ((await names('pods', 'app=batch-scoring')).length === 1 ? true : undefined), {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-    });
+    await waitFor(
+      'the Pod of Job batch-scoring',
+      async () => ((await names('pods', 'app=batch-scoring')).length === 1 ? true : undefined),
+      {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      },
+    );
   });
 
   it('still refuses a bare Pod that claims an admitted owner in its ownerReferences', async () => {
     const rs = JSON.parse(await kOk(['get', 'rs', '-n', ns, '-l', 'app=replicated', '-o', 'json'])).items[0];
     const forged = pod('forged-owner', ns);
     (forged.metadata as Record<string, unknown>).ownerReferences = [
-      { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        name: rs.metadata.name,
+        uid: rs.metadata.uid,
+        controller: true,
+      },
     ];
     const r = await apply(forged);
     expect(r.code).not.toBe(0);

@@ -43,7 +43,11 @@ function readManifest(name: string): ManifestV1 {
 }
 
 /** The seed's algorithm: HMAC-SHA256(key, sha256 hex as UTF-8). */
-export function signV1(key: string, modelPath: string, content: string = randomBytes(32).toString('hex')): ManifestV1 {
+export function signV1(
+  key: string,
+  modelPath: string,
+  content: string = randomBytes(32).toString('hex'),
+): ManifestV1 {
   const fileHash = createHash('sha256').update(content).digest('hex');
   return {
     model_path: modelPath,
@@ -74,7 +78,8 @@ export interface PodOptions {
 
 function hashesOf(opts: PodOptions): string[] {
   if (opts.pin) return opts.pin;
-  const list = opts.manifest === undefined ? [] : Array.isArray(opts.manifest) ? opts.manifest : [opts.manifest];
+  const list =
+    opts.manifest === undefined ? [] : Array.isArray(opts.manifest) ? opts.manifest : [opts.manifest];
   return list.map((m) => m.file_hash);
 }
 
@@ -135,7 +140,12 @@ export function statefulSet(name: string, namespace: string, opts: PodOptions = 
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: meta(name, namespace, opts),
-    spec: { serviceName: name, replicas: 1, selector: { matchLabels: { app: name } }, template: template(name, opts) },
+    spec: {
+      serviceName: name,
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: template(name, opts),
+    },
   };
 }
 
@@ -153,7 +163,12 @@ export function cronJob(name: string, namespace: string, opts: PodOptions = {}):
 export function job(name: string, namespace: string, opts: PodOptions = {}): Obj {
   const tpl = template(name, opts);
   (tpl.spec as Obj).restartPolicy = 'Never';
-  return { apiVersion: 'batch/v1', kind: 'Job', metadata: meta(name, namespace, opts), spec: { template: tpl } };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: meta(name, namespace, opts),
+    spec: { template: tpl },
+  };
 }
 
 export function configMap(name: string, namespace: string, data: Record<string, string>): Obj {
@@ -177,9 +192,13 @@ export async function apply(obj: Obj, ...flags: string[]): Promise<KubectlResult
 /** A namespace with its "default" ServiceAccount (Pods are refused by the API until it exists). */
 export async function namespace(name: string): Promise<string> {
   await ensureNamespace(ctx().kubeconfig, name);
-  await waitFor(`ServiceAccount default in ${name}`, async () => ((await k(['get', 'sa', 'default', '-n', name])).code === 0 ? true : undefined), {
-    timeoutMs: 30_000,
-  });
+  await waitFor(
+    `ServiceAccount default in ${name}`,
+    async () => ((await k(['get', 'sa', 'default', '-n', name])).code === 0 ? true : undefined),
+    {
+      timeoutMs: 30_000,
+    },
+  );
   return name;
 }
 
@@ -197,7 +216,12 @@ export function expectRefused(r: KubectlResult, model: string): string {
   expect(message, `not a webhook denial: ${r.stderr}`).toBeDefined();
   expect(message).toMatch(/^modelgate: /);
   expect(message).toContain(model);
-  expect(r.stderr.trim().split('\n').filter((l) => l.includes('denied the request'))).toHaveLength(1);
+  expect(
+    r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('denied the request')),
+  ).toHaveLength(1);
   return message!;
 }
 
@@ -230,7 +254,9 @@ interface EventItem {
 }
 
 export async function events(ns: string): Promise<EventSummary[]> {
-  const out = JSON.parse(await kOk(['get', 'events.v1.events.k8s.io', '-n', ns, '-o', 'json'])) as { items: EventItem[] };
+  const out = JSON.parse(await kOk(['get', 'events.v1.events.k8s.io', '-n', ns, '-o', 'json'])) as {
+    items: EventItem[];
+  };
   return out.items.map((e) => ({
     reason: e.reason ?? '',
     regarding: `${e.regarding?.kind ?? ''}/${e.regarding?.name ?? ''}`,
@@ -241,10 +267,14 @@ export async function events(ns: string): Promise<EventSummary[]> {
 
 /** Events are sent asynchronously: poll until one with `reason` regards `kind/name`. */
 export async function waitForEvent(ns: string, reason: string, regarding: string): Promise<EventSummary> {
-  return waitFor(`a ${reason} Event regarding ${regarding} in ${ns}`, async () => (await events(ns)).find((e) => e.reason === reason && e.regarding === regarding), {
-    timeoutMs: 20_000,
-    intervalMs: 300,
-  });
+  return waitFor(
+    `a ${reason} Event regarding ${regarding} in ${ns}`,
+    async () => (await events(ns)).find((e) => e.reason === reason && e.regarding === regarding),
+    {
+      timeoutMs: 20_000,
+      intervalMs: 300,
+    },
+  );
 }
 
 /** The webhook's decision log lines (pino JSON). */

@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeysDir } from '../harness/keysDir.js';
 import { waitFor } from '../harness/net.js';
-import { apply, ctx, deployment, denial, namespace, seedKey, showWebhookLogOnFailure, signedSeed, signV1 } from './lib.js';
+import {
+  apply,
+  ctx,
+  deployment,
+  denial,
+  namespace,
+  seedKey,
+  showWebhookLogOnFailure,
+  signedSeed,
+  signV1,
+} from './lib.js';
 import { SEED_KEY_ID } from './context.js';
 
 let ns: string;
@@ -37,19 +47,27 @@ describe('the keys Secret rotated (kubelet-style ..data swap)', () => {
 
   it('verifies with the new key once it is in the Secret, without a restart', async () => {
     resetKeys().write({ [SEED_KEY_ID]: seedKey, 'ci-2027': NEW_KEY });
-    await waitFor('the webhook to load key ci-2027', async () => ((await admitted(signedWithNew)) ? true : undefined), {
-      timeoutMs: 30_000,
-      intervalMs: 500,
-    });
+    await waitFor(
+      'the webhook to load key ci-2027',
+      async () => ((await admitted(signedWithNew)) ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      },
+    );
     expect(await admitted(signedSeed)).toBe(true);
   });
 
   it('stops trusting a key removed from the Secret', async () => {
     resetKeys().write({ 'ci-2027': NEW_KEY });
-    await waitFor('the webhook to drop key ci-2026', async () => ((await admitted(signedSeed)) === false ? true : undefined), {
-      timeoutMs: 30_000,
-      intervalMs: 500,
-    });
+    await waitFor(
+      'the webhook to drop key ci-2026',
+      async () => ((await admitted(signedSeed)) === false ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      },
+    );
     expect(await admitted(signedWithNew)).toBe(true);
   });
 });

@@ -33,7 +33,10 @@ beforeAll(async () => {
 describe('UPDATEs', () => {
   it('re-verifies an UPDATE that swaps the model: a tampered one is refused, a signed one admitted', async () => {
     expectAdmitted(await apply(deployment('swap', ns, { manifest: signedSeed })));
-    expectRefused(await apply(deployment('swap', ns, { manifest: tampered(signedSeed) })), 'fraud-detector.onnx');
+    expectRefused(
+      await apply(deployment('swap', ns, { manifest: tampered(signedSeed) })),
+      'fraud-detector.onnx',
+    );
     const v2 = signV1(seedKey, 'fraud-detector-v2.onnx');
     expectAdmitted(await apply(deployment('swap', ns, { manifest: v2 })));
     const current = JSON.parse(await kOk(['get', 'deployment', 'swap', '-n', ns, '-o', 'json']));
@@ -43,28 +46,47 @@ describe('UPDATEs', () => {
   it('does not re-verify a scale or replicas-only UPDATE, even when the model would no longer verify', async () => {
     // Signed with a key that is then removed from the keys Secret: nothing in the Deployment
     // changes, so only a re-verification could notice.
-    const keys = (extra: Record<string, string> = {}): KeysDir => new KeysDir(ctx().keysDir, { [SEED_KEY_ID]: seedKey, ...extra });
+    const keys = (extra: Record<string, string> = {}): KeysDir =>
+      new KeysDir(ctx().keysDir, { [SEED_KEY_ID]: seedKey, ...extra });
     const m = signV1(TEMP_KEY, 'scaled.onnx');
     keys({ 'ci-temp': TEMP_KEY });
     try {
-      await waitFor('key ci-temp loaded', async () => ((await apply(deployment('scaled', ns, { manifest: m }))).code === 0 ? true : undefined), {
-        timeoutMs: 30_000,
-        intervalMs: 500,
-      });
+      await waitFor(
+        'key ci-temp loaded',
+        async () => ((await apply(deployment('scaled', ns, { manifest: m }))).code === 0 ? true : undefined),
+        {
+          timeoutMs: 30_000,
+          intervalMs: 500,
+        },
+      );
     } finally {
       keys();
     }
-    await waitFor('key ci-temp dropped', async () => ((await apply(deployment(unique('probe'), ns, { manifest: m }))).code !== 0 ? true : undefined), {
-      timeoutMs: 30_000,
-      intervalMs: 500,
-    });
+    await waitFor(
+      'key ci-temp dropped',
+      async () =>
+        (await apply(deployment(unique('probe'), ns, { manifest: m }))).code !== 0 ? true : undefined,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      },
+    );
 
     expectAdmitted(await k(['scale', 'deployment', 'scaled', '-n', ns, '--replicas=3']));
-    expectAdmitted(await k(['patch', 'deployment', 'scaled', '-n', ns, '--type=merge', '-p', '{"spec":{"replicas":2}}']));
-    expect(JSON.parse(await kOk(['get', 'deployment', 'scaled', '-n', ns, '-o', 'json'])).spec.replicas).toBe(2);
-    const updates = decisions().filter((x) => x.kind === 'Deployment' && x.name === 'scaled' && x.operation === 'UPDATE');
+    expectAdmitted(
+      await k(['patch', 'deployment', 'scaled', '-n', ns, '--type=merge', '-p', '{"spec":{"replicas":2}}']),
+    );
+    expect(JSON.parse(await kOk(['get', 'deployment', 'scaled', '-n', ns, '-o', 'json'])).spec.replicas).toBe(
+      2,
+    );
+    const updates = decisions().filter(
+      (x) => x.kind === 'Deployment' && x.name === 'scaled' && x.operation === 'UPDATE',
+    );
     expect(updates.length).toBeGreaterThan(0);
-    expect(updates.every((x) => x.decision === 'allow'), JSON.stringify(updates)).toBe(true);
+    expect(
+      updates.every((x) => x.decision === 'allow'),
+      JSON.stringify(updates),
+    ).toBe(true);
 
     // A template change is re-verified, and now the key is gone.
     expectRefused(await k(['rollout', 'restart', 'deployment', 'scaled', '-n', ns]), 'scaled.onnx');

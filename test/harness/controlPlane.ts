@@ -61,7 +61,9 @@ export function tool(name: string): string {
 function alive(proc: ManagedProcess, sandbox: Sandbox): () => void {
   return () => {
     if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-      throw new Error(`${proc.name} exited early (${proc.child.exitCode ?? proc.child.signalCode})\n${sandbox.logTails(30)}`);
+      throw new Error(
+        `${proc.name} exited early (${proc.child.exitCode ?? proc.child.signalCode})\n${sandbox.logTails(30)}`,
+      );
     }
   };
 }
@@ -121,10 +123,14 @@ async function startEtcd(sandbox: Sandbox): Promise<string> {
     '--unsafe-no-fsync=true',
     '--log-level=warn',
   ]);
-  await waitFor('etcd /health', async () => ((await get(`${clientUrl}/health`)).status === 200 ? true : undefined), {
-    timeoutMs: 30_000,
-    guard: alive(proc, sandbox),
-  });
+  await waitFor(
+    'etcd /health',
+    async () => ((await get(`${clientUrl}/health`)).status === 200 ? true : undefined),
+    {
+      timeoutMs: 30_000,
+      guard: alive(proc, sandbox),
+    },
+  );
   return clientUrl;
 }
 
@@ -155,15 +161,24 @@ async function startApiserver(sandbox: Sandbox, pki: Pki, etcdUrl: string): Prom
   ]);
   const admin: TlsClient = { ca: pki.ca.certPem, cert: pki.admin.certPem, key: pki.admin.keyPem };
   const server = `https://127.0.0.1:${port}`;
-  await waitFor('kube-apiserver /readyz', async () => ((await get(`${server}/readyz`, admin)).status === 200 ? true : undefined), {
-    timeoutMs: 120_000,
-    intervalMs: 500,
-    guard: alive(proc, sandbox),
-  });
+  await waitFor(
+    'kube-apiserver /readyz',
+    async () => ((await get(`${server}/readyz`, admin)).status === 200 ? true : undefined),
+    {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      guard: alive(proc, sandbox),
+    },
+  );
   return server;
 }
 
-async function startControllerManager(sandbox: Sandbox, pki: Pki, server: string, admin: TlsClient): Promise<void> {
+async function startControllerManager(
+  sandbox: Sandbox,
+  pki: Pki,
+  server: string,
+  admin: TlsClient,
+): Promise<void> {
   const kubeconfig = writeKubeconfig(sandbox.path('controller-manager.kubeconfig'), server, pki.ca.certPem, {
     clientCertPem: pki.controllerManager.certPem,
     clientKeyPem: pki.controllerManager.keyPem,
@@ -181,7 +196,10 @@ async function startControllerManager(sandbox: Sandbox, pki: Pki, server: string
   // The serviceaccount controller creating "default" proves the controller-manager is working.
   await waitFor(
     'the controller-manager (default ServiceAccount in namespace default)',
-    async () => ((await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, admin)).status === 200 ? true : undefined),
+    async () =>
+      (await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, admin)).status === 200
+        ? true
+        : undefined,
     { timeoutMs: 60_000, intervalMs: 500, guard: alive(proc, sandbox) },
   );
 }

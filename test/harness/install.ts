@@ -68,7 +68,10 @@ async function renderChart(url: string, caFile: string): Promise<{ how: string; 
     return { how, text: stdout };
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`the chart does not render for the out-of-cluster mode:\n  ${how}\n  ${e.stderr ?? e.message}`, { cause: err });
+    throw new Error(
+      `the chart does not render for the out-of-cluster mode:\n  ${how}\n  ${e.stderr ?? e.message}`,
+      { cause: err },
+    );
   }
 }
 
@@ -81,20 +84,24 @@ function renderFixture(url: string, caFile: string): string {
 function chooseSource(): 'chart' | 'fixture' {
   const forced = process.env.E2E_INSTALL_SOURCE;
   if (forced === 'chart' || forced === 'fixture') return forced;
-  const ready = fs.existsSync(path.join(toolsBin, 'helm')) && fs.existsSync(path.join(chartDir, 'Chart.yaml'));
+  const ready =
+    fs.existsSync(path.join(toolsBin, 'helm')) && fs.existsSync(path.join(chartDir, 'Chart.yaml'));
   return ready ? 'chart' : 'fixture';
 }
 
 /** `caFile`: the PEM CA that signed the webhook's serving certificate. */
 export async function renderInstall(url: string, caFile: string): Promise<Install> {
   const source = chooseSource();
-  const { how, text } = source === 'chart' ? await renderChart(url, caFile) : { how: fixture, text: renderFixture(url, caFile) };
+  const { how, text } =
+    source === 'chart' ? await renderChart(url, caFile) : { how: fixture, text: renderFixture(url, caFile) };
   const objects = parseObjects(text);
   const access = objects.filter((o) => ACCESS_KINDS.includes(o.kind));
   const webhookConfigs = objects.filter((o) => o.kind === 'ValidatingWebhookConfiguration');
   const sa = access.find((o) => o.kind === 'ServiceAccount');
   if (!sa || webhookConfigs.length === 0) {
-    throw new Error(`${how}: expected a ServiceAccount and a ValidatingWebhookConfiguration, got ${objects.map((o) => o.kind).join(', ')}`);
+    throw new Error(
+      `${how}: expected a ServiceAccount and a ValidatingWebhookConfiguration, got ${objects.map((o) => o.kind).join(', ')}`,
+    );
   }
   return {
     source,

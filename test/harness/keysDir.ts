@@ -24,7 +24,8 @@ export class KeysDir {
     const stamp = `..${new Date().toISOString().replace(/[-:.]/g, '_')}.${randomBytes(4).toString('hex')}`;
     const payload = path.join(this.dir, stamp);
     fs.mkdirSync(payload, { mode: 0o700 });
-    for (const [id, value] of Object.entries(keys)) fs.writeFileSync(path.join(payload, id), value, { mode: 0o400 });
+    for (const [id, value] of Object.entries(keys))
+      fs.writeFileSync(path.join(payload, id), value, { mode: 0o400 });
     const tmpLink = path.join(this.dir, '..data_tmp');
     fs.rmSync(tmpLink, { force: true });
     fs.symlinkSync(stamp, tmpLink);

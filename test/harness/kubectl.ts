@@ -28,6 +28,7 @@ export async function kubectl(kubeconfig: string, args: string[], input?: string
 /** Like kubectl(), but a non-zero exit is an error carrying what kubectl printed. */
 export async function kubectlOk(kubeconfig: string, args: string[], input?: string): Promise<string> {
   const r = await kubectl(kubeconfig, args, input);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+  if (r.code !== 0)
+    throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
   return r.stdout;
 }

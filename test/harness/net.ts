@@ -48,7 +48,11 @@ export interface WaitOptions {
  * Polls `probe` until it returns a value other than undefined. The last error or value is
  * reported on timeout so a failing wait explains itself.
  */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, opts: WaitOptions): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  opts: WaitOptions,
+): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs;
   let last: string;
   for (;;) {
@@ -60,7 +64,8 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     } catch (err) {
       last = err instanceof Error ? err.message : String(err);
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${what} (last: ${last})`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${what} (last: ${last})`);
     await sleep(opts.intervalMs ?? 250);
   }
 }

@@ -208,7 +208,12 @@ export class Sandbox {
     return fs
       .readdirSync(logs)
       .map((f) => {
-        const text = fs.readFileSync(path.join(logs, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+        const text = fs
+          .readFileSync(path.join(logs, f), 'utf8')
+          .trimEnd()
+          .split('\n')
+          .slice(-lines)
+          .join('\n');
         return `----- ${f} (last ${lines} lines) -----\n${text}`;
       })
       .join('\n');

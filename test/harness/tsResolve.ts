@@ -11,7 +11,10 @@ registerHooks({
   resolve(specifier, context, nextResolve) {
     if (specifier.startsWith('.') && specifier.endsWith('.js') && context.parentURL?.startsWith('file:')) {
       const ts = new URL(specifier.replace(/\.js$/, '.ts'), context.parentURL);
-      if (existsSync(fileURLToPath(ts)) && !existsSync(fileURLToPath(new URL(specifier, context.parentURL)))) {
+      if (
+        existsSync(fileURLToPath(ts)) &&
+        !existsSync(fileURLToPath(new URL(specifier, context.parentURL)))
+      ) {
         return nextResolve(ts.href, context);
       }
     }

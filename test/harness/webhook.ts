@@ -67,7 +67,11 @@ export function unsignedProbe(namespace: string): string {
   });
 }
 
-export async function ensureNamespace(kubeconfig: string, name: string, labels: Record<string, string> = {}): Promise<void> {
+export async function ensureNamespace(
+  kubeconfig: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<void> {
   const doc = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
   await kubectlOk(kubeconfig, ['apply', '-f', '-'], JSON.stringify(doc));
 }
@@ -94,14 +98,26 @@ async function grantAccess(cp: Cluster, install: Install, sandbox: Sandbox): Pro
   await ensureNamespace(cp.kubeconfig, install.namespace);
   await kubectlOk(cp.kubeconfig, ['apply', '-f', '-'], toYamlStream(install.access));
   const token = (
-    await kubectlOk(cp.kubeconfig, ['create', 'token', install.serviceAccount, '-n', install.namespace, '--duration=24h'])
+    await kubectlOk(cp.kubeconfig, [
+      'create',
+      'token',
+      install.serviceAccount,
+      '-n',
+      install.namespace,
+      '--duration=24h',
+    ])
   ).trim();
   return writeKubeconfig(sandbox.path('webhook.kubeconfig'), cp.server, cp.caPem, { token });
 }
 
 function writeServingCert(sandbox: Sandbox): { caPem: string; caFile: string; cert: string; key: string } {
   const ca = newCA('modelgate-e2e-webhook-ca');
-  const serving = issue(ca, { commonName: 'modelgate', usage: 'server', ipSans: ['127.0.0.1'], dnsSans: ['localhost'] });
+  const serving = issue(ca, {
+    commonName: 'modelgate',
+    usage: 'server',
+    ipSans: ['127.0.0.1'],
+    dnsSans: ['localhost'],
+  });
   const cert = sandbox.path('tls.crt');
   const key = sandbox.path('tls.key');
   fs.writeFileSync(cert, serving.certPem);
@@ -112,15 +128,26 @@ function writeServingCert(sandbox: Sandbox): { caPem: string; caFile: string; ce
 }
 
 /** Until an unsigned probe is refused by modelgate and this instance's log shows it was asked. */
-async function waitUntilCalled(cp: Cluster, namespace: string, logFile: string, guard: () => void): Promise<void> {
+async function waitUntilCalled(
+  cp: Cluster,
+  namespace: string,
+  logFile: string,
+  guard: () => void,
+): Promise<void> {
   await ensureNamespace(cp.kubeconfig, namespace);
   await waitFor(
     `the API server to call the webhook (dry-run probe in ${namespace} refused by modelgate)`,
     async () => {
-      const r = await kubectl(cp.kubeconfig, ['create', '--dry-run=server', '-f', '-'], unsignedProbe(namespace));
-      const askedUs = fs.existsSync(logFile) && fs.readFileSync(logFile, 'utf8').includes('modelgate-readiness-probe');
+      const r = await kubectl(
+        cp.kubeconfig,
+        ['create', '--dry-run=server', '-f', '-'],
+        unsignedProbe(namespace),
+      );
+      const askedUs =
+        fs.existsSync(logFile) && fs.readFileSync(logFile, 'utf8').includes('modelgate-readiness-probe');
       if (r.code !== 0 && r.stderr.includes('modelgate: ') && askedUs) return true;
-      if (r.code !== 0 && !askedUs) throw new Error(`refused, but not by this instance yet: ${r.stderr.trim()}`);
+      if (r.code !== 0 && !askedUs)
+        throw new Error(`refused, but not by this instance yet: ${r.stderr.trim()}`);
       throw new Error(r.code === 0 ? 'the unsigned probe was admitted' : r.stderr.trim());
     },
     { timeoutMs: 60_000, intervalMs: 500, guard },
@@ -137,7 +164,12 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     const tls = writeServingCert(sandbox);
     const keys = new KeysDir(sandbox.path('keys'), opts.keys);
     const install = await renderInstall(url, tls.caFile);
-    const files: Files = { cert: tls.cert, key: tls.key, kubeconfig: await grantAccess(cp, install, sandbox) };
+    const files: Files = {
+      cert: tls.cert,
+      key: tls.key,
+      kubeconfig: await grantAccess(cp, install, sandbox),
+    };
+    // prettier-ignore
     const args = [
       cliBin, 'serve',
       '--host', '127.0.0.1',
@@ -150,22 +182,33 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       // Tests stop it on purpose; no need for the rolling-update drain delay.
       '--shutdown-delay-ms', '0',
       ...(opts.policyFile ? ['--policy', opts.policyFile] : []),
-    ]; // prettier-ignore
+    ];
     let proc: ManagedProcess | undefined;
     const guard = (): void => {
       if (proc && (proc.child.exitCode !== null || proc.child.signalCode !== null)) {
-        throw new Error(`modelgate serve exited (${proc.child.exitCode ?? proc.child.signalCode})\n${sandbox.logTails(40)}`);
+        throw new Error(
+          `modelgate serve exited (${proc.child.exitCode ?? proc.child.signalCode})\n${sandbox.logTails(40)}`,
+        );
       }
     };
     const startServer = async (): Promise<void> => {
       proc = sandbox.spawn('modelgate', process.execPath, args, { cwd: repoRoot });
-      await waitFor('modelgate /readyz', async () => ((await get(`https://127.0.0.1:${port}/readyz`, { ca: tls.caPem })).status === 200 ? true : undefined), {
-        timeoutMs: 30_000,
-        guard,
-      });
+      await waitFor(
+        'modelgate /readyz',
+        async () =>
+          (await get(`https://127.0.0.1:${port}/readyz`, { ca: tls.caPem })).status === 200
+            ? true
+            : undefined,
+        {
+          timeoutMs: 30_000,
+          guard,
+        },
+      );
     };
     await startServer();
-    const configs = opts.only ? install.webhookConfigs.map((c) => scoped(c, opts.only!)) : install.webhookConfigs;
+    const configs = opts.only
+      ? install.webhookConfigs.map((c) => scoped(c, opts.only!))
+      : install.webhookConfigs;
     await kubectlOk(cp.kubeconfig, ['apply', '-f', '-'], toYamlStream(configs));
     const logFile = sandbox.path('logs', 'modelgate.log');
     await waitUntilCalled(cp, opts.probeNamespace, logFile, guard);
@@ -180,7 +223,13 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       startServer,
       stop: async () => {
         const names = configs.map((c) => c.metadata.name);
-        await kubectl(cp.kubeconfig, ['delete', 'validatingwebhookconfiguration', '--ignore-not-found', '--request-timeout=5s', ...names]);
+        await kubectl(cp.kubeconfig, [
+          'delete',
+          'validatingwebhookconfiguration',
+          '--ignore-not-found',
+          '--request-timeout=5s',
+          ...names,
+        ]);
         await sandbox.stop();
       },
       logTails: (lines?: number) => sandbox.logTails(lines),
