@@ -46,6 +46,8 @@ interface Target {
   path: string;
   /** Directory mode: the model directory the file must really be inside (symlinks resolved). */
   within?: string;
+  /** The resolved path actually read. */
+  readFrom?: string;
   sha256: string;
   size?: number;
   sizeSigned?: boolean;
@@ -210,24 +212,27 @@ function checkPins(p: Plan): void {
   });
 }
 
-/** Why `t` cannot be hashed (missing, not a regular file, a symlink out of its directory), or undefined. */
-async function unusable(t: Target): Promise<string | undefined> {
+/** Where to read `t` from (symlinks resolved), or why it cannot be hashed. */
+async function resolveTarget(t: Target): Promise<{ real: string } | { why: string }> {
   const info = await stat(t.path).catch(() => undefined);
-  if (info === undefined) return 'missing';
-  if (!info.isFile()) return 'not a regular file';
-  if (t.within === undefined) return undefined;
-  const [dir, real] = await Promise.all([realpath(t.within), realpath(t.path)]);
+  if (info === undefined) return { why: 'missing' };
+  if (!info.isFile()) return { why: 'not a regular file' };
+  const real = await realpath(t.path);
+  if (t.within === undefined) return { real };
+  const dir = await realpath(t.within);
   // A symlink may point elsewhere inside the model directory (HF caches do), never out of it.
-  return relative(dir, real).split(sep)[0] === '..' || real === dir ? 'resolves outside the model directory (symlink)' : undefined;
+  const inside = real !== dir && relative(dir, real).split(sep)[0] !== '..';
+  // Hash the resolved path, so a link re-pointed after this check is not followed.
+  return inside ? { real } : { why: 'resolves outside the model directory (symlink)' };
 }
 
 async function existing(targets: Target[]): Promise<{ present: Target[]; missing: FileCheck[] }> {
   const present: Target[] = [];
   const missing: FileCheck[] = [];
   for (const t of targets) {
-    const why = await unusable(t);
-    if (why === undefined) present.push(t);
-    else missing.push({ path: t.path, expected: t.sha256, ok: false, problem: why });
+    const r = await resolveTarget(t);
+    if ('real' in r) present.push({ ...t, readFrom: r.real });
+    else missing.push({ path: t.path, expected: t.sha256, ok: false, problem: r.why });
   }
   return { present, missing };
 }
@@ -245,7 +250,7 @@ async function hashAndCompare(p: Plan, io: CliIO): Promise<void> {
   const { present, missing } = await existing(p.targets);
   const progress = progressLine(io.stderr, 'verifying');
   try {
-    const digests = await hashFiles(present.map((t) => t.path), { onProgress: progress.onProgress });
+    const digests = await hashFiles(present.map((t) => t.readFrom ?? t.path), { onProgress: progress.onProgress });
     p.report.files.push(...missing, ...present.map((t, i) => compare(t, digests[i] as { sha256: string; size: number }, p.report)));
   } catch (err) {
     if (err instanceof HashError) throw new UsageError(`${err.message}: check the model path and permissions`);

@@ -42,8 +42,9 @@ describe('hashFile', () => {
   it.each([
     ['a missing file', 'nope', 'ENOENT'],
     ['a directory', '.', 'EISDIR'],
+    ['a character device', '/dev/zero', 'ENOTREG'],
   ])('refuses %s with a HashError', async (_n, name, code) => {
-    const err = await hashFile(join(dir, name)).catch((e: unknown) => e);
+    const err = await hashFile(name.startsWith('/') ? name : join(dir, name)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HashError);
     expect(err).toMatchObject({ code });
   });
@@ -58,6 +59,14 @@ describe('hashFiles (worker pool)', () => {
     expect(got).toEqual(await hashFilesSequential(paths));
     expect(got.map((d) => d.sha256)).toEqual(names.map((n) => sha(contents[n]!)));
     expect(last).toBe(Object.values(contents).reduce((s, b) => s + b.length, 0));
+  });
+
+  it('a worker refuses a FIFO without blocking (swapped in after the size check)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const { sha256File } = await import('./hash-worker.js');
+    await expect(sha256File(fifo)).rejects.toMatchObject({ code: 'ENOTREG' });
   });
 
   it('reports an unreadable file in the pool as a HashError', async () => {

@@ -49,7 +49,7 @@ async function totalSize(paths: readonly string[]): Promise<number> {
     const info = await stat(p).catch((err: unknown) => {
       throw asHashError(p, err);
     });
-    if (!info.isFile()) throw new HashError(p, 'EISDIR', `${p} is not a regular file`);
+    if (!info.isFile()) throw new HashError(p, info.isDirectory() ? 'EISDIR' : 'ENOTREG', `${p} is not a regular file`);
     total += info.size;
   }
   return total;
