@@ -27,6 +27,7 @@ describe.skipIf(!existsSync(CLI))('runHashBench (small)', () => {
     expect(results.speedRatio).toBeCloseTo(results.opensslMs / results.verifyMs);
     expect(results.peakRssMB).toBeGreaterThan(10);
     expect(results.poolSpeedup).toBeGreaterThan(0);
+    expect(results.poolCoresUsed).toBeGreaterThan(0);
     expect(lines).toHaveLength(4);
     expect(lines[1]).toContain("openssl's speed");
     expect(await readdir(root)).toEqual([]);
