@@ -43,6 +43,21 @@ describe('parseStrictJson', () => {
     );
   });
 
+  it('refuses any object that repeats a key, at any depth (property)', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 5 }), fc.nat(), fc.jsonValue({ maxDepth: 2 }), (obj, pick, other) => {
+        fc.pre(!hasForbiddenKey(obj));
+        const keys = Object.keys(obj);
+        const dup = keys[pick % keys.length]!;
+        const text = `[${JSON.stringify(obj).slice(0, -1)},${JSON.stringify(dup)}:${JSON.stringify(other)}}]`;
+        const got = parseStrictJson(text, { maxBytes: 1 << 20 });
+        expect(got.ok).toBe(false);
+        expect(got.ok ? '' : got.problem.message).toContain(`duplicate key ${JSON.stringify(dup)}`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it.each([
     ['a duplicate key', '{"a":1,"a":2}', 'duplicate key "a"'],
     ['a duplicate key written with an escape', '{"a":1,"\\u0061":2}', 'duplicate key "a"'],

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryKeyring } from '../keys/keyring.js';
 import { parseStrictJson } from './json.js';
@@ -76,5 +78,22 @@ describe('v1 manifest', () => {
     const body = { ...(vector as never as Parameters<typeof formatV1>[0]), model_path: 'โมเดล/ü.onnx' };
     const again = parseStrictJson(formatV1(body));
     expect(again).toEqual({ ok: true, value: body });
+  });
+});
+
+const hasPython = spawnSync('python3', ['--version']).status === 0;
+describe.skipIf(!hasPython)('formatV1 against the real Python json.dumps(indent=2)', () => {
+  it('writes the same bytes for arbitrary model paths and sizes (property, one python3 run)', () => {
+    const base = vector as never as Parameters<typeof formatV1>[0];
+    const samples = fc.sample(
+      fc.record({ model_path: fc.string({ unit: 'binary', minLength: 1, maxLength: 24 }), file_size: fc.nat({ max: Number.MAX_SAFE_INTEGER }) }),
+      { numRuns: 300, seed: 2026 },
+    );
+    const bodies = samples.map((x) => ({ ...base, ...x }));
+    const script = 'import json,sys\nfor m in json.load(sys.stdin): print(json.dumps(json.dumps(m, indent=2)))';
+    const py = spawnSync('python3', ['-c', script], { input: JSON.stringify(bodies), encoding: 'utf8' });
+    expect(py.status, py.stderr).toBe(0);
+    const expected = py.stdout.trim().split('\n').map((l) => JSON.parse(l) as string);
+    expect(bodies.map(formatV1)).toEqual(expected);
   });
 });
