@@ -10,11 +10,18 @@ import { HASH_WORKER_TAG, sha256File, type FileDigest, type WorkerReply } from '
 
 export { HASH_CHUNK_BYTES, sha256File, type FileDigest } from './hash-worker.js';
 
+/**
+ * Most worker threads by default. Each is a V8 isolate (~10 MB) plus 2 MiB of buffers, and
+ * beyond a handful the disk, not SHA-256, is the limit: an init container on a 64-core node
+ * should not take 700 MB to hash a model.
+ */
+export const MAX_HASH_WORKERS = 8;
+
 /** Called with bytes hashed so far and the total, across all files. */
 export type Progress = (done: number, total: number) => void;
 
 export interface HashFilesOptions {
-  /** Worker threads to use; default: one per available core, at most one per file. */
+  /** Worker threads to use; default: one per available core up to MAX_HASH_WORKERS, at most one per file. */
   concurrency?: number;
   onProgress?: Progress;
 }
@@ -82,7 +89,7 @@ export async function hashFilesSequential(paths: readonly string[], onProgress?:
 /** Hash files in parallel on worker threads; results in the order of `paths`. */
 export async function hashFiles(paths: readonly string[], opts: HashFilesOptions = {}): Promise<PathDigest[]> {
   const total = await totalSize(paths);
-  const size = Math.max(1, Math.min(opts.concurrency ?? availableParallelism(), paths.length));
+  const size = Math.max(1, Math.min(opts.concurrency ?? Math.min(availableParallelism(), MAX_HASH_WORKERS), paths.length));
   if (size === 1 || paths.length < 2) return hashFilesSequential(paths, opts.onProgress);
   let done = 0;
   const onBytes = (n: number): void => opts.onProgress?.((done += n), total);
