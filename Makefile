@@ -55,7 +55,7 @@ tools: ## build etcd, kube-apiserver, kube-controller-manager, kubectl and helm 
 	bash tools/build.sh
 
 bench: build ## benchmarks: hashing vs openssl, HTTPS admission latency/throughput, memory
-	node bench/run.js
+	node --experimental-strip-types --no-warnings bench/run.ts
 
 demo: build tools ## a local control plane + the webhook: signed model admitted, tampered one refused
 	node --experimental-strip-types --import ./test/harness/tsResolve.ts test/demo/demo.ts

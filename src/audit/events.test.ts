@@ -161,6 +161,12 @@ describe('EventRecorder', () => {
 });
 
 describe('toKubeEvent', () => {
+  it('puts the intent annotations on the Event metadata (for modelgate audit)', () => {
+    const annotations = { 'modelgate.dev/user': 'alice', 'modelgate.dev/decision': 'deny' };
+    const ev = toKubeEvent({ ...rejected, annotations }, 'pod', new Date(0));
+    expect(ev.metadata.annotations).toEqual(annotations);
+  });
+
   it('names an Event for a not-yet-named object (generateName CREATE)', () => {
     const ev = toKubeEvent({ ...rejected, regarding: { ...rejected.regarding, name: '' } }, 'pod', new Date(0));
     expect(ev.metadata.name).toMatch(/^modelgate\.[0-9a-f]{16}$/);

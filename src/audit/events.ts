@@ -11,7 +11,8 @@ import type { EventIntent } from '../decision/types.js';
  *   once; identical repeats inside the window are only counted. When the window closes with
  *   repeats, one more Event is created for the same object with
  *   `series: {count, lastObservedTime}` (count = all occurrences in the window). So a loop
- *   of rejected applies yields at most two Events per window, not one per request.
+ *   of rejected applies yields at most two Events per window, not one per request. The
+ *   series Event carries the metadata annotations (user, request uid) of the latest repeat.
  * - Sending retries with exponential backoff on network errors, 429 and 5xx; other API
  *   answers (403, 422...) are final. An Event that cannot be sent is counted as dropped.
  */
@@ -21,7 +22,7 @@ export const REPORTING_CONTROLLER = 'modelgate.dev/webhook';
 export interface KubeEvent {
   apiVersion: 'events.k8s.io/v1';
   kind: 'Event';
-  metadata: { name: string; namespace: string };
+  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
   eventTime: string;
   reportingController: string;
   reportingInstance: string;
@@ -110,6 +111,8 @@ export class EventRecorder {
     if (agg && now.getTime() - agg.windowStart < this.opts.windowMs) {
       agg.count++;
       agg.last = now;
+      // The series Event carries the latest request's annotations (user, request uid).
+      agg.intent = intent;
       return 'aggregated';
     }
     if (agg) this.closeWindow(key, agg);
@@ -230,10 +233,12 @@ export function toKubeEvent(intent: EventIntent, reportingInstance: string, at: 
   const r = intent.regarding;
   const regarding: KubeEvent['regarding'] = { apiVersion: r.apiVersion, kind: r.kind, namespace: r.namespace, name: r.name };
   if (r.uid) regarding.uid = r.uid;
+  const metadata: KubeEvent['metadata'] = { name: eventName(r.name), namespace: r.namespace };
+  if (intent.annotations && Object.keys(intent.annotations).length > 0) metadata.annotations = { ...intent.annotations };
   return {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
-    metadata: { name: eventName(r.name), namespace: r.namespace },
+    metadata,
     eventTime: microTime(at),
     reportingController: REPORTING_CONTROLLER,
     reportingInstance: reportingInstance.slice(0, 128),

@@ -25,7 +25,8 @@ Runs the validating admission webhook over HTTPS: POST /validate, GET /healthz, 
   --deadline-ms N          internal deadline for cluster reads, below the webhook timeout (default 8000)
   --log-level LEVEL        trace|debug|info|warn|error|silent (default info)
   --event-queue-size N     bound of the Event queue; beyond it Events are dropped and counted (default 1000)
-  --shutdown-delay-ms N    after SIGTERM keep serving, not ready, this long (default 2000)
+  --shutdown-delay-ms N    after SIGTERM keep serving, not ready, this long before draining
+                           (default 0: the chart's preStop sleep does this wait)
   --grace-ms N             longest wait for in-flight requests at shutdown (default 20000)`;
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -47,7 +48,7 @@ const OPTIONS = {
   'deadline-ms': { type: 'string', default: '8000' },
   'log-level': { type: 'string', default: 'info' },
   'event-queue-size': { type: 'string', default: '1000' },
-  'shutdown-delay-ms': { type: 'string', default: '2000' },
+  'shutdown-delay-ms': { type: 'string', default: '0' },
   'grace-ms': { type: 'string', default: '20000' },
   help: { type: 'boolean', short: 'h' },
 } as const;

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
-import type { KeyPair } from '../tls/certs.js';
+import type { KeyPair } from '../tls/x509.js';
 
 export interface HttpsOptions {
   host: string;

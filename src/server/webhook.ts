@@ -10,8 +10,7 @@ import { ConfigMapResolver } from '../kube/configmaps.js';
 import { defaultPolicy } from '../policy/defaults.js';
 import { formatPolicyError } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
-import type { KeyPair } from '../tls/certs.js';
-import { SelfManagedCertificateSource } from '../tls/selfmanaged.js';
+import type { KeyPair } from '../tls/x509.js';
 import { FileCertificateSource, type CertificateSource } from '../tls/source.js';
 import { createApp } from './app.js';
 import { drainHttps, listenHttps } from './https.js';
@@ -164,6 +163,7 @@ async function startTls(cfg: WebhookConfig, api: KubeApi | undefined, parts: Par
     source = files;
   } else {
     if (!api) throw new Error('--tls-self-managed needs Kubernetes API access (--kubeconfig or in-cluster)');
+    const { SelfManagedCertificateSource } = await import('../tls/selfmanaged.js');
     const managed = new SelfManagedCertificateSource({ api, ...cfg.tls, onError, onInfo: (m) => parts.logger.info(m) });
     await managed.start();
     source = managed;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
-import { certificateInfo, pairMatches, type KeyPair } from './certs.js';
+import { certificateInfo, pairMatches, type KeyPair } from './x509.js';
 
 /**
  * Where the serving certificate comes from. The server asks `current()` once at start and

@@ -1,0 +1,497 @@
+/**
+ * Admission benchmark: POST /validate over HTTPS keep-alive with a realistic Deployment review
+ * (the seed-v1 manifest in its annotation, an init container, a Triton container).
+ *
+ * From one run it prints:
+ *  - p50/p99 latency at 1,000 req/s paced (targets ≤ 2 ms / ≤ 10 ms, zero errors);
+ *  - saturation throughput of modelgate beside a bare node:https server doing the same
+ *    decodeAdmissionReview + decideAdmission + JSON answer (target ≥ 0.5×);
+ *  - RSS of the server process after 100,000 requests (target ≤ 150 MB).
+ *
+ * modelgate runs as shipped (`node dist/cli/bin.js serve`) in its own process; the bare server
+ * runs in this one; the load generator is a third process (this file with --loadgen), so
+ * client CPU is not charged to either server. Only one server is under load at a time.
+ * Latency is measured by the client from the moment a request is written to the moment its
+ * answer has fully arrived. Needs the build (dist/). Only erasable TypeScript: Node runs it
+ * by stripping types.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { Agent, createServer, request, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ADMISSION_TARGETS = { p50Ms: 2, p99Ms: 10, ratio: 0.5, rssMB: 150 } as const;
+
+const REPO = new URL('..', import.meta.url);
+const VECTORS = process.env.MODELGATE_VECTORS ?? fileURLToPath(new URL('../shared/vectors/seed-v1/', REPO));
+
+type CertsModule = typeof import('../src/tls/certs.js');
+type DecodeModule = typeof import('../src/admission/decode.js');
+type RespondModule = typeof import('../src/admission/respond.js');
+type DecideModule = typeof import('../src/decision/decide.js');
+type KeysModule = typeof import('../src/keys/load.js');
+type PolicyModule = typeof import('../src/policy/load.js');
+
+async function dist<T>(path: string): Promise<T> {
+  const url = new URL(`dist/${path}`, REPO);
+  if (!existsSync(url)) throw new Error(`dist/${path} is missing: run \`make build\` first`);
+  return (await import(url.href)) as T;
+}
+
+export interface AdmissionBenchOptions {
+  /** Paced rate (default 1000 req/s) and its duration (default 10 s). */
+  rate?: number;
+  pacedSeconds?: number;
+  /** Saturation phase length per server (default 5 s) and concurrency (default 32). */
+  saturationSeconds?: number;
+  concurrency?: number;
+  /** Requests after which RSS is read (default 100,000). */
+  totalRequests?: number;
+}
+
+export interface LoadResult {
+  count: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** Server-process CPU time per request (user + system), when measured. */
+  cpuMsPerRequest?: number;
+}
+
+
+export interface AdmissionBenchResult {
+  reviewBytes: number;
+  concurrency: number;
+  paced: LoadResult;
+  modelgate: LoadResult;
+  bare: LoadResult;
+  ratio: number;
+  served: number;
+  rssMB: number;
+  pass: { p50: boolean; p99: boolean; errors: boolean; ratio: boolean; rss: boolean };
+}
+
+/** The review the API server would send for `kubectl apply` of an inference Deployment. */
+export function deploymentReview(manifestText: string, sha256: string, uid: string): Record<string, unknown> {
+  const labels = { app: 'fraud-detector', 'modelgate.dev/inference': 'true', 'modelgate.dev/owner': 'risk-team' };
+  const template = {
+    metadata: { labels: { app: 'fraud-detector', 'modelgate.dev/inference': 'true' } },
+    spec: {
+      serviceAccountName: 'fraud-detector',
+      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+      initContainers: [
+        {
+          name: 'verify-model',
+          image: 'ghcr.io/modelgate/modelgate:0.1.0',
+          args: ['verify', '/models/fraud-detector.onnx', '--sha256', sha256],
+          volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
+        },
+      ],
+      containers: [
+        {
+          name: 'server',
+          image: 'nvcr.io/nvidia/tritonserver:24.08-py3',
+          args: ['tritonserver', '--model-repository=/models'],
+          ports: [
+            { name: 'http', containerPort: 8000 },
+            { name: 'grpc', containerPort: 8001 },
+            { name: 'metrics', containerPort: 8002 },
+          ],
+          resources: { requests: { cpu: '2', memory: '8Gi' }, limits: { 'nvidia.com/gpu': '1', memory: '16Gi' } },
+          readinessProbe: { httpGet: { path: '/v2/health/ready', port: 8000 }, periodSeconds: 5 },
+          volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
+        },
+      ],
+      volumes: [{ name: 'models', persistentVolumeClaim: { claimName: 'models' } }],
+    },
+  };
+  const object = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: 'fraud-detector',
+      namespace: 'ml',
+      labels,
+      annotations: {
+        'modelgate.dev/manifest': manifestText,
+        'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ metadata: { labels }, spec: { template } }),
+      },
+    },
+    spec: { replicas: 3, selector: { matchLabels: { app: 'fraud-detector' } }, strategy: { type: 'RollingUpdate' }, template },
+  };
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+      requestKind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+      name: 'fraud-detector',
+      namespace: 'ml',
+      operation: 'CREATE',
+      userInfo: { username: 'system:serviceaccount:ci:deployer', groups: ['system:serviceaccounts', 'system:serviceaccounts:ci', 'system:authenticated'] },
+      object,
+      dryRun: false,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions', fieldManager: 'kubectl-client-side-apply' },
+    },
+  };
+}
+
+interface Fixture {
+  dir: string;
+  certFile: string;
+  keyFile: string;
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+  keysDir: string;
+  policyFile: string;
+  body: string;
+}
+
+async function fixture(): Promise<Fixture> {
+  const certs = await dist<CertsModule>('tls/certs.js');
+  const dir = await mkdtemp(join(tmpdir(), 'modelgate-bench-'));
+  const { ca, serving } = certs.createSelfSignedBundle({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validDays: 1 });
+  const f: Fixture = {
+    dir,
+    certFile: join(dir, 'tls.crt'),
+    keyFile: join(dir, 'tls.key'),
+    caPem: ca.certPem,
+    certPem: serving.certPem,
+    keyPem: serving.keyPem,
+    keysDir: join(dir, 'keys'),
+    policyFile: fileURLToPath(new URL('test/fixtures/reviews/policy.yaml', REPO)),
+    body: '',
+  };
+  await writeFile(f.certFile, serving.certPem);
+  await writeFile(f.keyFile, serving.keyPem);
+  await mkdir(f.keysDir);
+  await writeFile(join(f.keysDir, 'ci'), await readFile(join(VECTORS, 'signing.key')));
+  const manifestText = await readFile(join(VECTORS, 'fraud-detector.manifest.json'), 'utf8');
+  const sha256 = (JSON.parse(manifestText) as { file_hash: string }).file_hash;
+  f.body = JSON.stringify(deploymentReview(manifestText, sha256, '705ab4f5-6393-11e8-b7cc-42010a800002'));
+  return f;
+}
+
+/** The baseline: node:https, the same decode + decision + JSON answer, nothing else. */
+async function bareServer(f: Fixture): Promise<{ server: Server; port: number }> {
+  const [decode, respond, decide, keys, policy] = await Promise.all([
+    dist<DecodeModule>('admission/decode.js'),
+    dist<RespondModule>('admission/respond.js'),
+    dist<DecideModule>('decision/decide.js'),
+    dist<KeysModule>('keys/load.js'),
+    dist<PolicyModule>('policy/load.js'),
+  ]);
+  const keyring = await keys.loadKeyDir(f.keysDir);
+  const loaded = await policy.loadPolicyFile(f.policyFile);
+  if (!loaded.ok) throw new Error('bench policy is invalid');
+  const server = createServer({ cert: f.certPem, key: f.keyPem }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const decoded = decode.decodeAdmissionReview(Buffer.concat(chunks), req.headers['content-type']);
+      const response = decoded.ok
+        ? decide.decideAdmission({ request: decoded.request, resolved: [], keyring, policy: loaded.policy, now: new Date() }).response
+        : respond.errored(decoded.uid ?? '', decoded.status, decoded.message);
+      const out = JSON.stringify(respond.reviewResponse(response));
+      res.writeHead(decoded.ok ? 200 : decoded.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+      res.end(out);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generator (child process).
+
+interface Phase {
+  kind: 'paced' | 'closed';
+  port: number;
+  ca: string;
+  body: string;
+  /** paced: requests per second; closed: concurrent requests in flight. */
+  rate?: number;
+  concurrency?: number;
+  seconds?: number;
+  /** closed: stop after this many requests instead of `seconds`. */
+  count?: number;
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+function summarise(latencies: number[], errors: number, seconds: number): LoadResult {
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    count: latencies.length,
+    errors,
+    seconds,
+    rps: latencies.length / seconds,
+    p50: percentile(sorted, 0.5),
+    p90: percentile(sorted, 0.9),
+    p99: percentile(sorted, 0.99),
+    max: sorted[sorted.length - 1] ?? 0,
+  };
+}
+
+function once(agent: Agent, p: Phase, body: Buffer): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: p.port,
+        method: 'POST',
+        path: '/validate',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => {
+          if (res.statusCode === 200 && text.includes('"allowed":true')) resolve(performance.now() - started);
+          else reject(new Error(`HTTP ${res.statusCode}`));
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function runPaced(p: Phase, agent: Agent, body: Buffer): Promise<LoadResult> {
+  const rate = p.rate ?? 1000;
+  const total = Math.round(rate * (p.seconds ?? 10));
+  const latencies: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  const pending: Promise<void>[] = [];
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+      for (; sent < due; sent++) {
+        pending.push(once(agent, p, body).then((ms) => void latencies.push(ms), () => void errors++));
+      }
+      if (sent >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await Promise.all(pending);
+  return summarise(latencies, errors, (performance.now() - t0) / 1000);
+}
+
+async function runClosed(p: Phase, agent: Agent, body: Buffer): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let issued = 0;
+  const t0 = performance.now();
+  const end = t0 + (p.seconds ?? 5) * 1000;
+  const more = (): boolean => (p.count !== undefined ? issued < p.count : performance.now() < end);
+  const worker = async (): Promise<void> => {
+    while (more()) {
+      issued++;
+      await once(agent, p, body).then((ms) => void latencies.push(ms), () => void errors++);
+    }
+  };
+  await Promise.all(Array.from({ length: p.concurrency ?? 32 }, worker));
+  return summarise(latencies, errors, (performance.now() - t0) / 1000);
+}
+
+function loadgen(): void {
+  process.on('message', (msg: Phase) => {
+    const agent = new Agent({ keepAlive: true, ca: msg.ca, maxSockets: Math.max(16, msg.concurrency ?? 16) });
+    const body = Buffer.from(msg.body);
+    const run = msg.kind === 'paced' ? runPaced(msg, agent, body) : runClosed(msg, agent, body);
+    void run.then(
+      (result) => {
+        agent.destroy();
+        process.send?.({ ok: true, result });
+      },
+      (err: unknown) => process.send?.({ ok: false, error: String(err) }),
+    );
+  });
+  process.send?.({ ready: true });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driver (this process: the servers).
+
+function startLoadgen(): Promise<ChildProcess> {
+  const child = fork(fileURLToPath(import.meta.url), ['--loadgen'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', () => resolve(child));
+    child.once('error', reject);
+  });
+}
+
+function drive(child: ChildProcess, phase: Phase): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    child.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) => {
+      if (m.ok && m.result) resolve(m.result);
+      else reject(new Error(m.error ?? 'load generator failed'));
+    });
+    child.send(phase);
+  });
+}
+
+/** `modelgate serve` as shipped (dist/cli/bin.js), in its own process; audit lines go to /dev/null. */
+async function startServe(f: Fixture): Promise<{ child: ChildProcess; port: number }> {
+  const bin = new URL('dist/cli/bin.js', REPO);
+  if (!existsSync(bin)) throw new Error('dist/cli/bin.js is missing: run `make build` first');
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const args = ['serve', '--host', '127.0.0.1', '--port', String(port), '--tls-cert', f.certFile, '--tls-key', f.keyFile];
+  args.push('--keys-dir', f.keysDir, '--policy', f.policyFile, '--shutdown-delay-ms', '0');
+  const nodeFlags = (process.env.BENCH_SERVE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, fileURLToPath(bin), ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, KUBERNETES_SERVICE_HOST: '' } });
+  const agent = new Agent({ ca: f.caPem });
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/readyz', agent }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+    if (ok) return { child, port };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill();
+  throw new Error('modelgate serve did not become ready');
+}
+
+/** utime + stime of a process, in ms (Linux /proc; 0 elsewhere). */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) || 0) + (Number(fields[12]) || 0)) * 10; // clock ticks of 10 ms
+}
+
+async function rssMB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return kb ? (Number(kb) * 1024) / 1e6 : Number.NaN;
+}
+
+async function measureCpu(read: () => Promise<number>, run: () => Promise<LoadResult>): Promise<LoadResult> {
+  const before = await read();
+  const r = await run();
+  return { ...r, cpuMsPerRequest: ((await read()) - before) / Math.max(1, r.count) };
+}
+
+const ownCpuMs = (): Promise<number> => {
+  const u = process.cpuUsage();
+  return Promise.resolve((u.user + u.system) / 1000);
+};
+
+export async function runAdmissionBench(opts: AdmissionBenchOptions = {}): Promise<{ results: AdmissionBenchResult; lines: string[] }> {
+  const f = await fixture();
+  const serve = await startServe(f);
+  const pid = serve.child.pid ?? 0;
+  const bare = await bareServer(f);
+  const child = await startLoadgen();
+  const base = { ca: f.caPem, body: f.body };
+  const concurrency = opts.concurrency ?? 32;
+  const saturation = opts.saturationSeconds ?? 5;
+  try {
+    // Warm-up (JIT, TLS sessions), then the measured phases.
+    await drive(child, { ...base, kind: 'closed', port: serve.port, concurrency: 8, count: 3000 });
+    await drive(child, { ...base, kind: 'closed', port: bare.port, concurrency: 8, count: 3000 });
+    const paced = await drive(child, { ...base, kind: 'paced', port: serve.port, rate: opts.rate ?? 1000, seconds: opts.pacedSeconds ?? 10 });
+    const mg = await measureCpu(() => cpuMs(pid), () => drive(child, { ...base, kind: 'closed', port: serve.port, concurrency, seconds: saturation }));
+    const bareResult = await measureCpu(ownCpuMs, () => drive(child, { ...base, kind: 'closed', port: bare.port, concurrency, seconds: saturation }));
+    let served = 3000 + paced.count + paced.errors + mg.count + mg.errors;
+    const total = opts.totalRequests ?? 100_000;
+    if (served < total) {
+      const rest = await drive(child, { ...base, kind: 'closed', port: serve.port, concurrency, count: total - served });
+      served += rest.count + rest.errors;
+    }
+    const results = summariseBench({ f, paced, mg, bareResult, served, rss: await rssMB(pid), concurrency });
+    return { results, lines: formatAdmission(results) };
+  } finally {
+    child.kill();
+    serve.child.kill('SIGTERM');
+    bare.server.closeAllConnections();
+    bare.server.close();
+    await rm(f.dir, { recursive: true, force: true });
+  }
+}
+
+function summariseBench(r: {
+  f: Fixture;
+  paced: LoadResult;
+  mg: LoadResult;
+  bareResult: LoadResult;
+  served: number;
+  rss: number;
+  concurrency: number;
+}): AdmissionBenchResult {
+  const ratio = r.mg.rps / r.bareResult.rps;
+  const rssMB = r.rss;
+  return {
+    reviewBytes: Buffer.byteLength(r.f.body),
+    concurrency: r.concurrency,
+    paced: r.paced,
+    modelgate: r.mg,
+    bare: r.bareResult,
+    ratio,
+    served: r.served,
+    rssMB,
+    pass: {
+      p50: r.paced.p50 <= ADMISSION_TARGETS.p50Ms,
+      p99: r.paced.p99 <= ADMISSION_TARGETS.p99Ms,
+      errors: r.paced.errors + r.mg.errors === 0,
+      ratio: ratio >= ADMISSION_TARGETS.ratio,
+      rss: rssMB <= ADMISSION_TARGETS.rssMB,
+    },
+  };
+}
+
+const mark = (ok: boolean): string => (ok ? 'ok  ' : 'MISS');
+const ms = (v: number): string => `${v.toFixed(2)} ms`;
+
+export function formatAdmission(r: AdmissionBenchResult): string[] {
+  const p = r.paced;
+  return [
+    `admission: POST /validate over HTTPS keep-alive, ${r.reviewBytes}-byte Deployment review (v1 manifest in annotation), load generator in a child process`,
+    `  ${mark(r.pass.p50 && r.pass.p99)} paced ${(p.count / p.seconds).toFixed(0)} req/s for ${p.seconds.toFixed(1)} s: p50 ${ms(p.p50)}, p90 ${ms(p.p90)}, p99 ${ms(p.p99)}, max ${ms(p.max)} (targets p50 ≤ ${ADMISSION_TARGETS.p50Ms} ms, p99 ≤ ${ADMISSION_TARGETS.p99Ms} ms)`,
+    `  ${mark(r.pass.errors)} errors: paced ${p.errors}, saturation ${r.modelgate.errors} (target 0)`,
+    `  ${mark(r.pass.ratio)} saturation: modelgate ${r.modelgate.rps.toFixed(0)} req/s (p99 ${ms(r.modelgate.p99)}) vs bare node:https + same decision ${r.bare.rps.toFixed(0)} req/s (p99 ${ms(r.bare.p99)}): ${r.ratio.toFixed(2)}× (target ≥ ${ADMISSION_TARGETS.ratio}×)`,
+    `       server CPU per request: modelgate ${ms(r.modelgate.cpuMsPerRequest ?? 0)}, bare ${ms(r.bare.cpuMsPerRequest ?? 0)}; concurrency ${r.concurrency}, ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)} at the end`,
+    `  ${mark(r.pass.rss)} modelgate serve process RSS after ${r.served} requests: ${r.rssMB.toFixed(1)} MB (target ≤ ${ADMISSION_TARGETS.rssMB} MB)`,
+  ];
+}
+
+if (process.argv.includes('--loadgen')) {
+  loadgen();
+} else if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
+  runAdmissionBench().then(
+    ({ lines }) => console.log(lines.join('\n')),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,35 @@
+/**
+ * `make bench`: hashing (bench/hash.ts) and admission (bench/admission.ts) in one run.
+ * Needs the build (dist/). Node runs it by stripping types: `node bench/run.ts`.
+ * BENCH_ONLY=hash|admission runs one of them; BENCH_HASH_MIB sets the hash file size;
+ * BENCH_REQUESTS, BENCH_PACED_SECONDS, BENCH_CONCURRENCY shorten the admission run.
+ */
+type HashBench = typeof import('./hash.js');
+type AdmissionBench = typeof import('./admission.js');
+
+// .ts specifiers for Node's type stripping; typed through the .js aliases above for tsc.
+const load = async <T>(name: string): Promise<T> => (await import(new URL(`./${name}.ts`, import.meta.url).href)) as T;
+
+async function main(): Promise<void> {
+  const only = process.env.BENCH_ONLY;
+  if (only === undefined || only === 'hash') {
+    const { runHashBench } = await load<HashBench>('hash');
+    const sizeMiB = Number(process.env.BENCH_HASH_MIB ?? 1024);
+    const { lines } = await runHashBench({ sizeBytes: sizeMiB * 1024 * 1024 });
+    console.log(lines.join('\n'));
+  }
+  if (only === undefined || only === 'admission') {
+    const { runAdmissionBench } = await load<AdmissionBench>('admission');
+    const n = (name: string): number | undefined => (process.env[name] ? Number(process.env[name]) : undefined);
+    const { lines } = await runAdmissionBench({ totalRequests: n('BENCH_REQUESTS'), pacedSeconds: n('BENCH_PACED_SECONDS'), concurrency: n('BENCH_CONCURRENCY') });
+    console.log(lines.join('\n'));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
