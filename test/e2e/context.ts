@@ -18,6 +18,8 @@ export interface E2EContext {
   /** "chart" or "fixture": where the RBAC and the webhook configuration came from. */
   installSource: string;
   installHow: string;
+  /** The webhook's identity: system:serviceaccount:NS:NAME from the chart. */
+  webhookUser: string;
 }
 
 declare module 'vitest' {

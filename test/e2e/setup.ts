@@ -46,6 +46,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     policyFile,
     installSource: webhook.install.source,
     installHow: webhook.install.how,
+    webhookUser: `system:serviceaccount:${webhook.install.namespace}:${webhook.install.serviceAccount}`,
   });
   return async () => {
     if (process.env.E2E_SHOW_LOGS === '1') log(`logs:\n${webhook.logTails(30)}\n${cp.logTails(30)}`);
