@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { serveConfig } from './serve.js';
+import { UsageError } from './types.js';
+
+const tls = ['--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--keys-dir', 'keys'];
+
+describe('modelgate serve flags', () => {
+  it('defaults: 0.0.0.0:8443, deny on internal errors, 8 s deadline, default policy', () => {
+    const cfg = serveConfig(tls, {});
+    expect(cfg).toMatchObject({
+      host: '0.0.0.0',
+      port: 8443,
+      tls: { kind: 'files', certFile: 'c.pem', keyFile: 'k.pem' },
+      keysDir: 'keys',
+      policyFile: undefined,
+      failureMode: 'deny',
+      deadlineMs: 8000,
+      logLevel: 'info',
+      eventQueueSize: 1000,
+    });
+  });
+
+  it('self-managed TLS takes the Secret, namespace, Service and webhook configuration', () => {
+    const cfg = serveConfig(
+      ['--keys-dir', 'k', '--tls-self-managed', '--tls-secret', 's', '--namespace', 'n', '--service-name', 'svc', '--webhook-config', 'w'],
+      {},
+    );
+    expect(cfg).toMatchObject({ tls: { kind: 'self-managed', secretName: 's', namespace: 'n', serviceName: 'svc', webhookConfig: 'w' } });
+  });
+
+  it.each([
+    [['--keys-dir', 'k'], /--tls-cert FILE and --tls-key FILE, or --tls-self-managed/],
+    [['--tls-cert', 'c', '--tls-key', 'k'], /--keys-dir DIR is required/],
+    [[...tls, '--failure-mode', 'maybe'], /--failure-mode must be deny or allow/],
+    [[...tls, '--port', '99999'], /--port must be an integer from 0 to 65535/],
+    [[...tls, '--deadline-ms', '30000'], /--deadline-ms must be an integer from 100 to 29000/],
+    [['--keys-dir', 'k', '--tls-self-managed', '--tls-secret', 's'], /needs --namespace, --service-name, --webhook-config/],
+    [[...tls, '--tls-self-managed'], /exclude each other/],
+    [[...tls, '--log-level', 'loud'], /--log-level must be one of/],
+  ])('%j is refused', (args, message) => {
+    expect(() => serveConfig(args, {})).toThrow(UsageError);
+    expect(() => serveConfig(args, {})).toThrow(message);
+  });
+});
