@@ -17,6 +17,12 @@ export { HASH_CHUNK_BYTES, sha256File, type FileDigest } from './hash-worker.js'
  */
 export const MAX_HASH_WORKERS = 8;
 
+/**
+ * A worker only holds two 1 MiB buffers (off-heap) and a hash: a small young generation keeps
+ * each isolate's RSS down (V8's default semi-space is sized for allocation-heavy apps).
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 };
+
 /** Called with bytes hashed so far and the total, across all files. */
 export type Progress = (done: number, total: number) => void;
 
@@ -96,20 +102,27 @@ export async function hashFiles(paths: readonly string[], opts: HashFilesOptions
   return runPool(paths, size, onBytes);
 }
 
+/**
+ * `size` hashers pulling from one queue: this thread is one of them (one isolate fewer: an init
+ * container's memory matters), the rest are worker threads.
+ */
 async function runPool(paths: readonly string[], size: number, onBytes: (n: number) => void): Promise<PathDigest[]> {
   const results = new Array<PathDigest>(paths.length);
-  const workers = Array.from({ length: size }, () => new Worker(WORKER_URL, { workerData: HASH_WORKER_TAG }));
+  const workers = Array.from({ length: size - 1 }, () => new Worker(WORKER_URL, { workerData: HASH_WORKER_TAG, resourceLimits: WORKER_LIMITS }));
   let next = 0;
+  const drain = async (hash: (id: number, path: string) => Promise<FileDigest>): Promise<void> => {
+    while (next < paths.length) {
+      const id = next++;
+      const path = paths[id] as string;
+      results[id] = { path, ...(await hash(id, path)) };
+    }
+  };
+  const local = (_id: number, path: string): Promise<FileDigest> =>
+    sha256File(path, onBytes).catch((err: unknown) => {
+      throw asHashError(path, err);
+    });
   try {
-    await Promise.all(
-      workers.map(async (w) => {
-        while (next < paths.length) {
-          const id = next++;
-          const path = paths[id] as string;
-          results[id] = { path, ...(await hashOn(w, id, path, onBytes)) };
-        }
-      }),
-    );
+    await Promise.all([...workers.map((w) => drain((id, path) => hashOn(w, id, path, onBytes))), drain(local)]);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
