@@ -117,7 +117,7 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
     logger.info({ notAfter: tls.notAfter()?.toISOString() }, 'serving certificate reloaded');
   });
   rt.listening = true;
-  logger.info({ host: cfg.host, port, policy: rt.policy.source, keys: keys.current().ids().length, cluster: api !== undefined }, 'modelgate webhook listening');
+  logger.info({ host: cfg.host, port, policy: rt.policy.source, keyCount: keys.current().ids().length, cluster: api !== undefined }, 'modelgate webhook listening');
   let done: Promise<void> | undefined;
   const shutdown = (): Promise<void> => (done ??= drain(cfg, { server, rt, events, logger, stops }));
   return { port, server, metrics, logger, shutdown, policy: () => rt.policy };
