@@ -176,6 +176,17 @@ describe('policy hot reload', () => {
   });
 });
 
+describe('keys hot reload', () => {
+  it('a key added to the keys directory is loaded without restart', async () => {
+    await writeFile(`${env.keysDir}/ci-2027`, 'another-key');
+    await waitFor(() => logs.find('signing keys reloaded').length > 0);
+    expect(logs.find('signing keys reloaded')[0]!.keyIds).toEqual(['ci', 'ci-2027']);
+    const m = await call(webhook.port, { ca: env.ca.certPem, agent, method: 'GET', path: '/metrics' });
+    expect(m.text).toMatch(/modelgate_keys_loaded 2/);
+    expect(m.text).not.toContain('another-key');
+  });
+});
+
 describe('failure mode', () => {
   const boom = (): never => {
     throw new Error('boom');
