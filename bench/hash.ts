@@ -52,6 +52,7 @@ export interface HashBenchResult {
   peakRssMB: number | undefined;
   rssMethod: '/usr/bin/time' | '/proc VmHWM' | 'unavailable';
   parts: number;
+  /** Hashing threads in the pool (this thread + workers). */
   workers: number;
   sequentialMs: number;
   parallelMs: number;
@@ -237,7 +238,7 @@ export function formatLines(r: HashBenchResult): string[] {
     `hash: ${size} file, sha256 ${r.sha256.slice(0, 16)}…, load average ${r.loadAvg.toFixed(1)} on ${r.cores} cores${r.loadAvg > r.cores ? ' (busy machine: ratios are noisy)' : ''}`,
     `  ${mark(r.pass.speedRatio)} modelgate verify --sha256  ${r.verifyMs.toFixed(0)} ms (${r.verifyMiBps.toFixed(0)} MiB/s) vs openssl dgst ${r.opensslMs.toFixed(0)} ms (${r.opensslMiBps.toFixed(0)} MiB/s): ${r.speedRatio.toFixed(2)}× openssl's speed (target ≥ ${HASH_TARGETS.speedRatio}×)`,
     `  ${mark(r.pass.peakRss)} verify peak RSS ${rss} via ${r.rssMethod} (target ≤ ${HASH_TARGETS.peakRssMB} MB)`,
-    `  ${mark(r.pass.poolSpeedup)} ${r.parts} files: sequential ${r.sequentialMs.toFixed(0)} ms, pool of ${r.workers} workers ${r.parallelMs.toFixed(0)} ms: ${r.poolSpeedup.toFixed(2)}× using ${r.poolCoresUsed.toFixed(2)} cores (target ≥ ${HASH_TARGETS.poolSpeedup}× on ${r.cores} cores)`,
+    `  ${mark(r.pass.poolSpeedup)} ${r.parts} files: sequential ${r.sequentialMs.toFixed(0)} ms, pool of ${r.workers} threads ${r.parallelMs.toFixed(0)} ms: ${r.poolSpeedup.toFixed(2)}× using ${r.poolCoresUsed.toFixed(2)} cores (target ≥ ${HASH_TARGETS.poolSpeedup}× on ${r.cores} cores)`,
   ];
 }
 
