@@ -1,4 +1,9 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { renderInstall, type Install } from '../harness/install.js';
+import { newCA } from '../harness/pki.js';
 import { ctx, k } from './lib.js';
 
 /**
@@ -36,5 +41,34 @@ describe("the webhook's identity", () => {
     ['patch', 'validatingwebhookconfigurations.admissionregistration.k8s.io'],
   ])('may not %s %s', async (verb, resource) => {
     expect(await can(verb, resource)).toBe(false);
+  });
+});
+
+/** caBundle is base64 of PEM: compare the certificate, not line endings or a trailing newline. */
+function withPemBundle(hook: Record<string, any>): Record<string, any> {
+  const pem = Buffer.from(String(hook.clientConfig?.caBundle ?? ''), 'base64').toString();
+  return { ...hook, clientConfig: { ...hook.clientConfig, caBundle: pem.replace(/\r\n/g, '\n').trim() } };
+}
+
+describe('the fallback copy of the install objects (used only without helm)', () => {
+  it('is what the chart renders: same RBAC rules, same webhook rules and policies', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelgate-drift-'));
+    try {
+      const caFile = path.join(dir, 'ca.crt');
+      fs.writeFileSync(caFile, newCA('drift-check').certPem);
+      const url = 'https://127.0.0.1:9443/validate';
+      const [chart, fixture] = await Promise.all([
+        renderInstall(url, caFile, 'chart'),
+        renderInstall(url, caFile, 'fixture'),
+      ]);
+      const essence = (i: Install): unknown => ({
+        serviceAccount: `${i.namespace}/${i.serviceAccount}`,
+        rules: i.access.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role').map((o) => o.rules),
+        webhooks: i.webhookConfigs.map((o) => (o.webhooks as Record<string, any>[]).map(withPemBundle)),
+      });
+      expect(essence(fixture)).toEqual(essence(chart));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -90,8 +90,7 @@ function chooseSource(): 'chart' | 'fixture' {
 }
 
 /** `caFile`: the PEM CA that signed the webhook's serving certificate. */
-export async function renderInstall(url: string, caFile: string): Promise<Install> {
-  const source = chooseSource();
+export async function renderInstall(url: string, caFile: string, source = chooseSource()): Promise<Install> {
   const { how, text } =
     source === 'chart' ? await renderChart(url, caFile) : { how: fixture, text: renderFixture(url, caFile) };
   const objects = parseObjects(text);

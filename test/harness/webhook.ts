@@ -179,8 +179,6 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       '--keys-dir', keys.dir,
       '--kubeconfig', files.kubeconfig,
       '--log-level', opts.logLevel ?? 'info',
-      // Tests stop it on purpose; no need for the rolling-update drain delay.
-      '--shutdown-delay-ms', '0',
       ...(opts.policyFile ? ['--policy', opts.policyFile] : []),
     ];
     let proc: ManagedProcess | undefined;
