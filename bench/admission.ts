@@ -70,6 +70,7 @@ export interface LoadResult {
 export interface AdmissionBenchResult {
   reviewBytes: number;
   concurrency: number;
+  nodeFlags: string[];
   paced: LoadResult;
   modelgate: LoadResult;
   bare: LoadResult;
@@ -353,7 +354,7 @@ function drive(child: ChildProcess, phase: Phase): Promise<LoadResult> {
 }
 
 /** `modelgate serve` as shipped (dist/cli/bin.js), in its own process; audit lines go to /dev/null. */
-async function startServe(f: Fixture): Promise<{ child: ChildProcess; port: number }> {
+async function startServe(f: Fixture): Promise<{ child: ChildProcess; port: number; nodeFlags: string[] }> {
   const bin = new URL('dist/cli/bin.js', REPO);
   if (!existsSync(bin)) throw new Error('dist/cli/bin.js is missing: run `make build` first');
   const probe = createServer();
@@ -362,7 +363,7 @@ async function startServe(f: Fixture): Promise<{ child: ChildProcess; port: numb
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   const args = ['serve', '--host', '127.0.0.1', '--port', String(port), '--tls-cert', f.certFile, '--tls-key', f.keyFile];
   args.push('--keys-dir', f.keysDir, '--policy', f.policyFile, '--shutdown-delay-ms', '0');
-  const nodeFlags = (process.env.BENCH_SERVE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const nodeFlags = await serveNodeFlags();
   const child = spawn(process.execPath, [...nodeFlags, fileURLToPath(bin), ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, KUBERNETES_SERVICE_HOST: '' } });
   const agent = new Agent({ ca: f.caPem });
   for (let i = 0; i < 200; i++) {
@@ -374,12 +375,31 @@ async function startServe(f: Fixture): Promise<{ child: ChildProcess; port: numb
       req.on('error', () => resolve(false));
       req.end();
     });
-    if (ok) return { child, port };
+    if (ok) return { child, port, nodeFlags };
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill();
   throw new Error('modelgate serve did not become ready');
+}
+
+/**
+ * The Node flags `modelgate serve` runs with in the image: those of the Dockerfile's
+ * ENTRYPOINT ["node", ...flags, "/app/dist/cli/bin.js"], so the bench measures what ships.
+ * BENCH_SERVE_NODE_FLAGS overrides them.
+ */
+export async function serveNodeFlags(): Promise<string[]> {
+  const override = process.env.BENCH_SERVE_NODE_FLAGS;
+  if (override !== undefined) return override.split(' ').filter(Boolean);
+  const dockerfile = await readFile(new URL('Dockerfile', REPO), 'utf8').catch(() => '');
+  const entry = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  if (!entry) return [];
+  try {
+    const argv = JSON.parse(entry) as string[];
+    return argv.slice(1).filter((a) => a.startsWith('--'));
+  } catch {
+    return [];
+  }
 }
 
 /** utime + stime of a process, in ms (Linux /proc; 0 elsewhere). */
@@ -428,7 +448,7 @@ export async function runAdmissionBench(opts: AdmissionBenchOptions = {}): Promi
       const rest = await drive(child, { ...base, kind: 'closed', port: serve.port, concurrency, count: total - served });
       served += rest.count + rest.errors;
     }
-    const results = summariseBench({ f, paced, mg, bareResult, served, rss: await rssMB(pid), concurrency });
+    const results = summariseBench({ f, paced, mg, bareResult, served, rss: await rssMB(pid), concurrency, nodeFlags: serve.nodeFlags });
     return { results, lines: formatAdmission(results) };
   } finally {
     child.kill();
@@ -447,12 +467,14 @@ function summariseBench(r: {
   served: number;
   rss: number;
   concurrency: number;
+  nodeFlags: string[];
 }): AdmissionBenchResult {
   const ratio = r.mg.rps / r.bareResult.rps;
   const rssMB = r.rss;
   return {
     reviewBytes: Buffer.byteLength(r.f.body),
     concurrency: r.concurrency,
+    nodeFlags: r.nodeFlags,
     paced: r.paced,
     modelgate: r.mg,
     bare: r.bareResult,
@@ -480,7 +502,7 @@ export function formatAdmission(r: AdmissionBenchResult): string[] {
     `  ${mark(r.pass.errors)} errors: paced ${p.errors}, saturation ${r.modelgate.errors} (target 0)`,
     `  ${mark(r.pass.ratio)} saturation: modelgate ${r.modelgate.rps.toFixed(0)} req/s (p99 ${ms(r.modelgate.p99)}) vs bare node:https + same decision ${r.bare.rps.toFixed(0)} req/s (p99 ${ms(r.bare.p99)}): ${r.ratio.toFixed(2)}× (target ≥ ${ADMISSION_TARGETS.ratio}×)`,
     `       server CPU per request: modelgate ${ms(r.modelgate.cpuMsPerRequest ?? 0)}, bare ${ms(r.bare.cpuMsPerRequest ?? 0)}; concurrency ${r.concurrency}, ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)} at the end`,
-    `  ${mark(r.pass.rss)} modelgate serve process RSS after ${r.served} requests: ${r.rssMB.toFixed(1)} MB (target ≤ ${ADMISSION_TARGETS.rssMB} MB)`,
+    `  ${mark(r.pass.rss)} modelgate serve process RSS after ${r.served} requests: ${r.rssMB.toFixed(1)} MB (target ≤ ${ADMISSION_TARGETS.rssMB} MB; node flags: ${r.nodeFlags.join(' ') || 'none'})`,
   ];
 }
 
