@@ -89,6 +89,23 @@ describe('SelfManagedCertificateSource', () => {
     expect(s.notAfter()!.getTime()).toBeGreaterThan(new Date('2026-05-01T00:00:00Z').getTime());
   });
 
+  it('a missing webhook configuration is retried, not fatal', async () => {
+    const api = new FakeApi();
+    let missing = true;
+    api.setWebhookCaBundle = (_name: string, pem: string) => {
+      if (missing) return Promise.reject(new KubeError('not found', 404));
+      api.bundles.push(pem);
+      return Promise.resolve();
+    };
+    const s = source(api, () => new Date());
+    await s.sync();
+    expect(s.current()).toBeDefined();
+    expect(api.bundles).toEqual([]);
+    missing = false;
+    await s.sync();
+    expect(api.bundles).toHaveLength(1);
+  });
+
   it('re-issues when the Secret does not cover the Service names', async () => {
     const api = new FakeApi();
     await source(api, () => new Date()).sync();

@@ -15,8 +15,9 @@ import { ListenerSet, type CertificateSource } from './source.js';
  * - The serving certificate is renewed at `renewAt` (default 2/3) of its lifetime, well
  *   before expiry; the CA lives 10 years and is rotated the same way, with the previous CA
  *   kept in the bundle so the API server trusts old and new certificates during the change.
- * - Every replica re-reads the Secret each `checkEveryMs`, so a renewal made by another
- *   replica reaches all of them.
+ * - Every replica re-reads the Secret and re-checks the caBundle each `checkEveryMs` (1 min),
+ *   so a renewal made by another replica reaches all of them, and a webhook configuration
+ *   installed after the pods (or reset by a `helm upgrade`) gets its caBundle back.
  */
 
 export interface SelfManagedOptions {
@@ -46,7 +47,7 @@ export class SelfManagedCertificateSource implements CertificateSource {
   private readonly o: Required<Omit<SelfManagedOptions, 'onError' | 'onInfo'>> & SelfManagedOptions;
 
   constructor(opts: SelfManagedOptions) {
-    this.o = { validDays: 365, caValidDays: 3650, renewAt: 2 / 3, checkEveryMs: 3600_000, callTimeoutMs: 10_000, now: () => new Date(), ...opts };
+    this.o = { validDays: 365, caValidDays: 3650, renewAt: 2 / 3, checkEveryMs: 60_000, callTimeoutMs: 10_000, now: () => new Date(), ...opts };
   }
 
   /** Loads or creates the certificate and publishes the CA; throws when the API cannot be reached. */
@@ -86,7 +87,11 @@ export class SelfManagedCertificateSource implements CertificateSource {
     if (!secret) secret = await this.create(signal);
     else if (this.needsRenewal(secret.data)) secret = await this.renew(secret, signal);
     this.use(secret.data);
-    await this.publishCa(caBundle(secret.data), signal);
+    await this.publishCa(caBundle(secret.data), signal).catch((err: unknown) => {
+      // The configuration may not exist yet (installed after the pods start): the next round retries.
+      if (statusOf(err) !== 404) throw err;
+      this.o.onError?.(`ValidatingWebhookConfiguration ${this.o.webhookConfig} not found; caBundle not set yet, retrying`);
+    });
   }
 
   private async create(signal: AbortSignal): Promise<SecretData> {
