@@ -15,7 +15,7 @@ import { ListenerSet, type CertificateSource } from './source.js';
  * - The serving certificate is renewed at `renewAt` (default 2/3) of its lifetime, well
  *   before expiry; the CA lives 10 years and is rotated the same way, with the previous CA
  *   kept in the bundle so the API server trusts old and new certificates during the change.
- * - Every replica re-reads the Secret and re-checks the caBundle each `checkEveryMs` (1 min),
+ * - Every replica re-reads the Secret and re-checks the caBundle each `checkEveryMs` (15 s),
  *   so a renewal made by another replica reaches all of them, and a webhook configuration
  *   installed after the pods (or reset by a `helm upgrade`) gets its caBundle back.
  */
@@ -47,7 +47,7 @@ export class SelfManagedCertificateSource implements CertificateSource {
   private readonly o: Required<Omit<SelfManagedOptions, 'onError' | 'onInfo'>> & SelfManagedOptions;
 
   constructor(opts: SelfManagedOptions) {
-    this.o = { validDays: 365, caValidDays: 3650, renewAt: 2 / 3, checkEveryMs: 60_000, callTimeoutMs: 10_000, now: () => new Date(), ...opts };
+    this.o = { validDays: 365, caValidDays: 3650, renewAt: 2 / 3, checkEveryMs: 15_000, callTimeoutMs: 10_000, now: () => new Date(), ...opts };
   }
 
   /** Loads or creates the certificate and publishes the CA; throws when the API cannot be reached. */
