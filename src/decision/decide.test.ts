@@ -167,6 +167,17 @@ describe('decideAdmission', () => {
     expect(r.record.reasons.map((x) => x.code)).toContain('ephemeral-container');
   });
 
+  it('refuses kubectl debug on a controller-made inference pod for the ephemeral container, first and only', () => {
+    const pod = workloadOfKind('Pod', null);
+    const withDebug = structuredClone(pod);
+    withDebug.spec.ephemeralContainers = [{ name: 'debug', image: 'busybox' }];
+    const r = decide(withDebug, { operation: 'UPDATE', oldObject: pod, subResource: 'ephemeralcontainers' });
+    expect(r.record.reasons.map((x) => x.code)).toEqual(['ephemeral-container']);
+    expect(r.response.status?.message).toMatch(
+      /^modelgate: Pod ml\/fraud-detector denied: ephemeral containers may not be added/,
+    );
+  });
+
   it.each(['status', 'scale'])('skips the %s subresource', (subResource) => {
     const r = decide(deployment(null), { operation: 'UPDATE', oldObject: deployment(null), subResource });
     expect(r.response.allowed).toBe(true);

@@ -55,11 +55,11 @@ interface Verdict {
 function check(input: DecisionInput, c: Extract<Classification, { kind: 'check' }>): Decision {
   const { request, policy, keyring, now } = input;
   const { workload, rule } = c;
+  if (c.ephemeral) return decideEphemeral(input, workload, rule);
   const findings = verifyWorkloadModels(workload, input.resolved, keyring, { policy, rule });
   const user = { username: request.userInfo.username, groups: request.userInfo.groups ?? [] };
   const evaluated = evaluateRule(rule, { workload, models: findings.models, user, now, policy });
   const problems = [...findings.problems, ...evaluated.violations];
-  if (c.ephemeral) problems.push(ephemeralProblem(workload));
   const warnings = [...findings.warnings, ...evaluated.warnings.map((w) => `modelgate: ${w}`)];
   let verdict: Verdict = {
     outcome: outcomeFor(rule.mode, problems),
@@ -71,6 +71,17 @@ function check(input: DecisionInput, c: Extract<Classification, { kind: 'check' 
   };
   if (verdict.outcome === 'deny') verdict = applyBreakGlass(verdict, input, workload);
   return finish(request, verdict, workload);
+}
+
+/**
+ * `kubectl debug`: the pod itself was admitted already; the question is only whether a container
+ * outside its verified template may join it. Never, on an inference pod, except by break-glass.
+ */
+function decideEphemeral(input: DecisionInput, workload: Workload, rule: Rule): Decision {
+  const problems = [ephemeralProblem(workload)];
+  let verdict: Verdict = { outcome: outcomeFor(rule.mode, problems), mode: rule.mode, problems, rule };
+  if (verdict.outcome === 'deny') verdict = applyBreakGlass(verdict, input, workload);
+  return finish(input.request, verdict, workload);
 }
 
 function outcomeFor(mode: Mode, problems: Problem[]): DecisionOutcome {
