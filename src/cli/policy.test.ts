@@ -1,21 +1,9 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from './main.js';
-import type { CliIO } from './types.js';
+import { runCli } from '../../test/fixtures/cli.js';
 
 const dir = new URL('../../test/fixtures/policies/', import.meta.url).pathname;
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const io: CliIO = { stdin: new PassThrough(), stdout, stderr, env: {} };
-  const code = await main(['policy', ...args], io);
-  return { code, out, err };
-}
+const run = (...args: string[]): ReturnType<typeof runCli> => runCli(['policy', ...args]);
 
 describe('modelgate policy check', () => {
   it.each([
@@ -26,9 +14,21 @@ describe('modelgate policy check', () => {
   });
 
   it.each([
-    ['an unknown field', 'broken-unknown-field.yaml', [':6:5: rules[0].requireScanPass: unknown field "requireScanPass"']],
-    ['an unknown mode', 'broken-mode.yaml', [':5:11: rules[0].mode: unknown value "enforcing" (expected one of: enforce, warn, audit)']],
-    ['a YAML syntax error', 'broken-syntax.yaml', [':7:1: Flow sequence in block collection must be sufficiently indented']],
+    [
+      'an unknown field',
+      'broken-unknown-field.yaml',
+      [':6:5: rules[0].requireScanPass: unknown field "requireScanPass"'],
+    ],
+    [
+      'an unknown mode',
+      'broken-mode.yaml',
+      [':5:11: rules[0].mode: unknown value "enforcing" (expected one of: enforce, warn, audit)'],
+    ],
+    [
+      'a YAML syntax error',
+      'broken-syntax.yaml',
+      [':7:1: Flow sequence in block collection must be sufficiently indented'],
+    ],
     ['five wrong types', 'broken-types.yaml', [':6:19:', ':7:27:', ':8:13:', ':9:23:', ':10:24:']],
   ])('exits 1 and prints file:line:col for %s', async (_sentence, file, fragments) => {
     const { code, out, err } = await run('check', dir + file);
@@ -45,7 +45,14 @@ describe('modelgate policy check', () => {
     expect(JSON.parse(out)).toEqual({
       ok: false,
       file: dir + 'broken-mode.yaml',
-      errors: [{ line: 5, column: 11, path: 'rules[0].mode', message: 'unknown value "enforcing" (expected one of: enforce, warn, audit)' }],
+      errors: [
+        {
+          line: 5,
+          column: 11,
+          path: 'rules[0].mode',
+          message: 'unknown value "enforcing" (expected one of: enforce, warn, audit)',
+        },
+      ],
     });
   });
 

@@ -22,10 +22,24 @@ describe('modelgate serve flags', () => {
 
   it('self-managed TLS takes the Secret, namespace, Service and webhook configuration', () => {
     const cfg = serveConfig(
-      ['--keys-dir', 'k', '--tls-self-managed', '--tls-secret', 's', '--namespace', 'n', '--service-name', 'svc', '--webhook-config', 'w'],
+      [
+        '--keys-dir',
+        'k',
+        '--tls-self-managed',
+        '--tls-secret',
+        's',
+        '--namespace',
+        'n',
+        '--service-name',
+        'svc',
+        '--webhook-config',
+        'w',
+      ],
       {},
     );
-    expect(cfg).toMatchObject({ tls: { kind: 'self-managed', secretName: 's', namespace: 'n', serviceName: 'svc', webhookConfig: 'w' } });
+    expect(cfg).toMatchObject({
+      tls: { kind: 'self-managed', secretName: 's', namespace: 'n', serviceName: 'svc', webhookConfig: 'w' },
+    });
   });
 
   it.each([
@@ -34,7 +48,10 @@ describe('modelgate serve flags', () => {
     [[...tls, '--failure-mode', 'maybe'], /--failure-mode must be deny or allow/],
     [[...tls, '--port', '99999'], /--port must be an integer from 0 to 65535/],
     [[...tls, '--deadline-ms', '30000'], /--deadline-ms must be an integer from 100 to 29000/],
-    [['--keys-dir', 'k', '--tls-self-managed', '--tls-secret', 's'], /needs --namespace, --service-name, --webhook-config/],
+    [
+      ['--keys-dir', 'k', '--tls-self-managed', '--tls-secret', 's'],
+      /needs --namespace, --service-name, --webhook-config/,
+    ],
     [[...tls, '--tls-self-managed'], /exclude each other/],
     [[...tls, '--log-level', 'loud'], /--log-level must be one of/],
   ])('%j is refused', (args, message) => {

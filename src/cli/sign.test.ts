@@ -1,28 +1,20 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryKeyring } from '../keys/keyring.js';
 import { parseManifests } from '../manifest/parse.js';
 import { verifyManifest } from '../manifest/verify.js';
 import { main } from './main.js';
 import { parseClaims, parseDuration } from './sign.js';
-import type { CliIO } from './types.js';
+import { fakeIO } from '../../test/fixtures/cli.js';
+import { VECTORS_DIR } from '../../test/fixtures/vectors.js';
 
-const VECTORS = '/work/shared/vectors/seed-v1';
-const vector = JSON.parse(await readFile(`${VECTORS}/fraud-detector.manifest.json`, 'utf8')) as Record<string, unknown>;
-
-function fakeIO(tty = false): CliIO & { out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  Object.assign(stderr, { isTTY: tty });
-  return { stdin: new PassThrough(), stdout, stderr, env: {}, out: () => out, err: () => err };
-}
+const VECTORS = VECTORS_DIR.replace(/\/$/, '');
+const vector = JSON.parse(await readFile(`${VECTORS}/fraud-detector.manifest.json`, 'utf8')) as Record<
+  string,
+  unknown
+>;
 
 let dir: string;
 let cwd: string;
@@ -44,7 +36,12 @@ describe('modelgate sign --format v1', () => {
     expect(await main(['sign', 'fraud-detector.onnx', '--key-file', 'signing.key'], io)).toBe(0);
     const text = await readFile('fraud-detector.manifest.json', 'utf8');
     const got = JSON.parse(text) as Record<string, unknown>;
-    expect(got).toMatchObject({ model_path: 'fraud-detector.onnx', file_hash: vector.file_hash, signature: vector.signature, file_size: vector.file_size });
+    expect(got).toMatchObject({
+      model_path: 'fraud-detector.onnx',
+      file_hash: vector.file_hash,
+      signature: vector.signature,
+      file_size: vector.file_size,
+    });
     expect(got.signed_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$/);
     // Same bytes as the seed's file apart from the time.
     const seedText = await readFile(`${VECTORS}/fraud-detector.manifest.json`, 'utf8');
@@ -56,8 +53,13 @@ describe('modelgate sign --format v1', () => {
   it('keeps model_path exactly as given and writes beside the model', async () => {
     await mkdir('models');
     await copyFile('fraud-detector.onnx', 'models/fraud.v3.onnx');
-    expect(await main(['sign', './models/fraud.v3.onnx', '--key-file', 'signing.key', '--json'], fakeIO())).toBe(0);
-    const got = JSON.parse(await readFile('models/fraud.v3.manifest.json', 'utf8')) as Record<string, unknown>;
+    expect(
+      await main(['sign', './models/fraud.v3.onnx', '--key-file', 'signing.key', '--json'], fakeIO()),
+    ).toBe(0);
+    const got = JSON.parse(await readFile('models/fraud.v3.manifest.json', 'utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(got.model_path).toBe('./models/fraud.v3.onnx');
   });
 
@@ -67,11 +69,39 @@ describe('modelgate sign --format v1', () => {
     ['a missing model', ['nope.onnx', '--key-file', 'signing.key'], 'cannot read nope.onnx: ENOENT'],
     ['a missing key', ['fraud-detector.onnx', '--key-file', 'nokey'], 'cannot read key "nokey"'],
     ['an empty key', ['fraud-detector.onnx', '--key-file', 'empty.key'], 'key "empty.key" is empty'],
-    ['two files in v1', ['fraud-detector.onnx', 'signing.key', '--key-file', 'signing.key'], 'exactly one model file'],
-    ['an unknown format', ['fraud-detector.onnx', '--key-file', 'signing.key', '--format', 'v3'], 'use v1 or v2'],
+    [
+      'two files in v1',
+      ['fraud-detector.onnx', 'signing.key', '--key-file', 'signing.key'],
+      'exactly one model file',
+    ],
+    [
+      'an unknown format',
+      ['fraud-detector.onnx', '--key-file', 'signing.key', '--format', 'v3'],
+      'use v1 or v2',
+    ],
     ['an unknown flag', ['fraud-detector.onnx', '--key', 'signing.key'], "Unknown option '--key'"],
-    ['v2 without --version', ['fraud-detector.onnx', '--key-file', 'signing.key', '--format', 'v2', '--source', 's'], 'needs --version'],
-    ['a bad duration', ['fraud-detector.onnx', '--key-file', 'signing.key', '--format', 'v2', '--source', 's', '--version', '1', '--expires-in', '3 days'], 'use a duration'],
+    [
+      'v2 without --version',
+      ['fraud-detector.onnx', '--key-file', 'signing.key', '--format', 'v2', '--source', 's'],
+      'needs --version',
+    ],
+    [
+      'a bad duration',
+      [
+        'fraud-detector.onnx',
+        '--key-file',
+        'signing.key',
+        '--format',
+        'v2',
+        '--source',
+        's',
+        '--version',
+        '1',
+        '--expires-in',
+        '3 days',
+      ],
+      'use a duration',
+    ],
   ])('exits 2 for %s', async (_n, args, message) => {
     await writeFile('empty.key', '\n');
     const io = fakeIO();
@@ -86,23 +116,73 @@ describe('modelgate sign --format v2', () => {
     await mkdir('shards');
     await writeFile('shards/a.bin', 'first shard');
     await writeFile('shards/b.bin', 'second shard');
-    const args = ['sign', 'shards/a.bin', 'shards/b.bin', '--format', 'v2', '--key-file', 'signing.key', '--key-id', 'ci-2026'];
-    const extra = ['--name', 'llm', '--version', '7', '--source', 'git@x:y@abc', '--claim', 'scan=passed', '--claim', 'approvers=alice, bob', '--claim', 'customerFacing=true', '--expires-in', '30d'];
+    const args = [
+      'sign',
+      'shards/a.bin',
+      'shards/b.bin',
+      '--format',
+      'v2',
+      '--key-file',
+      'signing.key',
+      '--key-id',
+      'ci-2026',
+    ];
+    const extra = [
+      '--name',
+      'llm',
+      '--version',
+      '7',
+      '--source',
+      'git@x:y@abc',
+      '--claim',
+      'scan=passed',
+      '--claim',
+      'approvers=alice, bob',
+      '--claim',
+      'customerFacing=true',
+      '--expires-in',
+      '30d',
+    ];
     expect(await main([...args, ...extra], fakeIO())).toBe(0);
     const parsed = parseManifests(await readFile('shards/llm.manifest.json', 'utf8'), 'file');
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
     const m = parsed.value[0]!;
     expect(m.format === 'v2' && m.body.files.map((f) => f.path)).toEqual(['a.bin', 'b.bin']);
-    expect(m.format === 'v2' && m.body.claims).toEqual({ scan: 'passed', approvers: ['alice', 'bob'], customerFacing: true });
+    expect(m.format === 'v2' && m.body.claims).toEqual({
+      scan: 'passed',
+      approvers: ['alice', 'bob'],
+      customerFacing: true,
+    });
     const keyring = new MemoryKeyring([['ci-2026', await readFile('signing.key')]]);
-    expect(verifyManifest(m, keyring, { origin: 'file', now: new Date() })).toMatchObject({ ok: true, value: { keyId: 'ci-2026', name: 'llm@7' } });
-    expect(verifyManifest(m, keyring, { origin: 'file', now: new Date(Date.now() + 31 * 86400e3) })).toMatchObject({ ok: false, problem: { code: 'expired' } });
+    expect(verifyManifest(m, keyring, { origin: 'file', now: new Date() })).toMatchObject({
+      ok: true,
+      value: { keyId: 'ci-2026', name: 'llm@7' },
+    });
+    expect(
+      verifyManifest(m, keyring, { origin: 'file', now: new Date(Date.now() + 31 * 86400e3) }),
+    ).toMatchObject({ ok: false, problem: { code: 'expired' } });
   });
 
   it('refuses a file outside the base directory', async () => {
     const io = fakeIO();
-    const code = await main(['sign', 'fraud-detector.onnx', '--format', 'v2', '--key-file', 'signing.key', '--version', '1', '--source', 's', '--out', 'sub/m.json'], io);
+    const code = await main(
+      [
+        'sign',
+        'fraud-detector.onnx',
+        '--format',
+        'v2',
+        '--key-file',
+        'signing.key',
+        '--version',
+        '1',
+        '--source',
+        's',
+        '--out',
+        'sub/m.json',
+      ],
+      io,
+    );
     expect(code).toBe(2);
     expect(io.err()).toContain('pass --base-dir');
   });

@@ -3,13 +3,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from './main.js';
-import type { CliIO } from './types.js';
 import type { VerifyReport } from './verify.js';
+import { runCli } from '../../test/fixtures/cli.js';
+import { VECTORS_DIR } from '../../test/fixtures/vectors.js';
 
-const V = '/work/shared/vectors/seed-v1';
+const V = VECTORS_DIR.replace(/\/$/, '');
 const MODEL = `${V}/fraud-detector.onnx`;
 const TAMPERED = `${V}/fraud-detector-tampered.onnx`;
 const MANIFEST = `${V}/fraud-detector.manifest.json`;
@@ -17,21 +16,7 @@ const WRONG = `${V}/wrong-key.manifest.json`;
 const KEY = `${V}/signing.key`;
 const SHA = '28945c699d6b4878af1b680be05aaf431e6906bd2d1cd0fcd80c91d527144927';
 
-function fakeIO(): CliIO & { out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return { stdin: new PassThrough(), stdout, stderr, env: {}, out: () => out, err: () => err };
-}
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = fakeIO();
-  const code = await main(['verify', ...args], io);
-  return { code, out: io.out(), err: io.err() };
-}
+const run = (...args: string[]): ReturnType<typeof runCli> => runCli(['verify', ...args]);
 
 let dir: string;
 let shardDir: string;
@@ -45,8 +30,22 @@ beforeAll(async () => {
   await mkdir(join(shardDir, 'sub'), { recursive: true });
   await writeFile(join(shardDir, 'a.bin'), 'shard a');
   await writeFile(join(shardDir, 'sub', 'b.bin'), 'shard b');
-  const signArgs = ['sign', join(shardDir, 'a.bin'), join(shardDir, 'sub', 'b.bin'), '--format', 'v2', '--key-file', join(dir, 'keys', 'ci-2026'), '--name', 'llm', '--version', '1', '--source', 'test'];
-  expect(await main(signArgs, fakeIO())).toBe(0);
+  const signArgs = [
+    'sign',
+    join(shardDir, 'a.bin'),
+    join(shardDir, 'sub', 'b.bin'),
+    '--format',
+    'v2',
+    '--key-file',
+    join(dir, 'keys', 'ci-2026'),
+    '--name',
+    'llm',
+    '--version',
+    '1',
+    '--source',
+    'test',
+  ];
+  expect((await runCli(signArgs)).code).toBe(0);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -58,7 +57,12 @@ describe('modelgate verify with a key (seed vectors)', () => {
     ['the model with --keys-dir', [MODEL, '--keys-dir', 'KEYS'], 0, 'signed with key "ci-2026"'],
     ['the tampered model', [TAMPERED, '--manifest', MANIFEST, '--key-file', KEY], 1, 'sha256 mismatch'],
     ['the wrong-key manifest', [MODEL, '--manifest', WRONG, '--key-file', KEY], 1, '[bad-signature]'],
-    ['the wrong-key manifest against a keys dir', [MODEL, '--manifest', WRONG, '--keys-dir', 'KEYS'], 1, 'does not match any of the 2 allowed key(s)'],
+    [
+      'the wrong-key manifest against a keys dir',
+      [MODEL, '--manifest', WRONG, '--keys-dir', 'KEYS'],
+      1,
+      'does not match any of the 2 allowed key(s)',
+    ],
   ])('%s → exit %i', async (_n, args, code, fragment) => {
     const got = await run(...args.map((a) => (a === 'KEYS' ? join(dir, 'keys') : a)));
     expect(got.code).toBe(code);
@@ -66,19 +70,37 @@ describe('modelgate verify with a key (seed vectors)', () => {
   });
 
   it('warns that v1 binds only the hash', async () => {
-    expect((await run(MODEL, '--key-file', KEY)).out).toContain('warning: v1 manifest: the signature covers only the file hash');
+    expect((await run(MODEL, '--key-file', KEY)).out).toContain(
+      'warning: v1 manifest: the signature covers only the file hash',
+    );
   });
 
   it('tells the user what to do when the bytes changed', async () => {
     const got = await run(TAMPERED, '--manifest', MANIFEST, '--key-file', KEY);
-    expect(got.out).toContain('INVALID: the model bytes changed after signing: re-download the model, or sign it again in CI');
+    expect(got.out).toContain(
+      'INVALID: the model bytes changed after signing: re-download the model, or sign it again in CI',
+    );
   });
 
   it('prints a JSON report with --json', async () => {
     const got = await run(TAMPERED, '--manifest', MANIFEST, '--key-file', KEY, '--json');
     const report = JSON.parse(got.out) as VerifyReport;
-    expect(report).toMatchObject({ valid: false, mode: 'key', format: 'v1', keyId: 'signing.key', manifest: MANIFEST });
-    expect(report.files).toEqual([{ path: TAMPERED, expected: SHA, actual: expect.stringMatching(/^[0-9a-f]{64}$/), ok: false, problem: 'sha256 mismatch' }]);
+    expect(report).toMatchObject({
+      valid: false,
+      mode: 'key',
+      format: 'v1',
+      keyId: 'signing.key',
+      manifest: MANIFEST,
+    });
+    expect(report.files).toEqual([
+      {
+        path: TAMPERED,
+        expected: SHA,
+        actual: expect.stringMatching(/^[0-9a-f]{64}$/),
+        ok: false,
+        problem: 'sha256 mismatch',
+      },
+    ]);
   });
 });
 
@@ -102,16 +124,31 @@ describe('modelgate verify on a sharded v2 model', () => {
   });
 
   it('checks one shard given as a file', async () => {
-    expect((await run(join(shardDir, 'sub', 'b.bin'), '--manifest', manifest(), '--key-file', join(dir, 'keys', 'ci-2026'))).code).toBe(0);
+    expect(
+      (
+        await run(
+          join(shardDir, 'sub', 'b.bin'),
+          '--manifest',
+          manifest(),
+          '--key-file',
+          join(dir, 'keys', 'ci-2026'),
+        )
+      ).code,
+    ).toBe(0);
   });
 
   it('checks a directory against pinned hashes, and refuses a swapped pin', async () => {
-    const report = JSON.parse((await run(shardDir, '--manifest', manifest(), '--sha256', SHA, '--json')).out) as VerifyReport;
+    const report = JSON.parse(
+      (await run(shardDir, '--manifest', manifest(), '--sha256', SHA, '--json')).out,
+    ) as VerifyReport;
     expect(report.problems[0]?.code).toBe('pin-mismatch');
-    const pins = (await run(shardDir, '--manifest', manifest(), '--keys-dir', join(dir, 'keys'), '--json')).out;
+    const pins = (await run(shardDir, '--manifest', manifest(), '--keys-dir', join(dir, 'keys'), '--json'))
+      .out;
     const hashes = (JSON.parse(pins) as VerifyReport).files.map((f) => f.expected);
     expect(hashes).toHaveLength(2);
-    expect((await run(shardDir, '--manifest', manifest(), ...hashes.flatMap((h) => ['--sha256', h]))).code).toBe(0);
+    expect(
+      (await run(shardDir, '--manifest', manifest(), ...hashes.flatMap((h) => ['--sha256', h]))).code,
+    ).toBe(0);
   });
 
   it('follows a symlink that stays inside the model directory (Hugging Face cache layout)', async () => {
@@ -122,8 +159,12 @@ describe('modelgate verify on a sharded v2 model', () => {
     await writeFile(join(hf, 'blobs', 'y'), 'shard b');
     await symlink('../blobs/x', join(hf, 'snap', 'a.bin'));
     await symlink('../../blobs/y', join(hf, 'snap', 'sub', 'b.bin'));
-    expect((await run(join(hf, 'snap'), '--manifest', manifest(), '--keys-dir', join(dir, 'keys'))).code).toBe(1); // blobs/ is outside snap/
-    expect((await run(hf, '--manifest', manifest(), '--keys-dir', join(dir, 'keys'))).out).toContain('a.bin: missing');
+    expect(
+      (await run(join(hf, 'snap'), '--manifest', manifest(), '--keys-dir', join(dir, 'keys'))).code,
+    ).toBe(1); // blobs/ is outside snap/
+    expect((await run(hf, '--manifest', manifest(), '--keys-dir', join(dir, 'keys'))).out).toContain(
+      'a.bin: missing',
+    );
     await symlink('snap/a.bin', join(hf, 'a.bin'));
     await mkdir(join(hf, 'sub'));
     await symlink('../snap/sub/b.bin', join(hf, 'sub', 'b.bin'));
@@ -171,7 +212,19 @@ describe.skipIf(!existsSync(BIN))('the built CLI (dist/cli/bin.js, spawned)', ()
   });
 
   it('hashes several files in worker threads from dist/', () => {
-    const r = spawnSync(process.execPath, [BIN, 'verify', shardDir, '--manifest', join(shardDir, 'llm.manifest.json'), '--keys-dir', join(dir, 'keys')], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        'verify',
+        shardDir,
+        '--manifest',
+        join(shardDir, 'llm.manifest.json'),
+        '--keys-dir',
+        join(dir, 'keys'),
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.stdout).toContain('valid: 2 file(s) match');
     expect(r.status).toBe(0);
   });

@@ -34,7 +34,12 @@ describe('MemoryKeyring', () => {
   it('lists ids sorted and never shows key bytes', () => {
     expect(ring.ids()).toEqual(['ci-2026', 'old']);
     expect(ring.has('old')).toBe(true);
-    const shown = [JSON.stringify(ring), inspect(ring), inspect({ nested: ring }, { depth: 5, showHidden: true }), String(ring)];
+    const shown = [
+      JSON.stringify(ring),
+      inspect(ring),
+      inspect({ nested: ring }, { depth: 5, showHidden: true }),
+      String(ring),
+    ];
     for (const s of shown) {
       expect(s).toContain('ci-2026');
       expect(s).not.toContain(SECRET);
@@ -47,7 +52,14 @@ describe('MemoryKeyring', () => {
   it.each([
     ['an invalid id', [['a/b', Buffer.from('k')]], 'invalid key id "a/b"'],
     ['an empty key', [['empty', Buffer.alloc(0)]], 'key "empty" is empty'],
-    ['a duplicate id', [['a', Buffer.from('k')], ['a', Buffer.from('k')]], 'appears twice'],
+    [
+      'a duplicate id',
+      [
+        ['a', Buffer.from('k')],
+        ['a', Buffer.from('k')],
+      ],
+      'appears twice',
+    ],
   ] as const)('refuses %s', (_n, entries, message) => {
     expect(() => new MemoryKeyring(entries)).toThrow(message);
   });

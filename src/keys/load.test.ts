@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Keyring } from './types.js';
 import { KeyLoadError, keyBytesFromFile, loadKeyDir, loadKeyFile, watchKeyDir } from './load.js';
+import { VECTORS_DIR } from '../../test/fixtures/vectors.js';
 
-const VECTOR_KEY = '/work/shared/vectors/seed-v1/signing.key';
+const VECTOR_KEY = `${VECTORS_DIR}signing.key`;
 const HASH = '28945c699d6b4878af1b680be05aaf431e6906bd2d1cd0fcd80c91d527144927';
 const VECTOR_SIG = '094814c8f4832a5c1ecbc28c1f393c86c816b3d17617a10b526e74b8b70cbd6d';
 
@@ -24,7 +25,8 @@ async function writeSecret(root: string, keys: Record<string, string>, v: string
   for (const [name, content] of Object.entries(keys)) await writeFile(join(root, versioned, name), content);
   await symlink(versioned, join(root, '..data_tmp'));
   await rename(join(root, '..data_tmp'), join(root, '..data'));
-  for (const name of Object.keys(keys)) await symlink(join('..data', name), join(root, name)).catch(() => undefined);
+  for (const name of Object.keys(keys))
+    await symlink(join('..data', name), join(root, name)).catch(() => undefined);
 }
 
 describe('keyBytesFromFile', () => {
@@ -106,7 +108,11 @@ describe('watchKeyDir', () => {
     await writeSecret(dir, { 'ci-2026': 'one' }, 'v1');
     const seen: Keyring[] = [];
     const errors: Error[] = [];
-    const w = await watchKeyDir(dir, (k) => seen.push(k), { debounceMs: 20, pollMs: 100, onError: (e) => errors.push(e) });
+    const w = await watchKeyDir(dir, (k) => seen.push(k), {
+      debounceMs: 20,
+      pollMs: 100,
+      onError: (e) => errors.push(e),
+    });
     try {
       expect(w.current().ids()).toEqual(['ci-2026']);
       // Rotation: add a key the way the kubelet does.

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HASH_CHUNK_BYTES, HashError, hashFile, hashFiles, hashFilesSequential } from './hash.js';
+import { VECTORS_DIR } from '../../test/fixtures/vectors.js';
 
-const VECTORS = '/work/shared/vectors/seed-v1';
+const VECTORS = VECTORS_DIR.replace(/\/$/, '');
 const MODEL_SHA = '28945c699d6b4878af1b680be05aaf431e6906bd2d1cd0fcd80c91d527144927';
 
 let dir: string;
@@ -31,13 +32,16 @@ describe('hashFile', () => {
     expect(await hashFile(`${VECTORS}/fraud-detector.onnx`)).toEqual({ sha256: MODEL_SHA, size: 1048583 });
   });
 
-  it.each(Object.keys(contents))('hashes %s across chunk boundaries, reporting progress up to the size', async (name) => {
-    const seen: Array<[number, number]> = [];
-    const got = await hashFile(join(dir, name), (done, total) => seen.push([done, total]));
-    const b = contents[name]!;
-    expect(got).toEqual({ sha256: sha(b), size: b.length });
-    if (b.length > 0) expect(seen.at(-1)).toEqual([b.length, b.length]);
-  });
+  it.each(Object.keys(contents))(
+    'hashes %s across chunk boundaries, reporting progress up to the size',
+    async (name) => {
+      const seen: Array<[number, number]> = [];
+      const got = await hashFile(join(dir, name), (done, total) => seen.push([done, total]));
+      const b = contents[name]!;
+      expect(got).toEqual({ sha256: sha(b), size: b.length });
+      if (b.length > 0) expect(seen.at(-1)).toEqual([b.length, b.length]);
+    },
+  );
 
   it.each([
     ['a missing file', 'nope', 'ENOENT'],
@@ -70,7 +74,9 @@ describe('hashFiles (worker pool)', () => {
   });
 
   it('reports an unreadable file in the pool as a HashError', async () => {
-    const err = await hashFiles([join(dir, 'small'), join(dir, 'missing')], { concurrency: 2 }).catch((e: unknown) => e);
+    const err = await hashFiles([join(dir, 'small'), join(dir, 'missing')], { concurrency: 2 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(HashError);
     expect(err).toMatchObject({ code: 'ENOENT' });
   });

@@ -45,15 +45,20 @@ describe('parseStrictJson', () => {
 
   it('refuses any object that repeats a key, at any depth (property)', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 5 }), fc.nat(), fc.jsonValue({ maxDepth: 2 }), (obj, pick, other) => {
-        fc.pre(!hasForbiddenKey(obj));
-        const keys = Object.keys(obj);
-        const dup = keys[pick % keys.length]!;
-        const text = `[${JSON.stringify(obj).slice(0, -1)},${JSON.stringify(dup)}:${JSON.stringify(other)}}]`;
-        const got = parseStrictJson(text, { maxBytes: 1 << 20 });
-        expect(got.ok).toBe(false);
-        expect(got.ok ? '' : got.problem.message).toContain(`duplicate key ${JSON.stringify(dup)}`);
-      }),
+      fc.property(
+        fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 5 }),
+        fc.nat(),
+        fc.jsonValue({ maxDepth: 2 }),
+        (obj, pick, other) => {
+          fc.pre(!hasForbiddenKey(obj));
+          const keys = Object.keys(obj);
+          const dup = keys[pick % keys.length]!;
+          const text = `[${JSON.stringify(obj).slice(0, -1)},${JSON.stringify(dup)}:${JSON.stringify(other)}}]`;
+          const got = parseStrictJson(text, { maxBytes: 1 << 20 });
+          expect(got.ok).toBe(false);
+          expect(got.ok ? '' : got.problem.message).toContain(`duplicate key ${JSON.stringify(dup)}`);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -101,10 +106,16 @@ describe('parseStrictJson', () => {
     ['multi-byte text over the limit in UTF-8 but not in UTF-16', '"' + 'é'.repeat(60) + '"', 100],
   ])('rejects %s as too-large', (_name, text, maxBytes) => {
     const got = parseStrictJson(text, { maxBytes });
-    expect(got).toEqual({ ok: false, problem: { code: 'too-large', path: '', message: 'JSON text is larger than 100 bytes' } });
+    expect(got).toEqual({
+      ok: false,
+      problem: { code: 'too-large', path: '', message: 'JSON text is larger than 100 bytes' },
+    });
   });
 
   it('decodes escapes including surrogate pairs', () => {
-    expect(parseStrictJson('"\\ud83d\\ude00 \\"\\\\\\/\\b\\f\\n\\r\\t"')).toEqual({ ok: true, value: '😀 "\\/\b\f\n\r\t' });
+    expect(parseStrictJson('"\\ud83d\\ude00 \\"\\\\\\/\\b\\f\\n\\r\\t"')).toEqual({
+      ok: true,
+      value: '😀 "\\/\b\f\n\r\t',
+    });
   });
 });

@@ -24,7 +24,11 @@ describe('progressLine', () => {
 
   it.each([
     ['a small file (no flicker)', 10 * MiB, ''],
-    ['a large file', 1024 * MiB, '\rhashing: 50% (512 MiB / 1024 MiB)\x1b[K\rhashing: 100% (1024 MiB / 1024 MiB)\x1b[K\r\x1b[K'],
+    [
+      'a large file',
+      1024 * MiB,
+      '\rhashing: 50% (512 MiB / 1024 MiB)\x1b[K\rhashing: 100% (1024 MiB / 1024 MiB)\x1b[K\r\x1b[K',
+    ],
   ])('on a terminal, %s', (_n, total, want) => {
     const s = stream(true);
     let t = 0;
@@ -39,6 +43,11 @@ describe('progressLine', () => {
     const s = stream(true);
     const p = progressLine(s, 'x', () => 1000);
     for (let i = 1; i <= 10; i++) p.onProgress?.(i * 100 * MiB, 1000 * MiB);
-    expect(s.text().split('\r').filter((l) => l !== '')).toEqual(['x: 10% (100 MiB / 1000 MiB)\x1b[K', 'x: 100% (1000 MiB / 1000 MiB)\x1b[K']);
+    expect(
+      s
+        .text()
+        .split('\r')
+        .filter((l) => l !== ''),
+    ).toEqual(['x: 10% (100 MiB / 1000 MiB)\x1b[K', 'x: 100% (1000 MiB / 1000 MiB)\x1b[K']);
   });
 });

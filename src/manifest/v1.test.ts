@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { MemoryKeyring } from '../keys/keyring.js';
 import { parseStrictJson } from './json.js';
 import { formatV1, parseV1, pythonJsonString, pythonUtcIsoformat, signV1 } from './v1.js';
+import { VECTORS_DIR } from '../../test/fixtures/vectors.js';
 
-const VECTORS = '/work/shared/vectors/seed-v1';
+const VECTORS = VECTORS_DIR.replace(/\/$/, '');
 const vectorText = readFileSync(`${VECTORS}/fraud-detector.manifest.json`, 'utf8');
 const vector = JSON.parse(vectorText) as Record<string, unknown>;
 const keyring = new MemoryKeyring([['ci', readFileSync(`${VECTORS}/signing.key`)]]);
@@ -20,12 +21,19 @@ describe('v1 manifest', () => {
 
   it('signs the vector model the way the seed did', () => {
     const body = signV1(
-      { modelPath: 'fraud-detector.onnx', sha256: vector.file_hash as string, size: 1048583, signedAt: new Date('2026-04-26T03:15:42.118Z') },
+      {
+        modelPath: 'fraud-detector.onnx',
+        sha256: vector.file_hash as string,
+        size: 1048583,
+        signedAt: new Date('2026-04-26T03:15:42.118Z'),
+      },
       keyring,
       'ci',
     );
     expect(body).toEqual({ ...vector, signed_at: '2026-04-26T03:15:42.118000' });
-    expect(signV1({ modelPath: 'm', sha256: 'a'.repeat(64), size: 0, signedAt: new Date() }, keyring, 'nope')).toBeUndefined();
+    expect(
+      signV1({ modelPath: 'm', sha256: 'a'.repeat(64), size: 0, signedAt: new Date() }, keyring, 'nope'),
+    ).toBeUndefined();
   });
 
   it.each([
@@ -48,18 +56,37 @@ describe('v1 manifest', () => {
   });
 
   const bad = (patch: Record<string, unknown>): Record<string, unknown> => ({ ...vector, ...patch });
-  const without = (key: string): Record<string, unknown> => Object.fromEntries(Object.entries(vector).filter(([k]) => k !== key));
+  const without = (key: string): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(vector).filter(([k]) => k !== key));
   it.each([
     ['a missing file_hash', without('file_hash'), 'missing-field', 'file_hash', 'is required'],
-    ['a numeric model_path', bad({ model_path: 5 }), 'wrong-type', 'model_path', 'must be a string, got number'],
-    ['an upper-case hash', bad({ file_hash: (vector.file_hash as string).toUpperCase() }), 'bad-digest', 'file_hash', 'lower-case'],
+    [
+      'a numeric model_path',
+      bad({ model_path: 5 }),
+      'wrong-type',
+      'model_path',
+      'must be a string, got number',
+    ],
+    [
+      'an upper-case hash',
+      bad({ file_hash: (vector.file_hash as string).toUpperCase() }),
+      'bad-digest',
+      'file_hash',
+      'lower-case',
+    ],
     ['a short hash', bad({ file_hash: 'abc' }), 'bad-digest', 'file_hash', 'got 3'],
     ['a non-hex signature', bad({ signature: 'g'.repeat(64) }), 'bad-digest', 'signature', 'only hex digits'],
     ['a negative size', bad({ file_size: -1 }), 'bad-size', 'file_size', 'non-negative'],
     ['a fractional size', bad({ file_size: 1.5 }), 'bad-size', 'file_size', 'whole number'],
     ['a string size', bad({ file_size: '10' }), 'wrong-type', 'file_size', 'must be a number'],
     ['a non-date signed_at', bad({ signed_at: 'yesterday' }), 'bad-timestamp', 'signed_at', 'ISO 8601'],
-    ['an impossible date', bad({ signed_at: '2026-02-30T00:00:00' }), 'bad-timestamp', 'signed_at', 'ISO 8601'],
+    [
+      'an impossible date',
+      bad({ signed_at: '2026-02-30T00:00:00' }),
+      'bad-timestamp',
+      'signed_at',
+      'ISO 8601',
+    ],
     ['an unknown field', bad({ key_id: 'x' }), 'unknown-field', 'key_id', 'unknown field'],
     ['an empty model_path', bad({ model_path: '' }), 'bad-value', 'model_path', 'must not be empty'],
   ])('rejects %s', (...[, value, code, path, fragment]) => {
@@ -86,14 +113,21 @@ describe.skipIf(!hasPython)('formatV1 against the real Python json.dumps(indent=
   it('writes the same bytes for arbitrary model paths and sizes (property, one python3 run)', () => {
     const base = vector as never as Parameters<typeof formatV1>[0];
     const samples = fc.sample(
-      fc.record({ model_path: fc.string({ unit: 'binary', minLength: 1, maxLength: 24 }), file_size: fc.nat({ max: Number.MAX_SAFE_INTEGER }) }),
+      fc.record({
+        model_path: fc.string({ unit: 'binary', minLength: 1, maxLength: 24 }),
+        file_size: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+      }),
       { numRuns: 300, seed: 2026 },
     );
     const bodies = samples.map((x) => ({ ...base, ...x }));
-    const script = 'import json,sys\nfor m in json.load(sys.stdin): print(json.dumps(json.dumps(m, indent=2)))';
+    const script =
+      'import json,sys\nfor m in json.load(sys.stdin): print(json.dumps(json.dumps(m, indent=2)))';
     const py = spawnSync('python3', ['-c', script], { input: JSON.stringify(bodies), encoding: 'utf8' });
     expect(py.status, py.stderr).toBe(0);
-    const expected = py.stdout.trim().split('\n').map((l) => JSON.parse(l) as string);
+    const expected = py.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string);
     expect(bodies.map(formatV1)).toEqual(expected);
   });
 });

@@ -1,4 +1,3 @@
- 
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MemoryKeyring } from '../keys/keyring.js';
@@ -23,8 +22,16 @@ describe('v2 manifest', () => {
   it('signs the RFC 8785 canonical JSON of everything but the signature', () => {
     const payload = v2SigningPayload(unsigned);
     // JCS: keys sorted by UTF-16 code units, no whitespace.
-    expect(payload.startsWith('{"apiVersion":"modelgate.dev/v1","claims":{"approvers":["alice","bob"],"dataClassification":"internal","scan":"passed","ticket":{"id":7}},"expiresAt":')).toBe(true);
-    expect(signed.signature).toEqual({ algorithm: 'HMAC-SHA256', keyId: 'ci-2026', value: createHmac('sha256', 'ci-signing-key-2026').update(payload).digest('hex') });
+    expect(
+      payload.startsWith(
+        '{"apiVersion":"modelgate.dev/v1","claims":{"approvers":["alice","bob"],"dataClassification":"internal","scan":"passed","ticket":{"id":7}},"expiresAt":',
+      ),
+    ).toBe(true);
+    expect(signed.signature).toEqual({
+      algorithm: 'HMAC-SHA256',
+      keyId: 'ci-2026',
+      value: createHmac('sha256', 'ci-signing-key-2026').update(payload).digest('hex'),
+    });
     expect(v2SigningPayload(signed)).toBe(payload);
   });
 
@@ -50,7 +57,12 @@ describe('v2 manifest', () => {
     ['an unknown model field', at((m) => (m.model.owner = 'x')), 'unknown-field', 'model.owner'],
     ['a missing model version', at((m) => delete m.model.version), 'missing-field', 'model.version'],
     ['no files', at((m) => (m.files = [])), 'wrong-type', 'files'],
-    ['an upper-case digest', at((m) => (m.files[1].sha256 = 'B'.repeat(64))), 'bad-digest', 'files[1].sha256'],
+    [
+      'an upper-case digest',
+      at((m) => (m.files[1].sha256 = 'B'.repeat(64))),
+      'bad-digest',
+      'files[1].sha256',
+    ],
     ['a negative size', at((m) => (m.files[0].size = -5)), 'bad-size', 'files[0].size'],
     ['an absolute path', at((m) => (m.files[0].path = '/etc/passwd')), 'bad-path', 'files[0].path'],
     ['a .. segment', at((m) => (m.files[0].path = 'a/../../b')), 'bad-path', 'files[0].path'],
@@ -58,11 +70,26 @@ describe('v2 manifest', () => {
     ['a duplicate path', at((m) => (m.files[1].path = m.files[0].path)), 'bad-path', 'files[1].path'],
     ['an unknown file field', at((m) => (m.files[0].mode = 'x')), 'unknown-field', 'files[0].mode'],
     ['approvers not a list', at((m) => (m.claims.approvers = 'alice')), 'wrong-type', 'claims.approvers'],
-    ['customerFacing as a string', at((m) => (m.claims.customerFacing = 'yes')), 'wrong-type', 'claims.customerFacing'],
+    [
+      'customerFacing as a string',
+      at((m) => (m.claims.customerFacing = 'yes')),
+      'wrong-type',
+      'claims.customerFacing',
+    ],
     ['missing claims', at((m) => delete m.claims), 'missing-field', 'claims'],
     ['a signedAt without zone', at((m) => (m.signedAt = '2026-04-26T03:15:42')), 'bad-timestamp', 'signedAt'],
-    ['expiresAt before signedAt', at((m) => (m.expiresAt = '2020-01-01T00:00:00Z')), 'bad-timestamp', 'expiresAt'],
-    ['another algorithm', at((m) => (m.signature.algorithm = 'HMAC-SHA1')), 'unsupported-algorithm', 'signature.algorithm'],
+    [
+      'expiresAt before signedAt',
+      at((m) => (m.expiresAt = '2020-01-01T00:00:00Z')),
+      'bad-timestamp',
+      'expiresAt',
+    ],
+    [
+      'another algorithm',
+      at((m) => (m.signature.algorithm = 'HMAC-SHA1')),
+      'unsupported-algorithm',
+      'signature.algorithm',
+    ],
     ['a bad key id', at((m) => (m.signature.keyId = 'a/b')), 'bad-value', 'signature.keyId'],
     ['a missing signature', at((m) => delete m.signature), 'missing-field', 'signature'],
   ])('rejects %s', (_n, value, code, path) => {
@@ -87,6 +114,6 @@ describe('v2 manifest', () => {
 
   it('keeps unknown claims as they are', () => {
     const got = parseV2(signed);
-    expect(got.ok && (got.value).claims.ticket).toEqual({ id: 7 });
+    expect(got.ok && got.value.claims.ticket).toEqual({ id: 7 });
   });
 });
