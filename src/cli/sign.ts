@@ -10,6 +10,7 @@ import { progressLine } from '../manifest/progress.js';
 import type { Claims, ManifestV1, ManifestV2 } from '../manifest/types.js';
 import { formatV1, signV1 } from '../manifest/v1.js';
 import { filePathError, formatV2, signV2, V2_API_VERSION, V2_KIND } from '../manifest/v2.js';
+import { parseCommandLine } from './args.js';
 import type { CliIO, Command } from './types.js';
 import { UsageError } from './types.js';
 
@@ -45,23 +46,36 @@ const OPTIONS = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  s: 1e3,
+  m: 60e3,
+  h: 3600e3,
+  d: 86400e3,
+  w: 7 * 86400e3,
+};
 /** Claim names that would pollute prototypes downstream; refused like the strict JSON parser does. */
 const FORBIDDEN_CLAIMS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** "90d", "1w2d", "12h30m" → milliseconds. */
 export function parseDuration(text: string): number {
-  if (!/^(\d+[smhdw])+$/.test(text)) throw new UsageError(`--expires-in ${JSON.stringify(text)}: use a duration like 90d, 12h, 1w2d or 30m`);
+  if (!/^(\d+[smhdw])+$/.test(text))
+    throw new UsageError(`--expires-in ${JSON.stringify(text)}: use a duration like 90d, 12h, 1w2d or 30m`);
   let ms = 0;
-  for (const [, n, unit] of text.matchAll(/(\d+)([smhdw])/g)) ms += Number(n) * (DURATION_UNITS[unit as string] ?? 0);
+  for (const [, n, unit] of text.matchAll(/(\d+)([smhdw])/g))
+    ms += Number(n) * (DURATION_UNITS[unit as string] ?? 0);
   if (ms <= 0) throw new UsageError('--expires-in must be longer than zero');
   return ms;
 }
 
 function claimValue(name: string, value: string): unknown {
-  if (name === 'approvers') return value.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  if (name === 'approvers')
+    return value
+      .split(',')
+      .map((a) => a.trim())
+      .filter((a) => a !== '');
   if (name !== 'customerFacing') return value;
-  if (value !== 'true' && value !== 'false') throw new UsageError('--claim customerFacing=… must be true or false');
+  if (value !== 'true' && value !== 'false')
+    throw new UsageError('--claim customerFacing=… must be true or false');
   return value === 'true';
 }
 
@@ -71,7 +85,8 @@ export function parseClaims(items: readonly string[]): Claims {
   for (const item of items) {
     const eq = item.indexOf('=');
     const name = eq > 0 ? item.slice(0, eq) : '';
-    if (name === '' || FORBIDDEN_CLAIMS.has(name)) throw new UsageError(`--claim ${JSON.stringify(item)}: use name=value`);
+    if (name === '' || FORBIDDEN_CLAIMS.has(name))
+      throw new UsageError(`--claim ${JSON.stringify(item)}: use name=value`);
     if (name in claims) throw new UsageError(`--claim ${name} given twice`);
     claims[name] = claimValue(name, item.slice(eq + 1));
   }
@@ -105,7 +120,11 @@ async function hashModels(paths: string[], io: CliIO): Promise<PathDigest[]> {
 function buildV1(models: string[], digests: PathDigest[], keyring: Keyring, keyId: string): ManifestV1 {
   const d = digests[0] as PathDigest;
   // model_path is the path as given, exactly as the seed writes it.
-  return signV1({ modelPath: models[0] as string, sha256: d.sha256, size: d.size, signedAt: new Date() }, keyring, keyId) as ManifestV1;
+  return signV1(
+    { modelPath: models[0] as string, sha256: d.sha256, size: d.size, signedAt: new Date() },
+    keyring,
+    keyId,
+  ) as ManifestV1;
 }
 
 function v2Out(models: string[], values: Values, name: string): string {
@@ -117,7 +136,10 @@ function v2Out(models: string[], values: Values, name: string): string {
 function v2Path(file: string, baseDir: string): string {
   const rel = relative(baseDir, file).split(sep).join('/');
   const why = filePathError(rel);
-  if (why !== undefined) throw new UsageError(`${file} is not inside ${baseDir} (path ${JSON.stringify(rel)} ${why}): pass --base-dir`);
+  if (why !== undefined)
+    throw new UsageError(
+      `${file} is not inside ${baseDir} (path ${JSON.stringify(rel)} ${why}): pass --base-dir`,
+    );
   return rel;
 }
 
@@ -127,7 +149,12 @@ function requireString(values: Values, key: 'version' | 'source', what: string):
   return v;
 }
 
-function buildV2(models: string[], digests: PathDigest[], values: Values, key: { keyring: Keyring; keyId: string }): { out: string; body: ManifestV2 } {
+function buildV2(
+  models: string[],
+  digests: PathDigest[],
+  values: Values,
+  key: { keyring: Keyring; keyId: string },
+): { out: string; body: ManifestV2 } {
   const name = values.name ?? basename(withSuffix(models[0] as string, ''));
   const out = v2Out(models, values, name);
   const baseDir = values['base-dir'] ?? dirname(out);
@@ -137,7 +164,11 @@ function buildV2(models: string[], digests: PathDigest[], values: Values, key: {
     {
       apiVersion: V2_API_VERSION,
       kind: V2_KIND,
-      model: { name, version: requireString(values, 'version', 'the model version'), source: requireString(values, 'source', 'where the model came from (repo@commit, registry URL)') },
+      model: {
+        name,
+        version: requireString(values, 'version', 'the model version'),
+        source: requireString(values, 'source', 'where the model came from (repo@commit, registry URL)'),
+      },
       files: digests.map((d) => ({ path: v2Path(d.path, baseDir), sha256: d.sha256, size: d.size })),
       claims: parseClaims(values.claim ?? []),
       signedAt: now.toISOString(),
@@ -157,12 +188,8 @@ function checkV2Inputs(values: Values): void {
 }
 
 function parse(args: string[]): { values: Values; models: string[] } {
-  try {
-    const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-    return { values, models: positionals };
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const { values, positionals } = parseCommandLine(args, OPTIONS);
+  return { values, models: positionals };
 }
 
 export const sign: Command = async (args, io) => {
@@ -172,17 +199,21 @@ export const sign: Command = async (args, io) => {
     return 0;
   }
   if (models.length === 0) throw new UsageError('which model? usage: modelgate sign <model> --key-file F');
-  if (values.format !== 'v1' && values.format !== 'v2') throw new UsageError(`--format ${values.format}: use v1 or v2`);
+  if (values.format !== 'v1' && values.format !== 'v2')
+    throw new UsageError(`--format ${values.format}: use v1 or v2`);
   const key = await loadSigningKey(values);
-  if (values.format === 'v1' && models.length !== 1) throw new UsageError('--format v1 signs exactly one model file; use --format v2 for sharded models');
+  if (values.format === 'v1' && models.length !== 1)
+    throw new UsageError('--format v1 signs exactly one model file; use --format v2 for sharded models');
   if (values.format === 'v2') checkV2Inputs(values); // before hashing gigabytes
   const digests = await hashModels(models, io);
   const { out, text, summary } =
-    values.format === 'v1'
-      ? v1Result(models, digests, values, key)
-      : v2Result(models, digests, values, key);
+    values.format === 'v1' ? v1Result(models, digests, values, key) : v2Result(models, digests, values, key);
   await writeFile(out, text);
-  io.stdout.write(values.json ? `${JSON.stringify({ manifest: out, ...summary })}\n` : `wrote ${out} (${summary.format}, key "${summary.keyId}", ${summary.files.length} file(s))\n`);
+  io.stdout.write(
+    values.json
+      ? `${JSON.stringify({ manifest: out, ...summary })}\n`
+      : `wrote ${out} (${summary.format}, key "${summary.keyId}", ${summary.files.length} file(s))\n`,
+  );
   return 0;
 };
 
@@ -192,13 +223,31 @@ interface Summary {
   files: Array<{ path: string; sha256: string; size: number }>;
 }
 
-function v1Result(models: string[], digests: PathDigest[], values: Values, key: { keyring: Keyring; keyId: string }): { out: string; text: string; summary: Summary } {
+function v1Result(
+  models: string[],
+  digests: PathDigest[],
+  values: Values,
+  key: { keyring: Keyring; keyId: string },
+): { out: string; text: string; summary: Summary } {
   const body = buildV1(models, digests, key.keyring, key.keyId);
   const out = values.out ?? manifestPathFor(models[0] as string);
-  return { out, text: formatV1(body), summary: { format: 'v1', keyId: key.keyId, files: [{ path: body.model_path, sha256: body.file_hash, size: body.file_size }] } };
+  return {
+    out,
+    text: formatV1(body),
+    summary: {
+      format: 'v1',
+      keyId: key.keyId,
+      files: [{ path: body.model_path, sha256: body.file_hash, size: body.file_size }],
+    },
+  };
 }
 
-function v2Result(models: string[], digests: PathDigest[], values: Values, key: { keyring: Keyring; keyId: string }): { out: string; text: string; summary: Summary } {
+function v2Result(
+  models: string[],
+  digests: PathDigest[],
+  values: Values,
+  key: { keyring: Keyring; keyId: string },
+): { out: string; text: string; summary: Summary } {
   const { out, body } = buildV2(models, digests, values, key);
   return { out, text: formatV2(body), summary: { format: 'v2', keyId: key.keyId, files: body.files } };
 }

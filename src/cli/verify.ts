@@ -14,6 +14,7 @@ import { parseManifests } from '../manifest/parse.js';
 import { progressLine } from '../manifest/progress.js';
 import type { Manifest, Problem } from '../manifest/types.js';
 import { verifyManifest } from '../manifest/verify.js';
+import { parseCommandLine } from './args.js';
 import type { CliIO, Command } from './types.js';
 import { UsageError } from './types.js';
 
@@ -81,16 +82,14 @@ interface Plan {
 }
 
 function parse(args: string[]): { values: Values; models: string[] } {
-  try {
-    const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-    return { values, models: positionals };
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const { values, positionals } = parseCommandLine(args, OPTIONS);
+  return { values, models: positionals };
 }
 
 function pickMode(values: Values): 'key' | 'sha256' {
-  const chosen = [values['key-file'], values['keys-dir'], values.sha256].filter((v) => v !== undefined).length;
+  const chosen = [values['key-file'], values['keys-dir'], values.sha256].filter(
+    (v) => v !== undefined,
+  ).length;
   if (chosen !== 1) throw new UsageError('choose one of --key-file F, --keys-dir D or --sha256 HEX');
   return values.sha256 === undefined ? 'key' : 'sha256';
 }
@@ -124,7 +123,8 @@ async function loadKeys(values: Values, manifest: Manifest): Promise<Keyring> {
     if (values['keys-dir'] !== undefined) return await loadKeyDir(values['keys-dir']);
     const file = values['key-file'] as string;
     // A key file has no id of its own; for v2 it stands for the key the manifest names.
-    const id = values['key-id'] ?? (manifest.format === 'v2' ? manifest.body.signature.keyId : basename(file));
+    const id =
+      values['key-id'] ?? (manifest.format === 'v2' ? manifest.body.signature.keyId : basename(file));
     return await loadKeyFile(file, id);
   } catch (err) {
     if (err instanceof KeyLoadError) throw new UsageError(err.message);
@@ -135,8 +135,15 @@ async function loadKeys(values: Values, manifest: Manifest): Promise<Keyring> {
 function v2Entry(m: Manifest & { format: 'v2' }, model: string, manifestPath: string): Target {
   const files = m.body.files;
   const rel = relative(dirname(manifestPath), model).split(sep).join('/');
-  const hit = files.length === 1 ? files[0] : (files.find((f) => f.path === rel) ?? files.filter((f) => basename(f.path) === basename(model)).at(0));
-  if (hit === undefined) throw new UsageError(`${model} is not one of the files ${manifestPath} lists; pass the model directory to check them all`);
+  const hit =
+    files.length === 1
+      ? files[0]
+      : (files.find((f) => f.path === rel) ??
+        files.filter((f) => basename(f.path) === basename(model)).at(0));
+  if (hit === undefined)
+    throw new UsageError(
+      `${model} is not one of the files ${manifestPath} lists; pass the model directory to check them all`,
+    );
   return { path: model, sha256: hit.sha256, size: hit.size, sizeSigned: true };
 }
 
@@ -146,7 +153,13 @@ function targetsOf(m: Manifest, model: string, isDir: boolean, manifestPath: str
     return [{ path: model, sha256: m.body.file_hash, size: m.body.file_size, sizeSigned: false }];
   }
   if (!isDir) return [v2Entry(m, model, manifestPath)];
-  return m.body.files.map((f) => ({ path: join(model, ...f.path.split('/')), within: model, sha256: f.sha256, size: f.size, sizeSigned: true }));
+  return m.body.files.map((f) => ({
+    path: join(model, ...f.path.split('/')),
+    within: model,
+    sha256: f.sha256,
+    size: f.size,
+    sizeSigned: true,
+  }));
 }
 
 function emptyReport(mode: 'key' | 'sha256'): VerifyReport {
@@ -159,7 +172,8 @@ async function loadManifest(manifestPath: string, report: VerifyReport): Promise
     report.problems.push(parsed.problem);
     return undefined;
   }
-  if (parsed.value.length !== 1) throw new UsageError(`${manifestPath} holds ${parsed.value.length} manifests; verify takes one`);
+  if (parsed.value.length !== 1)
+    throw new UsageError(`${manifestPath} holds ${parsed.value.length} manifests; verify takes one`);
   const m = parsed.value[0] as Manifest;
   report.format = m.format;
   return m;
@@ -167,7 +181,8 @@ async function loadManifest(manifestPath: string, report: VerifyReport): Promise
 
 async function planFromManifest(values: Values, model: string, mode: 'key' | 'sha256'): Promise<Plan> {
   const isDir = await isDirectory(model);
-  if (isDir && values.manifest === undefined) throw new UsageError(`${model} is a directory: pass --manifest`);
+  if (isDir && values.manifest === undefined)
+    throw new UsageError(`${model} is a directory: pass --manifest`);
   const manifestPath = values.manifest ?? manifestPathFor(model);
   const report: VerifyReport = { ...emptyReport(mode), manifest: manifestPath };
   const m = await loadManifest(manifestPath, report);
@@ -186,15 +201,26 @@ async function planFromManifest(values: Values, model: string, mode: 'key' | 'sh
 
 async function plan(values: Values, models: string[]): Promise<Plan> {
   const mode = pickMode(values);
-  if (models.length === 0) throw new UsageError('which model? usage: modelgate verify <model> (--key-file F | --keys-dir D | --sha256 HEX)');
+  if (models.length === 0)
+    throw new UsageError(
+      'which model? usage: modelgate verify <model> (--key-file F | --keys-dir D | --sha256 HEX)',
+    );
   if (mode === 'key' || values.manifest !== undefined) {
     if (models.length !== 1) throw new UsageError('with a manifest, pass one model file or directory');
     return planFromManifest(values, models[0] as string, mode);
   }
   const pins = pinnedHashes(values);
-  if (pins.length !== models.length) throw new UsageError(`${models.length} file(s) but ${pins.length} --sha256 value(s): give one --sha256 per file, in order`);
-  for (const m of models) if (await isDirectory(m)) throw new UsageError(`${m} is a directory: pass --manifest to check the files it lists`);
-  return { report: emptyReport(mode), targets: models.map((path, i) => ({ path, sha256: pins[i] as string })) };
+  if (pins.length !== models.length)
+    throw new UsageError(
+      `${models.length} file(s) but ${pins.length} --sha256 value(s): give one --sha256 per file, in order`,
+    );
+  for (const m of models)
+    if (await isDirectory(m))
+      throw new UsageError(`${m} is a directory: pass --manifest to check the files it lists`);
+  return {
+    report: emptyReport(mode),
+    targets: models.map((path, i) => ({ path, sha256: pins[i] as string })),
+  };
 }
 
 /** Pinned values (from the pod spec) must be exactly the manifest's hashes: the manifest cannot be swapped. */
@@ -238,10 +264,22 @@ async function existing(targets: Target[]): Promise<{ present: Target[]; missing
 }
 
 function compare(t: Target, actual: { sha256: string; size: number }, report: VerifyReport): FileCheck {
-  if (actual.sha256 !== t.sha256) return { path: t.path, expected: t.sha256, actual: actual.sha256, ok: false, problem: 'sha256 mismatch' };
+  if (actual.sha256 !== t.sha256)
+    return { path: t.path, expected: t.sha256, actual: actual.sha256, ok: false, problem: 'sha256 mismatch' };
   if (t.size !== undefined && t.size !== actual.size) {
-    if (t.sizeSigned === true) return { path: t.path, expected: t.sha256, actual: actual.sha256, ok: false, problem: `size ${actual.size} != ${t.size}` };
-    report.warnings.push({ code: 'size-mismatch', path: t.path, message: `file_size says ${t.size} but the file has ${actual.size} bytes (unsigned in v1)` });
+    if (t.sizeSigned === true)
+      return {
+        path: t.path,
+        expected: t.sha256,
+        actual: actual.sha256,
+        ok: false,
+        problem: `size ${actual.size} != ${t.size}`,
+      };
+    report.warnings.push({
+      code: 'size-mismatch',
+      path: t.path,
+      message: `file_size says ${t.size} but the file has ${actual.size} bytes (unsigned in v1)`,
+    });
   }
   return { path: t.path, expected: t.sha256, actual: actual.sha256, ok: true };
 }
@@ -250,10 +288,17 @@ async function hashAndCompare(p: Plan, io: CliIO): Promise<void> {
   const { present, missing } = await existing(p.targets);
   const progress = progressLine(io.stderr, 'verifying');
   try {
-    const digests = await hashFiles(present.map((t) => t.readFrom ?? t.path), { onProgress: progress.onProgress });
-    p.report.files.push(...missing, ...present.map((t, i) => compare(t, digests[i] as { sha256: string; size: number }, p.report)));
+    const digests = await hashFiles(
+      present.map((t) => t.readFrom ?? t.path),
+      { onProgress: progress.onProgress },
+    );
+    p.report.files.push(
+      ...missing,
+      ...present.map((t, i) => compare(t, digests[i] as { sha256: string; size: number }, p.report)),
+    );
   } catch (err) {
-    if (err instanceof HashError) throw new UsageError(`${err.message}: check the model path and permissions`);
+    if (err instanceof HashError)
+      throw new UsageError(`${err.message}: check the model path and permissions`);
     throw err;
   } finally {
     progress.end();
@@ -264,7 +309,9 @@ const short = (h: string | undefined): string => (h === undefined ? '-' : `${h.s
 
 function advice(r: VerifyReport): string {
   if (r.problems.length > 0) {
-    return r.mode === 'key' ? 'check that the key is the one the model was signed with, or sign the model again in CI' : 'the init container was given a manifest that does not match the admitted pod spec';
+    return r.mode === 'key'
+      ? 'check that the key is the one the model was signed with, or sign the model again in CI'
+      : 'the init container was given a manifest that does not match the admitted pod spec';
   }
   return r.mode === 'key'
     ? 'the model bytes changed after signing: re-download the model, or sign it again in CI if the change is intended'
@@ -272,7 +319,11 @@ function advice(r: VerifyReport): string {
 }
 
 function renderText(r: VerifyReport): string {
-  const lines = r.files.map((f) => (f.ok ? `ok    ${f.path}  sha256 ${short(f.actual)}` : `FAIL  ${f.path}: ${f.problem ?? 'invalid'} (expected ${short(f.expected)}, got ${short(f.actual)})`));
+  const lines = r.files.map((f) =>
+    f.ok
+      ? `ok    ${f.path}  sha256 ${short(f.actual)}`
+      : `FAIL  ${f.path}: ${f.problem ?? 'invalid'} (expected ${short(f.expected)}, got ${short(f.actual)})`,
+  );
   for (const p of r.problems) lines.push(`FAIL  ${p.path}: ${p.message} [${p.code}]`);
   for (const w of r.warnings) lines.push(`warning: ${w.message}`);
   const who = r.keyId === undefined ? '' : ` (signed with key "${r.keyId}", ${r.format ?? ''})`;
