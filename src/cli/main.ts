@@ -35,7 +35,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return 2;
   }
   try {
-    return await (await load())(rest, io);
+    const command = await load();
+    return await command(rest, io);
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr.write(`modelgate ${name}: ${err.message}\n`);
@@ -45,4 +46,3 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return 2;
   }
 }
-

@@ -23,7 +23,10 @@ export const policy: Command = async (args, io) => {
     return 0;
   }
   const [sub, file, ...extra] = positionals;
-  if (sub !== 'check') throw new UsageError(sub === undefined ? 'missing subcommand: check' : `unknown subcommand "${sub}"; use: check`);
+  if (sub !== 'check')
+    throw new UsageError(
+      sub === undefined ? 'missing subcommand: check' : `unknown subcommand "${sub}"; use: check`,
+    );
   if (file === undefined) throw new UsageError('policy check: missing the policy file');
   if (extra.length > 0) throw new UsageError(`policy check takes one file, got also: ${extra.join(' ')}`);
   const result = await loadPolicyFile(file).catch((err: NodeJS.ErrnoException) => {
