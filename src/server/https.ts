@@ -21,9 +21,10 @@ export async function listenHttps(handler: RequestListener, opts: HttpsOptions):
   server.headersTimeout = 10_000;
   // The whole request, body included, must arrive within 30 s (the webhook timeout's ceiling).
   server.requestTimeout = 30_000;
-  // The API server keeps connections to webhooks alive and reuses them; do not close them
-  // sooner than its idle timeout would (90 s) without reason, but bound idle sockets.
-  server.keepAliveTimeout = 60_000;
+  // The API server keeps connections to webhooks alive (Go's idle timeout: 90 s). The client
+  // must be the one to close an idle connection: if the server did, a POST sent at that moment
+  // would fail (Go does not retry POSTs) and count as a webhook failure. So: longer than 90 s.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
