@@ -66,7 +66,6 @@ export interface LoadResult {
   cpuMsPerRequest?: number;
 }
 
-
 export interface AdmissionBenchResult {
   reviewBytes: number;
   concurrency: number;
@@ -82,7 +81,11 @@ export interface AdmissionBenchResult {
 
 /** The review the API server would send for `kubectl apply` of an inference Deployment. */
 export function deploymentReview(manifestText: string, sha256: string, uid: string): Record<string, unknown> {
-  const labels = { app: 'fraud-detector', 'modelgate.dev/inference': 'true', 'modelgate.dev/owner': 'risk-team' };
+  const labels = {
+    app: 'fraud-detector',
+    'modelgate.dev/inference': 'true',
+    'modelgate.dev/owner': 'risk-team',
+  };
   const template = {
     metadata: { labels: { app: 'fraud-detector', 'modelgate.dev/inference': 'true' } },
     spec: {
@@ -106,7 +109,10 @@ export function deploymentReview(manifestText: string, sha256: string, uid: stri
             { name: 'grpc', containerPort: 8001 },
             { name: 'metrics', containerPort: 8002 },
           ],
-          resources: { requests: { cpu: '2', memory: '8Gi' }, limits: { 'nvidia.com/gpu': '1', memory: '16Gi' } },
+          resources: {
+            requests: { cpu: '2', memory: '8Gi' },
+            limits: { 'nvidia.com/gpu': '1', memory: '16Gi' },
+          },
           readinessProbe: { httpGet: { path: '/v2/health/ready', port: 8000 }, periodSeconds: 5 },
           volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
         },
@@ -123,10 +129,18 @@ export function deploymentReview(manifestText: string, sha256: string, uid: stri
       labels,
       annotations: {
         'modelgate.dev/manifest': manifestText,
-        'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ metadata: { labels }, spec: { template } }),
+        'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({
+          metadata: { labels },
+          spec: { template },
+        }),
       },
     },
-    spec: { replicas: 3, selector: { matchLabels: { app: 'fraud-detector' } }, strategy: { type: 'RollingUpdate' }, template },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { app: 'fraud-detector' } },
+      strategy: { type: 'RollingUpdate' },
+      template,
+    },
   };
   return {
     apiVersion: 'admission.k8s.io/v1',
@@ -139,10 +153,17 @@ export function deploymentReview(manifestText: string, sha256: string, uid: stri
       name: 'fraud-detector',
       namespace: 'ml',
       operation: 'CREATE',
-      userInfo: { username: 'system:serviceaccount:ci:deployer', groups: ['system:serviceaccounts', 'system:serviceaccounts:ci', 'system:authenticated'] },
+      userInfo: {
+        username: 'system:serviceaccount:ci:deployer',
+        groups: ['system:serviceaccounts', 'system:serviceaccounts:ci', 'system:authenticated'],
+      },
       object,
       dryRun: false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions', fieldManager: 'kubectl-client-side-apply' },
+      options: {
+        apiVersion: 'meta.k8s.io/v1',
+        kind: 'CreateOptions',
+        fieldManager: 'kubectl-client-side-apply',
+      },
     },
   };
 }
@@ -162,7 +183,11 @@ interface Fixture {
 async function fixture(): Promise<Fixture> {
   const certs = await dist<CertsModule>('tls/certs.js');
   const dir = await mkdtemp(join(tmpdir(), 'modelgate-bench-'));
-  const { ca, serving } = certs.createSelfSignedBundle({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validDays: 1 });
+  const { ca, serving } = certs.createSelfSignedBundle({
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    validDays: 1,
+  });
   const f: Fixture = {
     dir,
     certFile: join(dir, 'tls.crt'),
@@ -202,10 +227,19 @@ async function bareServer(f: Fixture): Promise<{ server: Server; port: number }>
     req.on('end', () => {
       const decoded = decode.decodeAdmissionReview(Buffer.concat(chunks), req.headers['content-type']);
       const response = decoded.ok
-        ? decide.decideAdmission({ request: decoded.request, resolved: [], keyring, policy: loaded.policy, now: new Date() }).response
+        ? decide.decideAdmission({
+            request: decoded.request,
+            resolved: [],
+            keyring,
+            policy: loaded.policy,
+            now: new Date(),
+          }).response
         : respond.errored(decoded.uid ?? '', decoded.status, decoded.message);
       const out = JSON.stringify(respond.reviewResponse(response));
-      res.writeHead(decoded.ok ? 200 : decoded.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+      res.writeHead(decoded.ok ? 200 : decoded.status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(out),
+      });
       res.end(out);
     });
   });
@@ -288,7 +322,12 @@ async function runPaced(p: Phase, agent: Agent, body: Buffer): Promise<LoadResul
     const tick = (): void => {
       const due = Math.min(total, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
       for (; sent < due; sent++) {
-        pending.push(once(agent, p, body).then((ms) => void latencies.push(ms), () => void errors++));
+        pending.push(
+          once(agent, p, body).then(
+            (ms) => void latencies.push(ms),
+            () => void errors++,
+          ),
+        );
       }
       if (sent >= total) resolve();
       else setTimeout(tick, 1);
@@ -309,7 +348,10 @@ async function runClosed(p: Phase, agent: Agent, body: Buffer): Promise<LoadResu
   const worker = async (): Promise<void> => {
     while (more()) {
       issued++;
-      await once(agent, p, body).then((ms) => void latencies.push(ms), () => void errors++);
+      await once(agent, p, body).then(
+        (ms) => void latencies.push(ms),
+        () => void errors++,
+      );
     }
   };
   await Promise.all(Array.from({ length: p.concurrency ?? 32 }, worker));
@@ -336,7 +378,9 @@ function loadgen(): void {
 // Driver (this process: the servers).
 
 function startLoadgen(): Promise<ChildProcess> {
-  const child = fork(fileURLToPath(import.meta.url), ['--loadgen'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(import.meta.url), ['--loadgen'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return new Promise((resolve, reject) => {
     child.once('message', () => resolve(child));
     child.once('error', reject);
@@ -361,10 +405,23 @@ async function startServe(f: Fixture): Promise<{ child: ChildProcess; port: numb
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const port = (probe.address() as AddressInfo).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
-  const args = ['serve', '--host', '127.0.0.1', '--port', String(port), '--tls-cert', f.certFile, '--tls-key', f.keyFile];
+  const args = [
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--tls-cert',
+    f.certFile,
+    '--tls-key',
+    f.keyFile,
+  ];
   args.push('--keys-dir', f.keysDir, '--policy', f.policyFile, '--shutdown-delay-ms', '0');
   const nodeFlags = await serveNodeFlags();
-  const child = spawn(process.execPath, [...nodeFlags, fileURLToPath(bin), ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, KUBERNETES_SERVICE_HOST: '' } });
+  const child = spawn(process.execPath, [...nodeFlags, fileURLToPath(bin), ...args], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, KUBERNETES_SERVICE_HOST: '' },
+  });
   const agent = new Agent({ ca: f.caPem });
   for (let i = 0; i < 200; i++) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -426,7 +483,9 @@ const ownCpuMs = (): Promise<number> => {
   return Promise.resolve((u.user + u.system) / 1000);
 };
 
-export async function runAdmissionBench(opts: AdmissionBenchOptions = {}): Promise<{ results: AdmissionBenchResult; lines: string[] }> {
+export async function runAdmissionBench(
+  opts: AdmissionBenchOptions = {},
+): Promise<{ results: AdmissionBenchResult; lines: string[] }> {
   const f = await fixture();
   const serve = await startServe(f);
   const pid = serve.child.pid ?? 0;
@@ -439,16 +498,42 @@ export async function runAdmissionBench(opts: AdmissionBenchOptions = {}): Promi
     // Warm-up (JIT, TLS sessions), then the measured phases.
     await drive(child, { ...base, kind: 'closed', port: serve.port, concurrency: 8, count: 3000 });
     await drive(child, { ...base, kind: 'closed', port: bare.port, concurrency: 8, count: 3000 });
-    const paced = await drive(child, { ...base, kind: 'paced', port: serve.port, rate: opts.rate ?? 1000, seconds: opts.pacedSeconds ?? 10 });
-    const mg = await measureCpu(() => cpuMs(pid), () => drive(child, { ...base, kind: 'closed', port: serve.port, concurrency, seconds: saturation }));
-    const bareResult = await measureCpu(ownCpuMs, () => drive(child, { ...base, kind: 'closed', port: bare.port, concurrency, seconds: saturation }));
+    const paced = await drive(child, {
+      ...base,
+      kind: 'paced',
+      port: serve.port,
+      rate: opts.rate ?? 1000,
+      seconds: opts.pacedSeconds ?? 10,
+    });
+    const mg = await measureCpu(
+      () => cpuMs(pid),
+      () => drive(child, { ...base, kind: 'closed', port: serve.port, concurrency, seconds: saturation }),
+    );
+    const bareResult = await measureCpu(ownCpuMs, () =>
+      drive(child, { ...base, kind: 'closed', port: bare.port, concurrency, seconds: saturation }),
+    );
     let served = 3000 + paced.count + paced.errors + mg.count + mg.errors;
     const total = opts.totalRequests ?? 100_000;
     if (served < total) {
-      const rest = await drive(child, { ...base, kind: 'closed', port: serve.port, concurrency, count: total - served });
+      const rest = await drive(child, {
+        ...base,
+        kind: 'closed',
+        port: serve.port,
+        concurrency,
+        count: total - served,
+      });
       served += rest.count + rest.errors;
     }
-    const results = summariseBench({ f, paced, mg, bareResult, served, rss: await rssMB(pid), concurrency, nodeFlags: serve.nodeFlags });
+    const results = summariseBench({
+      f,
+      paced,
+      mg,
+      bareResult,
+      served,
+      rss: await rssMB(pid),
+      concurrency,
+      nodeFlags: serve.nodeFlags,
+    });
     return { results, lines: formatAdmission(results) };
   } finally {
     child.kill();

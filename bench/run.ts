@@ -8,7 +8,8 @@ type HashBench = typeof import('./hash.js');
 type AdmissionBench = typeof import('./admission.js');
 
 // .ts specifiers for Node's type stripping; typed through the .js aliases above for tsc.
-const load = async <T>(name: string): Promise<T> => (await import(new URL(`./${name}.ts`, import.meta.url).href)) as T;
+const load = async <T>(name: string): Promise<T> =>
+  (await import(new URL(`./${name}.ts`, import.meta.url).href)) as T;
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
@@ -20,8 +21,13 @@ async function main(): Promise<void> {
   }
   if (only === undefined || only === 'admission') {
     const { runAdmissionBench } = await load<AdmissionBench>('admission');
-    const n = (name: string): number | undefined => (process.env[name] ? Number(process.env[name]) : undefined);
-    const { lines } = await runAdmissionBench({ totalRequests: n('BENCH_REQUESTS'), pacedSeconds: n('BENCH_PACED_SECONDS'), concurrency: n('BENCH_CONCURRENCY') });
+    const n = (name: string): number | undefined =>
+      process.env[name] ? Number(process.env[name]) : undefined;
+    const { lines } = await runAdmissionBench({
+      totalRequests: n('BENCH_REQUESTS'),
+      pacedSeconds: n('BENCH_PACED_SECONDS'),
+      concurrency: n('BENCH_CONCURRENCY'),
+    });
     console.log(lines.join('\n'));
   }
 }

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { EventIntent } from '../decision/types.js';
-import { EventRecorder, REPORTING_CONTROLLER, retryable, toKubeEvent, type DropCause, type EventSink, type KubeEvent } from './events.js';
+import {
+  EventRecorder,
+  REPORTING_CONTROLLER,
+  retryable,
+  toKubeEvent,
+  type DropCause,
+  type EventSink,
+  type KubeEvent,
+} from './events.js';
 
 const rejected: EventIntent = {
   reason: 'ModelRejected',
@@ -15,7 +23,8 @@ class FakeSink implements EventSink {
   failures: unknown[] = [];
   create(event: KubeEvent): Promise<void> {
     const failure = this.failures.shift();
-    if (failure !== undefined) return Promise.reject(failure instanceof Error ? failure : Object.assign(new Error('api'), failure));
+    if (failure !== undefined)
+      return Promise.reject(failure instanceof Error ? failure : Object.assign(new Error('api'), failure));
     this.sent.push(event);
     return Promise.resolve();
   }
@@ -168,7 +177,11 @@ describe('toKubeEvent', () => {
   });
 
   it('names an Event for a not-yet-named object (generateName CREATE)', () => {
-    const ev = toKubeEvent({ ...rejected, regarding: { ...rejected.regarding, name: '' } }, 'pod', new Date(0));
+    const ev = toKubeEvent(
+      { ...rejected, regarding: { ...rejected.regarding, name: '' } },
+      'pod',
+      new Date(0),
+    );
     expect(ev.metadata.name).toMatch(/^modelgate\.[0-9a-f]{16}$/);
   });
 

@@ -190,7 +190,10 @@ export class EventRecorder {
   private async send(event: KubeEvent): Promise<'sent' | DropCause> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.opts.sink.create(event, AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.opts.callTimeoutMs)]));
+        await this.opts.sink.create(
+          event,
+          AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.opts.callTimeoutMs)]),
+        );
         return 'sent';
       } catch (err) {
         this.opts.onError?.(err, event);
@@ -231,10 +234,16 @@ export function microTime(d: Date): string {
 
 export function toKubeEvent(intent: EventIntent, reportingInstance: string, at: Date): KubeEvent {
   const r = intent.regarding;
-  const regarding: KubeEvent['regarding'] = { apiVersion: r.apiVersion, kind: r.kind, namespace: r.namespace, name: r.name };
+  const regarding: KubeEvent['regarding'] = {
+    apiVersion: r.apiVersion,
+    kind: r.kind,
+    namespace: r.namespace,
+    name: r.name,
+  };
   if (r.uid) regarding.uid = r.uid;
   const metadata: KubeEvent['metadata'] = { name: eventName(r.name), namespace: r.namespace };
-  if (intent.annotations && Object.keys(intent.annotations).length > 0) metadata.annotations = { ...intent.annotations };
+  if (intent.annotations && Object.keys(intent.annotations).length > 0)
+    metadata.annotations = { ...intent.annotations };
   return {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',

@@ -36,9 +36,34 @@ describe('audit log line', () => {
     decisionLogger(logger)(record, 1.23456);
     const line = lines[0]!;
     expect(Object.keys(line).sort()).toEqual(
-      ['time', 'level', 'msg', 'uid', 'kind', 'namespace', 'name', 'operation', 'user', 'groups', 'dryRun', 'decision', 'mode', 'rule', 'reasons', 'models', 'durationMs'].sort(),
+      [
+        'time',
+        'level',
+        'msg',
+        'uid',
+        'kind',
+        'namespace',
+        'name',
+        'operation',
+        'user',
+        'groups',
+        'dryRun',
+        'decision',
+        'mode',
+        'rule',
+        'reasons',
+        'models',
+        'durationMs',
+      ].sort(),
     );
-    expect(line).toMatchObject({ msg: 'admission', level: 'warn', decision: 'deny', durationMs: 1.235, models: record.models, reasons: record.reasons });
+    expect(line).toMatchObject({
+      msg: 'admission',
+      level: 'warn',
+      decision: 'deny',
+      durationMs: 1.235,
+      models: record.models,
+      reasons: record.reasons,
+    });
     expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
@@ -55,7 +80,10 @@ describe('audit log line', () => {
 
   it('redacts key-like fields whatever logs them', () => {
     const { lines, logger } = capture();
-    logger.info({ key: 'k-bytes', nested: { token: 't', privateKey: 'p' }, err: { config: { headers: 'h' } } }, 'oops');
+    logger.info(
+      { key: 'k-bytes', nested: { token: 't', privateKey: 'p' }, err: { config: { headers: 'h' } } },
+      'oops',
+    );
     const text = JSON.stringify(lines[0]);
     for (const secret of ['k-bytes', '"t"', '"p"', '"h"']) expect(text).not.toContain(secret);
   });

@@ -57,16 +57,19 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: tru
 
 function integer(name: string, text: string, min: number, max: number): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  if (!/^\d+$/.test(text) || n < min || n > max)
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
   return n;
 }
 
 function tlsConfig(v: Values): TlsConfig {
   if (v['tls-self-managed']) {
-    if (v['tls-cert'] || v['tls-key']) throw new UsageError('--tls-self-managed and --tls-cert/--tls-key exclude each other');
+    if (v['tls-cert'] || v['tls-key'])
+      throw new UsageError('--tls-self-managed and --tls-cert/--tls-key exclude each other');
     const need = ['tls-secret', 'namespace', 'service-name', 'webhook-config'] as const;
     const missing = need.filter((n) => !v[n]);
-    if (missing.length > 0) throw new UsageError(`--tls-self-managed needs ${missing.map((m) => `--${m}`).join(', ')}`);
+    if (missing.length > 0)
+      throw new UsageError(`--tls-self-managed needs ${missing.map((m) => `--${m}`).join(', ')}`);
     return {
       kind: 'self-managed',
       secretName: v['tls-secret']!,
@@ -75,7 +78,8 @@ function tlsConfig(v: Values): TlsConfig {
       webhookConfig: v['webhook-config']!,
     };
   }
-  if (!v['tls-cert'] || !v['tls-key']) throw new UsageError('give --tls-cert FILE and --tls-key FILE, or --tls-self-managed');
+  if (!v['tls-cert'] || !v['tls-key'])
+    throw new UsageError('give --tls-cert FILE and --tls-key FILE, or --tls-self-managed');
   return { kind: 'files', certFile: v['tls-cert'], keyFile: v['tls-key'] };
 }
 
@@ -84,8 +88,10 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): WebhookConf
   const { values: v } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false });
   if (v.help) return 'help';
   if (!v['keys-dir']) throw new UsageError('--keys-dir DIR is required');
-  if (v['failure-mode'] !== 'deny' && v['failure-mode'] !== 'allow') throw new UsageError(`--failure-mode must be deny or allow, got "${v['failure-mode']}"`);
-  if (!LEVELS.includes(v['log-level'])) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
+  if (v['failure-mode'] !== 'deny' && v['failure-mode'] !== 'allow')
+    throw new UsageError(`--failure-mode must be deny or allow, got "${v['failure-mode']}"`);
+  if (!LEVELS.includes(v['log-level']))
+    throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
   return {
     host: v.host,
     port: integer('port', v.port, 0, 65535),

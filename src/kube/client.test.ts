@@ -11,7 +11,9 @@ afterEach(() => {
   server?.close();
 });
 
-async function fakeApiServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<KubeConfig> {
+async function fakeApiServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<KubeConfig> {
   server = createServer(handler);
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -30,7 +32,14 @@ describe('kubeApi', () => {
     const kc = await fakeApiServer((req, res) => {
       expect(req.url).toBe('/api/v1/namespaces/ml/configmaps/models');
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'models' }, data: { a: 'A' } }));
+      res.end(
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'models' },
+          data: { a: 'A' },
+        }),
+      );
     });
     const api = await kubeApi(kc);
     expect(await api.readConfigMap('ml', 'models', AbortSignal.timeout(2000))).toEqual({ data: { a: 'A' } });
@@ -111,8 +120,18 @@ describe('kubeApi', () => {
       kind: 'ValidatingWebhookConfiguration',
       metadata: { name: 'modelgate', resourceVersion: '7' },
       webhooks: [
-        { name: 'a.modelgate.dev', clientConfig: { service: { name: 's', namespace: 'n' } }, admissionReviewVersions: ['v1'], sideEffects: 'NoneOnDryRun' },
-        { name: 'b.modelgate.dev', clientConfig: { service: { name: 's', namespace: 'n' } }, admissionReviewVersions: ['v1'], sideEffects: 'NoneOnDryRun' },
+        {
+          name: 'a.modelgate.dev',
+          clientConfig: { service: { name: 's', namespace: 'n' } },
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'NoneOnDryRun',
+        },
+        {
+          name: 'b.modelgate.dev',
+          clientConfig: { service: { name: 's', namespace: 'n' } },
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'NoneOnDryRun',
+        },
       ],
     };
     const kc = await fakeApiServer((req, res) => {
@@ -123,19 +142,29 @@ describe('kubeApi', () => {
         bodies.push({ method: req.method!, url: req.url!, body });
         res.setHeader('content-type', 'application/json');
         if (req.url!.includes('/secrets')) {
-          if (req.method === 'POST') secret = { ...body, metadata: { ...body.metadata, resourceVersion: '1' } };
+          if (req.method === 'POST')
+            secret = { ...body, metadata: { ...body.metadata, resourceVersion: '1' } };
           res.end(JSON.stringify(secret));
         } else res.end(JSON.stringify(req.method === 'GET' ? config : body));
       });
     });
     const api = await kubeApi(kc);
     await api.createSecret('n', 'tls', { 'tls.crt': 'CERT', 'ca.crt': 'CA' }, AbortSignal.timeout(2000));
-    expect(bodies[0]!.body.data).toEqual({ 'tls.crt': Buffer.from('CERT').toString('base64'), 'ca.crt': Buffer.from('CA').toString('base64') });
-    expect(await api.readSecret('n', 'tls', AbortSignal.timeout(2000))).toEqual({ data: { 'tls.crt': 'CERT', 'ca.crt': 'CA' }, resourceVersion: '1' });
+    expect(bodies[0]!.body.data).toEqual({
+      'tls.crt': Buffer.from('CERT').toString('base64'),
+      'ca.crt': Buffer.from('CA').toString('base64'),
+    });
+    expect(await api.readSecret('n', 'tls', AbortSignal.timeout(2000))).toEqual({
+      data: { 'tls.crt': 'CERT', 'ca.crt': 'CA' },
+      resourceVersion: '1',
+    });
     await api.setWebhookCaBundle('modelgate', 'CA-PEM', AbortSignal.timeout(2000));
     const put = bodies.find((b) => b.method === 'PUT')!;
     expect(put.url).toBe('/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/modelgate');
     expect(put.body.metadata.resourceVersion).toBe('7');
-    expect(put.body.webhooks.map((w: any) => w.clientConfig.caBundle)).toEqual([Buffer.from('CA-PEM').toString('base64'), Buffer.from('CA-PEM').toString('base64')]);
+    expect(put.body.webhooks.map((w: any) => w.clientConfig.caBundle)).toEqual([
+      Buffer.from('CA-PEM').toString('base64'),
+      Buffer.from('CA-PEM').toString('base64'),
+    ]);
   });
 });

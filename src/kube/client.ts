@@ -1,5 +1,11 @@
 import { existsSync } from 'node:fs';
-import type { ConfigurationOptions, EventsV1Event, KubeConfig, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import type {
+  ConfigurationOptions,
+  EventsV1Event,
+  KubeConfig,
+  RequestContext,
+  ResponseContext,
+} from '@kubernetes/client-node';
 import type { KubeEvent } from '../audit/events.js';
 
 /**
@@ -24,7 +30,12 @@ export interface KubeApi {
   /** Secret data base64-decoded; undefined when absent. */
   readSecret(namespace: string, name: string, signal: AbortSignal): Promise<SecretData | undefined>;
   /** Creates a Secret; throws an error with code 409 when it already exists. */
-  createSecret(namespace: string, name: string, data: Record<string, string>, signal: AbortSignal): Promise<void>;
+  createSecret(
+    namespace: string,
+    name: string,
+    data: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<void>;
   /** Replaces a Secret if it still has `resourceVersion` (409 otherwise). */
   replaceSecret(namespace: string, name: string, secret: SecretData, signal: AbortSignal): Promise<void>;
   /** Sets caBundle on every webhook of a ValidatingWebhookConfiguration (read-modify-replace). */
@@ -40,7 +51,8 @@ export async function loadKubeConfig(
   kubeconfig: string | undefined,
   env: NodeJS.ProcessEnv,
 ): Promise<{ source: KubeConfigSource; config?: KubeConfig }> {
-  if (!kubeconfig && !(env.KUBERNETES_SERVICE_HOST && existsSync(IN_CLUSTER_TOKEN))) return { source: 'none' };
+  if (!kubeconfig && !(env.KUBERNETES_SERVICE_HOST && existsSync(IN_CLUSTER_TOKEN)))
+    return { source: 'none' };
   const k8s = await import('@kubernetes/client-node');
   const config = new k8s.KubeConfig();
   if (kubeconfig) {
@@ -72,7 +84,8 @@ function clean(err: unknown, what: string): KubeError {
   if (err instanceof KubeError) return err;
   const code = statusOf(err);
   if (err instanceof Error && err.name === 'AbortError') return new KubeError(`${what}: timed out`);
-  const detail = code !== undefined ? `HTTP ${code}` : err instanceof Error ? err.message.split('\n')[0] : 'failed';
+  const detail =
+    code !== undefined ? `HTTP ${code}` : err instanceof Error ? err.message.split('\n')[0] : 'failed';
   return new KubeError(`${what}: ${detail}`, code);
 }
 
@@ -122,7 +135,9 @@ export async function kubeApi(config: KubeConfig): Promise<KubeApi> {
   return {
     readConfigMap: (namespace, name, signal) =>
       guard(`read ConfigMap ${namespace}/${name}`, signal, async () => {
-        const cm = await core.readNamespacedConfigMap({ name, namespace }, opts(signal)).catch(notFound<never>);
+        const cm = await core
+          .readNamespacedConfigMap({ name, namespace }, opts(signal))
+          .catch(notFound<never>);
         return cm ? { data: cm.data ?? {} } : undefined;
       }),
     createEvent: (event, signal) =>
@@ -140,7 +155,16 @@ export async function kubeApi(config: KubeConfig): Promise<KubeApi> {
     createSecret: (namespace, name, data, signal) =>
       guard(`create Secret ${namespace}/${name}`, signal, async () => {
         await core.createNamespacedSecret(
-          { namespace, body: { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name, namespace }, data: encode(data) } },
+          {
+            namespace,
+            body: {
+              apiVersion: 'v1',
+              kind: 'Secret',
+              type: 'kubernetes.io/tls',
+              metadata: { name, namespace },
+              data: encode(data),
+            },
+          },
           opts(signal),
         );
       }),

@@ -51,17 +51,40 @@ export class ConfigMapResolver {
     return parts.flat();
   }
 
-  private async resolveRef(namespace: string, ref: ModelRef, signal: AbortSignal): Promise<ResolvedManifest[]> {
+  private async resolveRef(
+    namespace: string,
+    ref: ModelRef,
+    signal: AbortSignal,
+  ): Promise<ResolvedManifest[]> {
     if (ref.source === 'configmap') {
-      return this.fromConfigMap(namespace, ref.path, { name: ref.name, keys: ref.key === undefined ? undefined : [ref.key] }, signal);
+      return this.fromConfigMap(
+        namespace,
+        ref.path,
+        { name: ref.name, keys: ref.key === undefined ? undefined : [ref.key] },
+        signal,
+      );
     }
     if (ref.source === 'volume') {
       const lists = await Promise.all(
-        ref.configMaps.map((cm) => this.fromConfigMap(namespace, ref.path, { name: cm.name, keys: cm.items, onlyManifests: true }, signal)),
+        ref.configMaps.map((cm) =>
+          this.fromConfigMap(
+            namespace,
+            ref.path,
+            { name: cm.name, keys: cm.items, onlyManifests: true },
+            signal,
+          ),
+        ),
       );
       const out = lists.flat();
       if (ref.configMaps.length === 0) {
-        return [failure(`volume ${ref.volume}`, ref.path, 'volume-no-configmap', `volume "${ref.volume}" projects no ConfigMap`)];
+        return [
+          failure(
+            `volume ${ref.volume}`,
+            ref.path,
+            'volume-no-configmap',
+            `volume "${ref.volume}" projects no ConfigMap`,
+          ),
+        ];
       }
       return out;
     }
@@ -82,12 +105,23 @@ export class ConfigMapResolver {
     );
     if ('err' in got) return [unavailable(origin, path, got.err)];
     if (!got.cm) {
-      return [failure(origin, path, 'configmap-not-found', `ConfigMap "${want.name}" not found in namespace "${namespace}"`)];
+      return [
+        failure(
+          origin,
+          path,
+          'configmap-not-found',
+          `ConfigMap "${want.name}" not found in namespace "${namespace}"`,
+        ),
+      ];
     }
     return pickKeys(got.cm.data, origin, path, want);
   }
 
-  private async read(namespace: string, name: string, signal: AbortSignal): Promise<ConfigMapData | undefined> {
+  private async read(
+    namespace: string,
+    name: string,
+    signal: AbortSignal,
+  ): Promise<ConfigMapData | undefined> {
     const api = this.opts.api;
     if (!api) throw new NoClusterError();
     const key = `${namespace}/${name}`;
@@ -102,7 +136,12 @@ export class ConfigMapResolver {
     return raceSignal(entry.value, signal);
   }
 
-  private fetch(api: KubeApi, namespace: string, name: string, key: string): Promise<ConfigMapData | undefined> {
+  private fetch(
+    api: KubeApi,
+    namespace: string,
+    name: string,
+    key: string,
+  ): Promise<ConfigMapData | undefined> {
     this.apiCalls++;
     const p = api.readConfigMap(namespace, name, AbortSignal.timeout(this.callTimeoutMs));
     void p.catch(() => {
@@ -132,11 +171,24 @@ function pickKeys(
   let keys = want.keys ?? Object.keys(data).filter((k) => k.endsWith(MANIFEST_SUFFIX));
   if (want.keys && want.onlyManifests) keys = keys.filter((k) => k.endsWith(MANIFEST_SUFFIX));
   if (keys.length === 0) {
-    return [failure(origin, path, 'configmap-no-manifests', `ConfigMap "${want.name}" has no *${MANIFEST_SUFFIX} entries`)];
+    return [
+      failure(
+        origin,
+        path,
+        'configmap-no-manifests',
+        `ConfigMap "${want.name}" has no *${MANIFEST_SUFFIX} entries`,
+      ),
+    ];
   }
   return [...keys].sort().map((k): ResolvedManifest => {
     const text = data[k];
-    if (text === undefined) return failure(`${origin}/${k}`, path, 'configmap-key-not-found', `ConfigMap "${want.name}" has no key "${k}"`);
+    if (text === undefined)
+      return failure(
+        `${origin}/${k}`,
+        path,
+        'configmap-key-not-found',
+        `ConfigMap "${want.name}" has no key "${k}"`,
+      );
     return { origin: `${origin}/${k}`, path, text };
   });
 }
@@ -147,9 +199,19 @@ function failure(origin: string, path: string, code: string, message: string): R
 
 function unavailable(origin: string, path: string, err: unknown): ResolvedManifest {
   if (err instanceof NoClusterError) {
-    return failure(origin, path, 'cluster-unavailable', `cannot read ${origin}: modelgate has no Kubernetes API access (--kubeconfig or in-cluster)`);
+    return failure(
+      origin,
+      path,
+      'cluster-unavailable',
+      `cannot read ${origin}: modelgate has no Kubernetes API access (--kubeconfig or in-cluster)`,
+    );
   }
-  const detail = err instanceof Error && err.name === 'AbortError' ? 'deadline exceeded' : err instanceof Error ? err.message : 'failed';
+  const detail =
+    err instanceof Error && err.name === 'AbortError'
+      ? 'deadline exceeded'
+      : err instanceof Error
+        ? err.message
+        : 'failed';
   return failure(origin, path, 'configmap-unavailable', `cannot read ${origin}: ${detail}`);
 }
 

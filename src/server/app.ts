@@ -29,13 +29,18 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   // Any content type is read as bytes; decodeAdmissionReview checks it with a precise message.
-  app.post('/validate', express.raw({ type: () => true, limit: MAX_REVIEW_BYTES }), (req: Request, res: Response) => {
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    handleReview(body, req.headers['content-type'], deps.validate).then(
-      (answer) => void res.status(answer.status).json(answer.body),
-      (err: unknown) => sendError(res, 500, `modelgate: internal error: ${err instanceof Error ? err.message : 'unknown'}`),
-    );
-  });
+  app.post(
+    '/validate',
+    express.raw({ type: () => true, limit: MAX_REVIEW_BYTES }),
+    (req: Request, res: Response) => {
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      handleReview(body, req.headers['content-type'], deps.validate).then(
+        (answer) => void res.status(answer.status).json(answer.body),
+        (err: unknown) =>
+          sendError(res, 500, `modelgate: internal error: ${err instanceof Error ? err.message : 'unknown'}`),
+      );
+    },
+  );
   app.get('/healthz', (_req, res) => {
     if (deps.health.healthy()) res.type('text/plain').send('ok\n');
     else res.status(500).type('text/plain').send('serving certificate missing or expired\n');
@@ -65,7 +70,13 @@ function bodyErrors(metrics: Metrics): ErrorRequestHandler {
     }
     const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
     metrics.malformed.inc({ status: String(status) });
-    sendError(res, status, status === 500 ? 'modelgate: internal error' : `cannot read request body: ${err.message ?? err.type ?? 'error'}`);
+    sendError(
+      res,
+      status,
+      status === 500
+        ? 'modelgate: internal error'
+        : `cannot read request body: ${err.message ?? err.type ?? 'error'}`,
+    );
   };
 }
 

@@ -13,9 +13,17 @@ export interface HttpsOptions {
  * node:https with the timeouts an internet-facing (well, API-server-facing) server needs.
  * The API server's webhook timeout is at most 30 s; nothing legitimate takes longer.
  */
-export async function listenHttps(handler: RequestListener, opts: HttpsOptions): Promise<{ server: Server; port: number }> {
+export async function listenHttps(
+  handler: RequestListener,
+  opts: HttpsOptions,
+): Promise<{ server: Server; port: number }> {
   // A TLS handshake that stalls is dropped after 10 s (Node's default is 120 s).
-  const tls = { cert: opts.pair.certPem, key: opts.pair.keyPem, minVersion: 'TLSv1.2' as const, handshakeTimeout: 10_000 };
+  const tls = {
+    cert: opts.pair.certPem,
+    key: opts.pair.keyPem,
+    minVersion: 'TLSv1.2' as const,
+    handshakeTimeout: 10_000,
+  };
   const server = createServer(tls, handler);
   // Slowloris: a client must finish sending its headers within 10 s or the socket is closed.
   server.headersTimeout = 10_000;

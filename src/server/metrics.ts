@@ -21,7 +21,8 @@ export interface Metrics {
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'modelgate_process_' });
+  if (opts.defaultMetrics ?? true)
+    collectDefaultMetrics({ register: registry, prefix: 'modelgate_process_' });
   const registers = [registry];
   return {
     registry,
@@ -45,14 +46,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       labelNames: ['reason'] as const,
       registers,
     }),
-    eventsSent: new Counter({ name: 'modelgate_events_sent_total', help: 'Kubernetes Events created.', registers }),
+    eventsSent: new Counter({
+      name: 'modelgate_events_sent_total',
+      help: 'Kubernetes Events created.',
+      registers,
+    }),
     eventsDropped: new Counter({
       name: 'modelgate_events_dropped_total',
       help: 'Kubernetes Events not sent: queue full, retries exhausted, or shutdown.',
       labelNames: ['cause'] as const,
       registers,
     }),
-    keysLoaded: new Gauge({ name: 'modelgate_keys_loaded', help: 'Number of signing keys loaded.', registers }),
+    keysLoaded: new Gauge({
+      name: 'modelgate_keys_loaded',
+      help: 'Number of signing keys loaded.',
+      registers,
+    }),
     keyReloads: new Counter({
       name: 'modelgate_key_reloads_total',
       help: 'Reloads of the keys directory, by result (ok|error).',

@@ -37,7 +37,10 @@ function configMapDeployment(): Buffer {
 
 describe('handleReview', () => {
   it('reads a ConfigMap manifest through the resolver and allows', async () => {
-    const api = { readConfigMap: () => Promise.resolve({ data: { 'fraud-detector.manifest.json': vectors.manifestText } }) };
+    const api = {
+      readConfigMap: () =>
+        Promise.resolve({ data: { 'fraud-detector.manifest.json': vectors.manifestText } }),
+    };
     const { d, logged } = deps(api);
     const a = await handleReview(configMapDeployment(), 'application/json', d);
     expect(a.body.response).toMatchObject({ uid: 'uid-cm', allowed: true });
@@ -65,9 +68,17 @@ describe('handleReview', () => {
 
   it('hands a denial Event to the recorder; a dry-run one only ever flagged dry-run', async () => {
     const { d, events } = deps(undefined);
-    const review = (dryRun: boolean) => Buffer.from(JSON.stringify(admissionReview(deployment(vectors.wrongKeyManifestText), { uid: 'u', dryRun })));
+    const review = (dryRun: boolean) =>
+      Buffer.from(
+        JSON.stringify(admissionReview(deployment(vectors.wrongKeyManifestText), { uid: 'u', dryRun })),
+      );
     await handleReview(review(false), 'application/json', d);
-    expect(events).toEqual([expect.objectContaining({ dryRun: false, intent: expect.objectContaining({ reason: 'ModelRejected' }) })]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        dryRun: false,
+        intent: expect.objectContaining({ reason: 'ModelRejected' }),
+      }),
+    ]);
     events.length = 0;
     await handleReview(review(true), 'application/json', d);
     expect(events.every((e) => e.dryRun)).toBe(true);

@@ -39,13 +39,23 @@ export interface HttpAnswer {
  * within the deadline, decide (pure), audit. Malformed input → 400/413/415 with a message;
  * anything that throws after decoding → an answer that keeps the uid, by the failure mode.
  */
-export async function handleReview(body: Buffer, contentType: string | undefined, deps: ValidateDeps): Promise<HttpAnswer> {
+export async function handleReview(
+  body: Buffer,
+  contentType: string | undefined,
+  deps: ValidateDeps,
+): Promise<HttpAnswer> {
   const started = performance.now();
   const decoded = decodeAdmissionReview(body, contentType);
   if (!decoded.ok) {
     deps.metrics.malformed.inc({ status: String(decoded.status) });
-    deps.logger.info({ status: decoded.status, uid: decoded.uid, reason: decoded.message }, 'malformed admission review');
-    return { status: decoded.status, body: reviewResponse(errored(decoded.uid ?? '', decoded.status, decoded.message)) };
+    deps.logger.info(
+      { status: decoded.status, uid: decoded.uid, reason: decoded.message },
+      'malformed admission review',
+    );
+    return {
+      status: decoded.status,
+      body: reviewResponse(errored(decoded.uid ?? '', decoded.status, decoded.message)),
+    };
   }
   const request = decoded.request;
   try {
@@ -61,8 +71,17 @@ async function decide(request: AdmissionRequest, deps: ValidateDeps): Promise<De
   const policy = deps.policy();
   const plan = referencesToResolve(request, policy);
   // Annotation-only workloads (the common case) need no I/O: stay synchronous.
-  const resolved = plan.refs.length === 0 ? [] : await deps.resolve(plan.namespace, plan.refs, AbortSignal.timeout(deps.deadlineMs));
-  const input: DecisionInput = { request, resolved, keyring: deps.keyring(), policy, now: deps.now?.() ?? new Date() };
+  const resolved =
+    plan.refs.length === 0
+      ? []
+      : await deps.resolve(plan.namespace, plan.refs, AbortSignal.timeout(deps.deadlineMs));
+  const input: DecisionInput = {
+    request,
+    resolved,
+    keyring: deps.keyring(),
+    policy,
+    now: deps.now?.() ?? new Date(),
+  };
   return (deps.decide ?? decideAdmission)(input);
 }
 
@@ -79,14 +98,36 @@ function finish(request: AdmissionRequest, decision: Decision, deps: ValidateDep
 }
 
 /** A throw after decoding: logged with the uid; the answer follows the failure mode. */
-function internalError(request: AdmissionRequest, err: unknown, deps: ValidateDeps, started: number): AdmissionResponse {
+function internalError(
+  request: AdmissionRequest,
+  err: unknown,
+  deps: ValidateDeps,
+  started: number,
+): AdmissionResponse {
   const seconds = (performance.now() - started) / 1000;
   const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
-  deps.logger.error({ uid: request.uid, kind: request.kind.kind, namespace: request.namespace, name: request.name, err: detail }, 'internal error while deciding');
+  deps.logger.error(
+    {
+      uid: request.uid,
+      kind: request.kind.kind,
+      namespace: request.namespace,
+      name: request.name,
+      err: detail,
+    },
+    'internal error while deciding',
+  );
   deps.metrics.requests.inc({ decision: 'error', kind: request.kind.kind, operation: request.operation });
   deps.metrics.duration.observe({ decision: 'error' }, seconds);
   if (deps.failureMode === 'allow') {
-    return { uid: request.uid, allowed: true, warnings: ['modelgate: internal error; allowed because the failure mode is "allow"'] };
+    return {
+      uid: request.uid,
+      allowed: true,
+      warnings: ['modelgate: internal error; allowed because the failure mode is "allow"'],
+    };
   }
-  return errored(request.uid, 500, 'modelgate: internal error while checking models; refused (failure mode "deny"); see the modelgate logs');
+  return errored(
+    request.uid,
+    500,
+    'modelgate: internal error while checking models; refused (failure mode "deny"); see the modelgate logs',
+  );
 }

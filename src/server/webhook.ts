@@ -20,7 +20,13 @@ import type { FailureMode } from './validate.js';
 
 export type TlsConfig =
   | { kind: 'files'; certFile: string; keyFile: string; pollMs?: number }
-  | { kind: 'self-managed'; secretName: string; namespace: string; serviceName: string; webhookConfig: string };
+  | {
+      kind: 'self-managed';
+      secretName: string;
+      namespace: string;
+      serviceName: string;
+      webhookConfig: string;
+    };
 
 export interface WebhookConfig {
   host: string;
@@ -110,14 +116,27 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
       decide: cfg.decide,
     },
   });
-  const { server, port } = await listenHttps(app, { host: cfg.host, port: cfg.port, pair: tls.current() as KeyPair });
+  const { server, port } = await listenHttps(app, {
+    host: cfg.host,
+    port: cfg.port,
+    pair: tls.current() as KeyPair,
+  });
   tls.onChange((pair) => {
     server.setSecureContext({ cert: pair.certPem, key: pair.keyPem, minVersion: 'TLSv1.2' });
     setExpiry(metrics, tls);
     logger.info({ notAfter: tls.notAfter()?.toISOString() }, 'serving certificate reloaded');
   });
   rt.listening = true;
-  logger.info({ host: cfg.host, port, policy: rt.policy.source, keyCount: keys.current().ids().length, cluster: api !== undefined }, 'modelgate webhook listening');
+  logger.info(
+    {
+      host: cfg.host,
+      port,
+      policy: rt.policy.source,
+      keyCount: keys.current().ids().length,
+      cluster: api !== undefined,
+    },
+    'modelgate webhook listening',
+  );
   let done: Promise<void> | undefined;
   const shutdown = (): Promise<void> => (done ??= drain(cfg, { server, rt, events, logger, stops }));
   return { port, server, metrics, logger, shutdown, policy: () => rt.policy };
@@ -132,7 +151,13 @@ function notReady(rt: Runtime, tls: CertificateSource): string | undefined {
 
 async function drain(
   cfg: WebhookConfig,
-  p: { server: Server; rt: Runtime; events: EventRecorder | undefined; logger: Logger; stops: (() => void)[] },
+  p: {
+    server: Server;
+    rt: Runtime;
+    events: EventRecorder | undefined;
+    logger: Logger;
+    stops: (() => void)[];
+  },
 ): Promise<void> {
   p.rt.draining = true;
   p.logger.info('shutting down: not ready, finishing in-flight requests');
@@ -147,24 +172,40 @@ async function drain(
 async function connectCluster(cfg: WebhookConfig, logger: Logger): Promise<KubeApi | undefined> {
   const { source, config } = await loadKubeConfig(cfg.kubeconfig, cfg.env ?? process.env);
   if (!config) {
-    logger.warn('no Kubernetes API access (no --kubeconfig, not in a cluster): ConfigMap manifests are refused, no Events');
+    logger.warn(
+      'no Kubernetes API access (no --kubeconfig, not in a cluster): ConfigMap manifests are refused, no Events',
+    );
     return undefined;
   }
   logger.info({ source }, 'Kubernetes API configured');
   return kubeApi(config);
 }
 
-async function startTls(cfg: WebhookConfig, api: KubeApi | undefined, parts: Parts): Promise<CertificateSource> {
+async function startTls(
+  cfg: WebhookConfig,
+  api: KubeApi | undefined,
+  parts: Parts,
+): Promise<CertificateSource> {
   const onError = (message: string): void => parts.logger.warn(message);
   let source: CertificateSource;
   if (cfg.tls.kind === 'files') {
-    const files = new FileCertificateSource({ certFile: cfg.tls.certFile, keyFile: cfg.tls.keyFile, pollMs: cfg.tls.pollMs ?? cfg.reloadPollMs, onError });
+    const files = new FileCertificateSource({
+      certFile: cfg.tls.certFile,
+      keyFile: cfg.tls.keyFile,
+      pollMs: cfg.tls.pollMs ?? cfg.reloadPollMs,
+      onError,
+    });
     await files.start();
     source = files;
   } else {
     if (!api) throw new Error('--tls-self-managed needs Kubernetes API access (--kubeconfig or in-cluster)');
     const { SelfManagedCertificateSource } = await import('../tls/selfmanaged.js');
-    const managed = new SelfManagedCertificateSource({ api, ...cfg.tls, onError, onInfo: (m) => parts.logger.info(m) });
+    const managed = new SelfManagedCertificateSource({
+      api,
+      ...cfg.tls,
+      onError,
+      onInfo: (m) => parts.logger.info(m),
+    });
     await managed.start();
     source = managed;
   }
@@ -200,7 +241,12 @@ async function startKeys(cfg: WebhookConfig, parts: Parts): Promise<KeyDirWatch>
   return watch;
 }
 
-async function startPolicy(file: string, rt: Runtime, parts: Parts, pollMs: number | undefined): Promise<() => void> {
+async function startPolicy(
+  file: string,
+  rt: Runtime,
+  parts: Parts,
+  pollMs: number | undefined,
+): Promise<() => void> {
   const { metrics, logger } = parts;
   const onReload = (r: PolicyReload): void => {
     if (r.ok) {
@@ -211,12 +257,17 @@ async function startPolicy(file: string, rt: Runtime, parts: Parts, pollMs: numb
     }
     metrics.policyReloads.inc({ result: 'error' });
     const errors = r.errors.map((e) => formatPolicyError(file, e));
-    logger.error({ policy: file, errors, keeping: rt.policy.source }, 'policy reload failed; keeping the last good policy');
+    logger.error(
+      { policy: file, errors, keeping: rt.policy.source },
+      'policy reload failed; keeping the last good policy',
+    );
   };
   const watch: PolicyWatch = await watchPolicyFile({ file, onReload, pollMs: pollMs ?? 2000 });
   if (!watch.initial.ok) {
     watch.stop();
-    throw new Error(`invalid policy:\n${watch.initial.errors.map((e) => formatPolicyError(file, e)).join('\n')}`);
+    throw new Error(
+      `invalid policy:\n${watch.initial.errors.map((e) => formatPolicyError(file, e)).join('\n')}`,
+    );
   }
   rt.policy = watch.initial.policy;
   return () => watch.stop();
@@ -232,7 +283,14 @@ function startEvents(api: KubeApi, cfg: WebhookConfig, parts: Parts): EventRecor
     onSent: () => metrics.eventsSent.inc(),
     onDropped: (cause) => metrics.eventsDropped.inc({ cause }),
     onError: (err, event) =>
-      logger.warn({ reason: event.reason, namespace: event.metadata.namespace, err: err instanceof Error ? err.message : 'error' }, 'Event not sent'),
+      logger.warn(
+        {
+          reason: event.reason,
+          namespace: event.metadata.namespace,
+          err: err instanceof Error ? err.message : 'error',
+        },
+        'Event not sent',
+      ),
   });
   recorder.start();
   return recorder;

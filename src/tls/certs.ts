@@ -8,7 +8,12 @@ const DAY_MS = 24 * 3600 * 1000;
 
 /** The DNS names the API server may use to reach `service` in `namespace`. */
 export function serviceDnsNames(service: string, namespace: string): string[] {
-  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+  return [
+    service,
+    `${service}.${namespace}`,
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.cluster.local`,
+  ];
 }
 
 function newKeys(): forge.pki.rsa.KeyPair {
@@ -79,8 +84,10 @@ export function createServingCert(ca: KeyPair, opts: ServingCertOptions): KeyPai
 }
 
 /** A CA and a serving certificate for `dnsNames` (tests, self-managed mode). */
-export function createSelfSignedBundle(opts: ServingCertOptions & { caValidDays?: number }): { ca: KeyPair; serving: KeyPair } {
+export function createSelfSignedBundle(opts: ServingCertOptions & { caValidDays?: number }): {
+  ca: KeyPair;
+  serving: KeyPair;
+} {
   const ca = createCA({ commonName: 'modelgate-ca', validDays: opts.caValidDays ?? 3650, now: opts.now });
   return { ca, serving: createServingCert(ca, opts) };
 }
-

@@ -11,7 +11,9 @@ class FakeApi implements Partial<KubeApi> {
   bundles: string[] = [];
   creates = 0;
   readSecret(): Promise<SecretData | undefined> {
-    return Promise.resolve(this.secret && { data: { ...this.secret.data }, resourceVersion: this.secret.resourceVersion });
+    return Promise.resolve(
+      this.secret && { data: { ...this.secret.data }, resourceVersion: this.secret.resourceVersion },
+    );
   }
   async createSecret(_ns: string, _name: string, data: Record<string, string>): Promise<void> {
     this.creates++;
@@ -20,7 +22,8 @@ class FakeApi implements Partial<KubeApi> {
     this.secret = { data, resourceVersion: String(++this.version) };
   }
   replaceSecret(_ns: string, _name: string, s: SecretData): Promise<void> {
-    if (s.resourceVersion !== this.secret?.resourceVersion) return Promise.reject(new KubeError('conflict', 409));
+    if (s.resourceVersion !== this.secret?.resourceVersion)
+      return Promise.reject(new KubeError('conflict', 409));
     this.secret = { data: s.data, resourceVersion: String(++this.version) };
     return Promise.resolve();
   }

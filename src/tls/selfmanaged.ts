@@ -1,6 +1,13 @@
 import type { KubeApi, SecretData } from '../kube/client.js';
 import { statusOf } from '../kube/client.js';
-import { certificateInfo, createCA, createServingCert, pairMatches, serviceDnsNames, type KeyPair } from './certs.js';
+import {
+  certificateInfo,
+  createCA,
+  createServingCert,
+  pairMatches,
+  serviceDnsNames,
+  type KeyPair,
+} from './certs.js';
 import { ListenerSet, type CertificateSource } from './source.js';
 
 /**
@@ -37,7 +44,13 @@ export interface SelfManagedOptions {
   onInfo?: (message: string) => void;
 }
 
-const K = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt', caKey: 'ca.key', caPrevious: 'ca-previous.crt' } as const;
+const K = {
+  cert: 'tls.crt',
+  key: 'tls.key',
+  ca: 'ca.crt',
+  caKey: 'ca.key',
+  caPrevious: 'ca-previous.crt',
+} as const;
 
 export class SelfManagedCertificateSource implements CertificateSource {
   private pair: KeyPair | undefined;
@@ -47,14 +60,24 @@ export class SelfManagedCertificateSource implements CertificateSource {
   private readonly o: Required<Omit<SelfManagedOptions, 'onError' | 'onInfo'>> & SelfManagedOptions;
 
   constructor(opts: SelfManagedOptions) {
-    this.o = { validDays: 365, caValidDays: 3650, renewAt: 2 / 3, checkEveryMs: 15_000, callTimeoutMs: 10_000, now: () => new Date(), ...opts };
+    this.o = {
+      validDays: 365,
+      caValidDays: 3650,
+      renewAt: 2 / 3,
+      checkEveryMs: 15_000,
+      callTimeoutMs: 10_000,
+      now: () => new Date(),
+      ...opts,
+    };
   }
 
   /** Loads or creates the certificate and publishes the CA; throws when the API cannot be reached. */
   async start(): Promise<void> {
     await this.sync();
     this.timer = setInterval(() => {
-      this.sync().catch((err: unknown) => this.o.onError?.(`TLS self-managed refresh failed: ${(err as Error).message}`));
+      this.sync().catch((err: unknown) =>
+        this.o.onError?.(`TLS self-managed refresh failed: ${(err as Error).message}`),
+      );
     }, this.o.checkEveryMs);
     this.timer.unref();
   }
@@ -90,7 +113,9 @@ export class SelfManagedCertificateSource implements CertificateSource {
     await this.publishCa(caBundle(secret.data), signal).catch((err: unknown) => {
       // The configuration may not exist yet (installed after the pods start): the next round retries.
       if (statusOf(err) !== 404) throw err;
-      this.o.onError?.(`ValidatingWebhookConfiguration ${this.o.webhookConfig} not found; caBundle not set yet, retrying`);
+      this.o.onError?.(
+        `ValidatingWebhookConfiguration ${this.o.webhookConfig} not found; caBundle not set yet, retrying`,
+      );
     });
   }
 
@@ -109,7 +134,12 @@ export class SelfManagedCertificateSource implements CertificateSource {
   private async renew(old: SecretData, signal: AbortSignal): Promise<SecretData> {
     const data = this.issue(old.data);
     try {
-      await this.o.api.replaceSecret(this.o.namespace, this.o.secretName, { data, resourceVersion: old.resourceVersion }, signal);
+      await this.o.api.replaceSecret(
+        this.o.namespace,
+        this.o.secretName,
+        { data, resourceVersion: old.resourceVersion },
+        signal,
+      );
       this.o.onInfo?.(`renewed TLS certificate in Secret ${this.o.namespace}/${this.o.secretName}`);
       return { data, resourceVersion: '' };
     } catch (err) {
@@ -121,7 +151,8 @@ export class SelfManagedCertificateSource implements CertificateSource {
   /** Another replica wrote the Secret first: theirs wins. */
   private async reread(signal: AbortSignal): Promise<SecretData> {
     const secret = await this.o.api.readSecret(this.o.namespace, this.o.secretName, signal);
-    if (!secret) throw new Error(`TLS Secret ${this.o.namespace}/${this.o.secretName} vanished during a conflict`);
+    if (!secret)
+      throw new Error(`TLS Secret ${this.o.namespace}/${this.o.secretName} vanished during a conflict`);
     return secret;
   }
 
@@ -138,7 +169,8 @@ export class SelfManagedCertificateSource implements CertificateSource {
   private use(data: Record<string, string>): void {
     const pair = { certPem: data[K.cert] ?? '', keyPem: data[K.key] ?? '' };
     if (this.pair?.certPem === pair.certPem && this.pair.keyPem === pair.keyPem) return;
-    if (!pairMatches(pair)) throw new Error(`TLS Secret ${this.o.namespace}/${this.o.secretName} holds no usable certificate`);
+    if (!pairMatches(pair))
+      throw new Error(`TLS Secret ${this.o.namespace}/${this.o.secretName} holds no usable certificate`);
     this.pair = pair;
     this.expiry = certificateInfo(pair.certPem).notAfter;
     this.changes.emit(pair);
@@ -165,9 +197,21 @@ export class SelfManagedCertificateSource implements CertificateSource {
     const now = this.o.now();
     const oldCa = caOf(old);
     const keepCa = oldCa !== undefined && pairMatches(oldCa) && !this.dueForRenewal(oldCa.certPem);
-    const ca: KeyPair = oldCa && keepCa ? oldCa : createCA({ commonName: `modelgate-ca.${this.o.namespace}`, validDays: this.o.caValidDays, now });
-    const serving = createServingCert(ca, { dnsNames: serviceDnsNames(this.o.serviceName, this.o.namespace), validDays: this.o.validDays, now });
-    const data: Record<string, string> = { [K.cert]: serving.certPem, [K.key]: serving.keyPem, [K.ca]: ca.certPem, [K.caKey]: ca.keyPem };
+    const ca: KeyPair =
+      oldCa && keepCa
+        ? oldCa
+        : createCA({ commonName: `modelgate-ca.${this.o.namespace}`, validDays: this.o.caValidDays, now });
+    const serving = createServingCert(ca, {
+      dnsNames: serviceDnsNames(this.o.serviceName, this.o.namespace),
+      validDays: this.o.validDays,
+      now,
+    });
+    const data: Record<string, string> = {
+      [K.cert]: serving.certPem,
+      [K.key]: serving.keyPem,
+      [K.ca]: ca.certPem,
+      [K.caKey]: ca.keyPem,
+    };
     const previous = keepCa ? old?.[K.caPrevious] : oldCa?.certPem;
     if (previous && certificateInfo(previous).notAfter > now) data[K.caPrevious] = previous;
     return data;
@@ -182,5 +226,8 @@ function caOf(data: Record<string, string> | undefined): KeyPair | undefined {
 
 /** The CA bundle for the webhook: current CA, plus the previous one during a CA rotation. */
 export function caBundle(data: Record<string, string>): string {
-  return [data[K.ca], data[K.caPrevious]].filter((p): p is string => !!p).map((p) => p.trim() + '\n').join('');
+  return [data[K.ca], data[K.caPrevious]]
+    .filter((p): p is string => !!p)
+    .map((p) => p.trim() + '\n')
+    .join('');
 }

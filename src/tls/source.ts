@@ -62,7 +62,10 @@ export class FileCertificateSource implements CertificateSource {
   /** First load: throws with a clear message when the files are missing or do not match. */
   async start(): Promise<void> {
     const pair = await this.read();
-    if (!usablePair(pair)) throw new Error(`TLS certificate ${this.opts.certFile} and key ${this.opts.keyFile} do not form a usable pair`);
+    if (!usablePair(pair))
+      throw new Error(
+        `TLS certificate ${this.opts.certFile} and key ${this.opts.keyFile} do not form a usable pair`,
+      );
     this.accept(pair);
     this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 2000);
     this.timer.unref();
@@ -89,7 +92,10 @@ export class FileCertificateSource implements CertificateSource {
   }
 
   private async read(): Promise<KeyPair> {
-    const [certPem, keyPem] = await Promise.all([readFile(this.opts.certFile, 'utf8'), readFile(this.opts.keyFile, 'utf8')]);
+    const [certPem, keyPem] = await Promise.all([
+      readFile(this.opts.certFile, 'utf8'),
+      readFile(this.opts.keyFile, 'utf8'),
+    ]);
     return { certPem, keyPem };
   }
 
@@ -105,13 +111,17 @@ export class FileCertificateSource implements CertificateSource {
       const pair = await this.read();
       if (this.pair && pair.certPem === this.pair.certPem && pair.keyPem === this.pair.keyPem) return;
       if (!usablePair(pair)) {
-        this.opts.onError?.(`TLS files changed but do not form a usable pair yet; keeping the previous certificate`);
+        this.opts.onError?.(
+          `TLS files changed but do not form a usable pair yet; keeping the previous certificate`,
+        );
         return;
       }
       this.accept(pair);
       this.changes.emit(pair);
     } catch (err) {
-      this.opts.onError?.(`TLS files unreadable (${(err as NodeJS.ErrnoException).code ?? 'error'}); keeping the previous certificate`);
+      this.opts.onError?.(
+        `TLS files unreadable (${(err as NodeJS.ErrnoException).code ?? 'error'}); keeping the previous certificate`,
+      );
     } finally {
       this.reloading = false;
     }

@@ -33,7 +33,11 @@ export interface Env {
 /** A temp dir with a CA-signed cert for 127.0.0.1, the `ci` key and the test policy. */
 export async function makeEnv(): Promise<Env> {
   const dir = await mkdtemp(join(tmpdir(), 'modelgate-it-'));
-  const { ca, serving } = createSelfSignedBundle({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validDays: 2 });
+  const { ca, serving } = createSelfSignedBundle({
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    validDays: 2,
+  });
   const env: Env = {
     dir,
     ca,
@@ -54,7 +58,10 @@ export function newServingCert(env: Env): KeyPair {
   return createServingCert(env.ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validDays: 2 });
 }
 
-export async function start(env: Env, extra: Partial<WebhookConfig> = {}): Promise<{ webhook: Webhook; logs: LogCapture }> {
+export async function start(
+  env: Env,
+  extra: Partial<WebhookConfig> = {},
+): Promise<{ webhook: Webhook; logs: LogCapture }> {
   const logs = new LogCapture();
   const webhook = await startWebhook({
     host: '127.0.0.1',
@@ -87,10 +94,18 @@ export interface Answer {
 /** One HTTPS request trusting only the test CA. */
 export function call(
   port: number,
-  opts: { ca: string; agent?: Agent | false; method?: string; path?: string; body?: Buffer | string; contentType?: string },
+  opts: {
+    ca: string;
+    agent?: Agent | false;
+    method?: string;
+    path?: string;
+    body?: Buffer | string;
+    contentType?: string;
+  },
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const body = opts.body === undefined ? undefined : Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(opts.body);
+    const body =
+      opts.body === undefined ? undefined : Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(opts.body);
     const req = request(
       {
         host: '127.0.0.1',

@@ -27,7 +27,11 @@ class FakeApiServer {
     let text = '';
     req.on('data', (c: Buffer) => (text += c.toString('utf8')));
     req.on('end', () => {
-      const [status, body] = this.handle(req.method ?? 'GET', req.url ?? '/', text ? JSON.parse(text) : undefined);
+      const [status, body] = this.handle(
+        req.method ?? 'GET',
+        req.url ?? '/',
+        text ? JSON.parse(text) : undefined,
+      );
       res.statusCode = status;
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(body));
@@ -39,7 +43,8 @@ class FakeApiServer {
     if (secret) return this.secret(method, `${secret[1]}/${secret[2] ?? body?.metadata?.name}`, body);
     if (url.startsWith('/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/modelgate')) {
       if (method === 'GET') return [200, this.config];
-      if (body.metadata.resourceVersion !== this.config.metadata.resourceVersion) return [409, { kind: 'Status', code: 409 }];
+      if (body.metadata.resourceVersion !== this.config.metadata.resourceVersion)
+        return [409, { kind: 'Status', code: 409 }];
       this.config = { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
       return [200, this.config];
     }
@@ -50,7 +55,8 @@ class FakeApiServer {
     const existing = this.secrets.get(key);
     if (method === 'GET') return existing ? [200, existing] : [404, { kind: 'Status', code: 404 }];
     if (method === 'POST' && existing) return [409, { kind: 'Status', code: 409 }];
-    if (method === 'PUT' && existing?.metadata.resourceVersion !== body.metadata.resourceVersion) return [409, { kind: 'Status', code: 409 }];
+    if (method === 'PUT' && existing?.metadata.resourceVersion !== body.metadata.resourceVersion)
+      return [409, { kind: 'Status', code: 409 }];
     const stored = { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
     this.secrets.set(key, stored);
     return [method === 'POST' ? 201 : 200, stored];
@@ -80,7 +86,13 @@ afterAll(async () => {
   api.server.close();
 });
 
-const selfManaged = { kind: 'self-managed' as const, secretName: 'modelgate-tls', namespace: 'modelgate', serviceName: 'modelgate', webhookConfig: 'modelgate' };
+const selfManaged = {
+  kind: 'self-managed' as const,
+  secretName: 'modelgate-tls',
+  namespace: 'modelgate',
+  serviceName: 'modelgate',
+  webhookConfig: 'modelgate',
+};
 
 function peerCertificate(port: number, ca: string, servername: string): Promise<X509Certificate> {
   return new Promise((resolve, reject) => {
@@ -105,14 +117,18 @@ describe('self-managed TLS through the API', () => {
     const data = api.secrets.get('modelgate/modelgate-tls').data as Record<string, string>;
     const caPem = Buffer.from(data['ca.crt']!, 'base64').toString('utf8');
     const pem = (text: string) => text.replace(/\r\n/g, '\n').trim();
-    const bundles = api.config.webhooks.map((w: any) => pem(Buffer.from(w.clientConfig.caBundle, 'base64').toString('utf8')));
+    const bundles = api.config.webhooks.map((w: any) =>
+      pem(Buffer.from(w.clientConfig.caBundle, 'base64').toString('utf8')),
+    );
     expect(bundles).toEqual([pem(caPem), pem(caPem)]);
     // The API server calls https://modelgate.modelgate.svc:443: the chain and the name check out.
     const certA = await peerCertificate(a.port, caPem, 'modelgate.modelgate.svc');
     const certB = await peerCertificate(b.port, caPem, 'modelgate.modelgate.svc');
     expect(certA.fingerprint256).toBe(certB.fingerprint256);
     expect(certA.checkHost('modelgate.modelgate.svc')).toBe('modelgate.modelgate.svc');
-    const metrics = await a.metrics.registry.getSingleMetricAsString('modelgate_certificate_expiry_timestamp_seconds');
+    const metrics = await a.metrics.registry.getSingleMetricAsString(
+      'modelgate_certificate_expiry_timestamp_seconds',
+    );
     const expiry = Number(/ (\d+(?:\.\d+)?)$/m.exec(metrics)?.[1]);
     expect(expiry * 1000).toBeCloseTo(new Date(certA.validTo).getTime(), -4);
   });

@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REVIEW_BYTES } from '../../src/admission/decode.js';
 import type { Webhook } from '../../src/server/webhook.js';
 import { reviews } from '../fixtures/reviews/reviews.js';
-import { call, makeEnv, newServingCert, review, start, waitFor, type Env, type LogCapture } from './helpers.js';
+import {
+  call,
+  makeEnv,
+  newServingCert,
+  review,
+  start,
+  waitFor,
+  type Env,
+  type LogCapture,
+} from './helpers.js';
 
 let env: Env;
 let webhook: Webhook;
@@ -29,7 +38,11 @@ describe('POST /validate decides reviews', () => {
   it('allows a Deployment whose manifest verifies with the ci key', async () => {
     const a = await post(reviews.allowed('uid-allow'));
     expect(a.status).toBe(200);
-    expect(a.json).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'uid-allow', allowed: true } });
+    expect(a.json).toMatchObject({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: 'uid-allow', allowed: true },
+    });
     const line = logs.find('admission').find((l) => l.uid === 'uid-allow')!;
     expect(line).toMatchObject({
       level: 'info',
@@ -44,7 +57,13 @@ describe('POST /validate decides reviews', () => {
       decision: 'allow',
       mode: 'enforce',
     });
-    expect(line.models).toEqual([expect.objectContaining({ keyId: 'ci', format: 'v1', sha256: '28945c699d6b4878af1b680be05aaf431e6906bd2d1cd0fcd80c91d527144927' })]);
+    expect(line.models).toEqual([
+      expect.objectContaining({
+        keyId: 'ci',
+        format: 'v1',
+        sha256: '28945c699d6b4878af1b680be05aaf431e6906bd2d1cd0fcd80c91d527144927',
+      }),
+    ]);
     expect(typeof line.time).toBe('string');
     expect(typeof line.durationMs).toBe('number');
     expect(Array.isArray(line.reasons)).toBe(true);
@@ -55,25 +74,40 @@ describe('POST /validate decides reviews', () => {
     expect(a.status).toBe(200);
     expect(a.json.response).toMatchObject({ uid: 'uid-deny', allowed: false, status: { code: 403 } });
     expect(a.json.response.status.message).toMatch(/^modelgate: [^\n]+$/);
-    expect(logs.find('admission').find((l) => l.uid === 'uid-deny')).toMatchObject({ decision: 'deny', level: 'warn' });
+    expect(logs.find('admission').find((l) => l.uid === 'uid-deny')).toMatchObject({
+      decision: 'deny',
+      level: 'warn',
+    });
   });
 
   it('warns in the warn-mode namespace: allowed with warnings', async () => {
     const a = await post(reviews.warned('uid-warn'));
     expect(a.json.response).toMatchObject({ uid: 'uid-warn', allowed: true });
     expect(a.json.response.warnings.length).toBeGreaterThan(0);
-    expect(logs.find('admission').find((l) => l.uid === 'uid-warn')).toMatchObject({ decision: 'warn', mode: 'warn' });
+    expect(logs.find('admission').find((l) => l.uid === 'uid-warn')).toMatchObject({
+      decision: 'warn',
+      mode: 'warn',
+    });
   });
 });
 
 /** The exact bytes the API server (or curl) gets back for a body it cannot use. */
 function refusal(status: number, message: string, uid = ''): string {
-  return JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: false, status: { code: status, message } } });
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    response: { uid, allowed: false, status: { code: status, message } },
+  });
 }
 
 describe('malformed bodies get 400 with an exact message', () => {
   it.each([
-    ['an empty body', '', 'application/json', refusal(400, 'request body is empty; expected an AdmissionReview')],
+    [
+      'an empty body',
+      '',
+      'application/json',
+      refusal(400, 'request body is empty; expected an AdmissionReview'),
+    ],
     [
       'a body that is not JSON',
       'hello',
@@ -92,7 +126,12 @@ describe('malformed bodies get 400 with an exact message', () => {
       'application/json',
       refusal(400, 'AdmissionReview request has no uid'),
     ],
-    ['a wrong content type', '{}', 'text/plain', refusal(400, 'content type must be application/json, got "text/plain"')],
+    [
+      'a wrong content type',
+      '{}',
+      'text/plain',
+      refusal(400, 'content type must be application/json, got "text/plain"'),
+    ],
   ])('%s', async (_name, body, contentType, expected) => {
     const a = await call(webhook.port, { ca: env.ca.certPem, agent, body, contentType });
     expect(a.status).toBe(400);
@@ -100,7 +139,8 @@ describe('malformed bodies get 400 with an exact message', () => {
   });
 
   it('keeps the uid when the request is recognisable but broken', async () => {
-    const body = '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1","operation":"EXPLODE"}}';
+    const body =
+      '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1","operation":"EXPLODE"}}';
     const a = await call(webhook.port, { ca: env.ca.certPem, agent, body, contentType: 'application/json' });
     expect(a.status).toBe(400);
     expect(a.json.response.uid).toBe('u-1');
@@ -108,7 +148,12 @@ describe('malformed bodies get 400 with an exact message', () => {
 
   it('refuses a body over MAX_REVIEW_BYTES with 413', async () => {
     const body = Buffer.alloc(MAX_REVIEW_BYTES + 1, 0x20);
-    const a = await call(webhook.port, { ca: env.ca.certPem, agent: false, body, contentType: 'application/json' });
+    const a = await call(webhook.port, {
+      ca: env.ca.certPem,
+      agent: false,
+      body,
+      contentType: 'application/json',
+    });
     expect(a.status).toBe(413);
     expect(a.text).toBe(refusal(413, `request body exceeds ${MAX_REVIEW_BYTES} bytes`));
   });
@@ -128,7 +173,9 @@ describe('malformed bodies get 400 with an exact message', () => {
 
 describe('health, readiness and metrics', () => {
   it('is healthy and ready once TLS, keys and policy are loaded', async () => {
-    expect((await call(webhook.port, { ca: env.ca.certPem, agent, method: 'GET', path: '/healthz' })).status).toBe(200);
+    expect(
+      (await call(webhook.port, { ca: env.ca.certPem, agent, method: 'GET', path: '/healthz' })).status,
+    ).toBe(200);
     const ready = await call(webhook.port, { ca: env.ca.certPem, agent, method: 'GET', path: '/readyz' });
     expect([ready.status, ready.text]).toEqual([200, 'ok\n']);
   });
@@ -137,7 +184,9 @@ describe('health, readiness and metrics', () => {
     await post(reviews.denied('uid-m'));
     const m = await call(webhook.port, { ca: env.ca.certPem, agent, method: 'GET', path: '/metrics' });
     expect(m.status).toBe(200);
-    expect(m.text).toMatch(/modelgate_requests_total\{decision="deny",kind="Deployment",operation="CREATE"\} \d+/);
+    expect(m.text).toMatch(
+      /modelgate_requests_total\{decision="deny",kind="Deployment",operation="CREATE"\} \d+/,
+    );
     expect(m.text).toMatch(/modelgate_request_duration_seconds_bucket/);
     expect(m.text).toMatch(/modelgate_verification_failures_total\{reason="[a-z0-9-]+"\} \d+/);
     expect(m.text).toMatch(/modelgate_keys_loaded 1/);
@@ -149,14 +198,19 @@ describe('health, readiness and metrics', () => {
   });
 
   it('answers 404 for other paths', async () => {
-    expect((await call(webhook.port, { ca: env.ca.certPem, agent, method: 'GET', path: '/nope' })).status).toBe(404);
+    expect(
+      (await call(webhook.port, { ca: env.ca.certPem, agent, method: 'GET', path: '/nope' })).status,
+    ).toBe(404);
   });
 });
 
 describe('policy hot reload', () => {
   it('a broken policy file keeps the last good policy and says so', async () => {
     const good = await readFile(env.policyFile, 'utf8');
-    await writeFile(env.policyFile, 'apiVersion: modelgate.dev/v1\nkind: Policy\nrules:\n  - name: staging\n    mode: sometimes\n');
+    await writeFile(
+      env.policyFile,
+      'apiVersion: modelgate.dev/v1\nkind: Policy\nrules:\n  - name: staging\n    mode: sometimes\n',
+    );
     await waitFor(() => logs.find('policy reload failed; keeping the last good policy').length > 0);
     const line = logs.find('policy reload failed; keeping the last good policy')[0]!;
     expect(line.level).toBe('error');
@@ -168,7 +222,10 @@ describe('policy hot reload', () => {
     expect(m.text).toMatch(/modelgate_policy_reloads_total\{result="error"\} 1/);
 
     // A fixed file is picked up: everything in warn mode now.
-    await writeFile(env.policyFile, 'apiVersion: modelgate.dev/v1\nkind: Policy\nrules:\n  - name: all\n    mode: warn\n');
+    await writeFile(
+      env.policyFile,
+      'apiVersion: modelgate.dev/v1\nkind: Policy\nrules:\n  - name: all\n    mode: warn\n',
+    );
     await waitFor(() => logs.find('policy reloaded').length > 0);
     expect((await post(reviews.denied('uid-after-fix'))).json.response.allowed).toBe(true);
     await writeFile(env.policyFile, good);
@@ -195,20 +252,23 @@ describe('failure mode', () => {
   it.each([
     ['deny', false],
     ['allow', true],
-  ] as const)('a throw inside the decision answers by failure mode %s and keeps the uid', async (mode, allowed) => {
-    const e = await makeEnv();
-    const { webhook: w, logs: l } = await start(e, { failureMode: mode, decide: boom });
-    try {
-      const a = await review(w.port, e.ca.certPem, reviews.allowed('uid-panic'), false);
-      expect(a.status).toBe(200);
-      expect(a.json.response.uid).toBe('uid-panic');
-      expect(a.json.response.allowed).toBe(allowed);
-      if (!allowed) expect(a.json.response.status).toMatchObject({ code: 500 });
-      expect(l.find('internal error while deciding')[0]).toMatchObject({ uid: 'uid-panic', err: 'boom' });
-    } finally {
-      await w.shutdown();
-    }
-  });
+  ] as const)(
+    'a throw inside the decision answers by failure mode %s and keeps the uid',
+    async (mode, allowed) => {
+      const e = await makeEnv();
+      const { webhook: w, logs: l } = await start(e, { failureMode: mode, decide: boom });
+      try {
+        const a = await review(w.port, e.ca.certPem, reviews.allowed('uid-panic'), false);
+        expect(a.status).toBe(200);
+        expect(a.json.response.uid).toBe('uid-panic');
+        expect(a.json.response.allowed).toBe(allowed);
+        if (!allowed) expect(a.json.response.status).toMatchObject({ code: 500 });
+        expect(l.find('internal error while deciding')[0]).toMatchObject({ uid: 'uid-panic', err: 'boom' });
+      } finally {
+        await w.shutdown();
+      }
+    },
+  );
 });
 
 describe('certificate files rotated under traffic', () => {
@@ -260,7 +320,9 @@ describe('drain on shutdown', () => {
     const { webhook: w, logs: l } = await start(e);
     // Requests in flight at the signal: headers and half the body sent, the rest after it.
     const body = Buffer.from(JSON.stringify(reviews.allowed('uid-inflight')));
-    const inflight = Array.from({ length: 5 }, (_, i) => slowRequest(w.port, e.ca.certPem, body, `uid-inflight-${i}`));
+    const inflight = Array.from({ length: 5 }, (_, i) =>
+      slowRequest(w.port, e.ca.certPem, body, `uid-inflight-${i}`),
+    );
     await Promise.all(inflight.map((r) => r.started));
     // And a burst of ordinary requests racing the signal.
     const burstAgent = new Agent({ keepAlive: true, ca: e.ca.certPem, maxSockets: 8 });
@@ -276,7 +338,9 @@ describe('drain on shutdown', () => {
     const done = w.shutdown();
     for (const r of inflight) r.finish();
     const answers = await Promise.all(inflight.map((r) => r.answer));
-    expect(answers.map((a): [number, string] => [a.status, String(a.json.response.uid)])).toEqual(answers.map((_, i) => [200, `uid-inflight-${i}`]));
+    expect(answers.map((a): [number, string] => [a.status, String(a.json.response.uid)])).toEqual(
+      answers.map((_, i) => [200, `uid-inflight-${i}`]),
+    );
     const results = await Promise.all(burst);
     await done;
     burstAgent.destroy();
@@ -284,7 +348,9 @@ describe('drain on shutdown', () => {
     const decided = new Set(l.find('admission').map((x) => x.uid as string));
     for (const r of results) if (decided.has(r.uid)) expect(r).toEqual({ uid: r.uid, ok: true });
     expect(results.filter((r) => r.ok).length).toBeGreaterThan(0);
-    await expect(call(w.port, { ca: e.ca.certPem, agent: false, method: 'GET', path: '/readyz' })).rejects.toThrow(/ECONNREFUSED/);
+    await expect(
+      call(w.port, { ca: e.ca.certPem, agent: false, method: 'GET', path: '/readyz' }),
+    ).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it('is not ready while draining', async () => {
