@@ -80,7 +80,7 @@ image: ## build the container image (needs Docker)
 	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "image: needs a running Docker engine (none here)"; exit 1; }
 	docker build -t modelgate:dev .
 
-kind-e2e: setup ## kind cluster + image + helm install, then the e2e suite against it (needs Docker + kind)
+kind-e2e: setup ## kind cluster + image + helm install, then hack/smoke.sh against it (needs Docker + kind)
 	bash hack/kind-e2e.sh
 
 clean: ## remove build output (keeps the cached tools)

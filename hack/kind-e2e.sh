@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# `make kind-e2e`: the end-to-end suite against modelgate running IN a kind cluster, installed
-# by the Helm chart from the image built here. For machines with Docker; without it this says
+# `make kind-e2e`: modelgate running IN a kind cluster, installed by the Helm chart from the
+# image built here, smoke-tested through kubectl (hack/smoke.sh). For machines with Docker; without it this says
 # what is missing and exits 2. (`make test-e2e` is the Docker-free variant: a local control
 # plane with the webhook outside it.)
 #
-# Steps: create cluster -> build image -> load it into kind -> namespace + test key Secret ->
-# helm install (--wait) -> `npx vitest run --project e2e` with MODELGATE_E2E_KUBECONFIG set ->
-# delete the cluster (KEEP_CLUSTER=1 keeps it for debugging).
+# Steps: create cluster -> build image -> load it into kind -> namespace + demo key Secret ->
+# helm install (--wait) -> hack/smoke.sh -> delete the cluster (KEEP_CLUSTER=1 keeps it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$root/.tools/bin:$PATH"
@@ -16,7 +15,6 @@ CLUSTER=${KIND_CLUSTER_NAME:-modelgate-e2e}
 NAMESPACE=modelgate
 RELEASE=modelgate
 IMAGE=modelgate:e2e
-KEY_ID=e2e-test
 KEEP_CLUSTER=${KEEP_CLUSTER:-0}
 
 missing=()
@@ -61,10 +59,9 @@ echo "kind-e2e: building $IMAGE"
 docker build -t "$IMAGE" "$root"
 kind load docker-image "$IMAGE" --name "$CLUSTER"
 
-# A throwaway signing key: the suite signs its fixtures with it; it never leaves $work.
-( umask 077; node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("hex"))' > "$work/$KEY_ID" )
+# The examples' demo key (never a real one): hack/smoke.sh applies examples/*.yaml signed with it.
 kubectl create namespace "$NAMESPACE"
-kubectl -n "$NAMESPACE" create secret generic modelgate-keys --from-file="$KEY_ID=$work/$KEY_ID"
+kubectl -n "$NAMESPACE" create secret generic modelgate-keys --from-file="ci-2026=$root/examples/keys/ci-2026"
 
 echo "kind-e2e: installing the chart"
 helm install "$RELEASE" "$root/charts/modelgate" \
@@ -81,10 +78,9 @@ for _ in $(seq 1 60); do
 done
 [[ -n "$ca" ]] || { echo "kind-e2e: the webhook's caBundle was never filled in" >&2; exit 1; }
 
-echo "kind-e2e: running the end-to-end suite against the kind cluster"
-MODELGATE_E2E_KUBECONFIG="$KUBECONFIG" \
-MODELGATE_E2E_NAMESPACE="$NAMESPACE" \
-MODELGATE_E2E_RELEASE="$RELEASE" \
-MODELGATE_E2E_KEY_FILE="$work/$KEY_ID" \
-MODELGATE_E2E_KEY_ID="$KEY_ID" \
-  npx vitest run --project e2e
+# What runs against kind is the chart-installed webhook seen through kubectl (hack/smoke.sh).
+# The full suite (make test-e2e) needs a control plane it drives itself: it stops and restarts
+# the webhook, swaps its keys directory and reads its log, which an in-cluster install does not
+# allow; it runs without Docker on every machine, CI included.
+echo "kind-e2e: smoke-testing the installed webhook"
+bash "$root/hack/smoke.sh"
