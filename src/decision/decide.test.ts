@@ -285,4 +285,31 @@ describe('decideAdmission', () => {
     expect(r.response.allowed).toBe(false);
     expect(r.record.reasons.map((x) => x.code)).toContain('manifest-age-unsigned');
   });
+
+  it.each([
+    [
+      'not trusted by the rule',
+      { trustedKeys: ['ci-2027'] },
+      [],
+      'key-not-trusted',
+      /not trusted by rule "default": re-sign it with one of: ci-2027/,
+    ],
+    [
+      'revoked',
+      {},
+      ['ci'],
+      'key-revoked',
+      /signed with key "ci", which is revoked: re-sign it with a current key/,
+    ],
+  ])(
+    'refuses a manifest signed with a key %s, naming the rule and the fix',
+    (_, ruleChange, revokedKeys, code, message) => {
+      const p = defaultPolicy();
+      p.revokedKeys = revokedKeys;
+      p.rules = p.rules.map((r) => ({ ...r, ...ruleChange }));
+      const r = decide(deployment(), { policy: p });
+      expect(r.record.reasons.map((x) => x.code)).toEqual([code]);
+      expect(r.response.status?.message).toMatch(message);
+    },
+  );
 });

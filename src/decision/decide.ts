@@ -56,7 +56,7 @@ function check(input: DecisionInput, c: Extract<Classification, { kind: 'check' 
   const { request, policy, keyring, now } = input;
   const { workload, rule } = c;
   if (c.ephemeral) return decideEphemeral(input, workload, rule);
-  const findings = verifyWorkloadModels(workload, input.resolved, keyring, { policy, rule });
+  const findings = verifyWorkloadModels(workload, input.resolved, keyring);
   const user = { username: request.userInfo.username, groups: request.userInfo.groups ?? [] };
   const evaluated = evaluateRule(rule, { workload, models: findings.models, user, now, policy });
   const problems = [...findings.problems, ...evaluated.violations];

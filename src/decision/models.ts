@@ -2,10 +2,7 @@ import type { Keyring } from '../keys/types.js';
 import { parseManifests } from '../manifest/parse.js';
 import type { Manifest, Problem, VerifiedModel } from '../manifest/types.js';
 import { verifyManifest } from '../manifest/verify.js';
-import type { Policy, Rule } from '../policy/types.js';
 import type { ResolvedManifest, Workload } from '../workload/types.js';
-
-type Scope = { policy: Policy; rule: Rule };
 
 export interface ModelFindings {
   models: VerifiedModel[];
@@ -23,7 +20,6 @@ export function verifyWorkloadModels(
   workload: Workload,
   resolved: readonly ResolvedManifest[],
   keyring: Keyring,
-  scope: { policy: Policy; rule: Rule },
 ): ModelFindings {
   const findings: ModelFindings = { models: [], problems: [], warnings: [] };
   for (const source of manifestTexts(workload, resolved, findings.problems)) {
@@ -32,7 +28,7 @@ export function verifyWorkloadModels(
       findings.problems.push({ ...parsed.problem, path: source.path });
       continue;
     }
-    for (const manifest of parsed.value) verifyOne(manifest, source, keyring, { scope, findings });
+    for (const manifest of parsed.value) verifyOne(manifest, source, keyring, findings);
   }
   if (findings.models.length === 0 && findings.problems.length === 0)
     findings.problems.push(missingManifest(workload));
@@ -49,14 +45,11 @@ function verifyOne(
   manifest: Manifest,
   source: ManifestText,
   keyring: Keyring,
-  ctx: { scope: Scope; findings: ModelFindings },
+  findings: ModelFindings,
 ): void {
-  const { scope, findings } = ctx;
-  const verified = verifyManifest(manifest, keyring, {
-    trustedKeyIds: scope.rule.trustedKeys.length > 0 ? scope.rule.trustedKeys : undefined,
-    revokedKeyIds: scope.policy.revokedKeys,
-    origin: source.origin,
-  });
+  // Which keys a rule trusts, and which are revoked, is policy (checkKeys: key-not-trusted,
+  // key-revoked, naming the rule and the fix); here only whether a loaded key signed it.
+  const verified = verifyManifest(manifest, keyring, { origin: source.origin });
   const name = manifestName(manifest);
   if (!verified.ok) {
     const { problem } = verified;
