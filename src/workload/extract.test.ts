@@ -134,4 +134,10 @@ describe('extractWorkload', () => {
     };
     expect(extractWorkload('Deployment', odd)).toMatchObject({ refs: [], containers: [], verifyInits: [] });
   });
+
+  it('keeps annotations outside modelgate.dev/ that a policy may name (e.g. a break-glass annotation)', () => {
+    const d = deployment();
+    d.spec.template.metadata.annotations['incident.example.com/break-glass'] = 'INC-1';
+    expect(extractWorkload('Deployment', d)!.annotations['incident.example.com/break-glass']).toBe('INC-1');
+  });
 });

@@ -3,9 +3,6 @@ import type { Obj } from './object.js';
 import { asArray, asObject, asString, getPath, isObject, stringMap } from './object.js';
 import type { ContainerInfo, ModelRef, VerifyInit, Workload } from './types.js';
 
-/** The annotations modelgate reads; each from workload metadata, else pod template metadata. */
-const MODEL_ANNOTATIONS = Object.values(ANNOTATION);
-
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
 /**
@@ -63,20 +60,12 @@ function mergeLabels(
   return labels;
 }
 
+/** Every annotation, the workload's over its pod template's (the policy may name any, e.g. break-glass). */
 function pickAnnotations(
   workload: Record<string, string>,
   template: Record<string, string>,
 ): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of MODEL_ANNOTATIONS) {
-    const value = workload[key] ?? template[key];
-    if (value !== undefined) out[key] = value;
-  }
-  for (const [k, v] of Object.entries(workload))
-    if (!(k in out) && k.startsWith('modelgate.dev/')) out[k] = v;
-  for (const [k, v] of Object.entries(template))
-    if (!(k in out) && k.startsWith('modelgate.dev/')) out[k] = v;
-  return out;
+  return { ...template, ...workload };
 }
 
 function listContainers(podSpec: Obj | undefined, specPath: string): ContainerInfo[] {

@@ -32,7 +32,7 @@ export interface Workload {
   namespace: string;
   name: string;
   labels: Record<string, string>;
-  /** Annotations that matter to modelgate: workload metadata first, else pod template metadata. */
+  /** Annotations: each from workload metadata first, else pod template metadata. */
   annotations: Record<string, string>;
   /** Field path of the pod template (e.g. "spec.template", "spec.jobTemplate.spec.template", "" for a Pod). */
   templatePath: string;
