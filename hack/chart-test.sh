@@ -19,8 +19,9 @@ export PATH="$root/.tools/bin:$PATH"
 chart="$root/charts/modelgate"
 cd "$root"
 
-RELEASE=modelgate
-NAMESPACE=modelgate
+# Overridable so a dry-run can stay clear of a live install of the same chart (the e2e suite's).
+RELEASE=${CHART_TEST_RELEASE:-modelgate}
+NAMESPACE=${CHART_TEST_NAMESPACE:-modelgate}
 
 # ---- the option combinations: name -> helm arguments. $CA is a PEM test CA, made below.
 case_args() { # case_args NAME -> prints one argument per line

@@ -10,7 +10,6 @@
  * writes, so a misspelt or misplaced field is refused like in a cluster that has those operators.
  */
 import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -214,38 +213,27 @@ const crdNames = CRDS.map((c) => (c.metadata as { name: string }).name);
 
 /**
  * The suite's own webhook is installed from this chart as release "modelgate" in namespace
- * "modelgate" (test/harness/install.ts, client-side apply). hack/chart-test.sh dry-runs with the
- * same names and server-side apply, which would merge each rendering into those live objects
- * (e.g. an in-cluster `clientConfig.service` beside the live `clientConfig.url`: "exactly one of
- * url or service is required") instead of checking it alone. So the script runs unchanged except
- * for its release and namespace, which are moved out of the way.
+ * "modelgate" (test/harness/install.ts, client-side apply). A server-side dry-run under the same
+ * names would merge each rendering into those live objects (e.g. an in-cluster
+ * `clientConfig.service` beside the live `clientConfig.url`: "exactly one of url or service is
+ * required") instead of checking it alone, so the script runs under another release/namespace.
  */
 const SCRIPT = path.join(repoRoot, 'hack', 'chart-test.sh');
 const DRY_RUN_RELEASE = 'modelgate-dryrun';
-
-function scriptText(): string {
-  const text = fs.readFileSync(SCRIPT, 'utf8');
-  const moved = text
-    .replace(/^RELEASE=modelgate$/m, `RELEASE=${DRY_RUN_RELEASE}`)
-    .replace(/^NAMESPACE=modelgate$/m, `NAMESPACE=${DRY_RUN_RELEASE}`);
-  const changed = moved.split('\n').filter((l, i) => l !== text.split('\n')[i]);
-  if (changed.length !== 2)
-    throw new Error(`${SCRIPT}: expected RELEASE=modelgate and NAMESPACE=modelgate lines`);
-  return moved;
-}
 
 async function chartTest(...args: string[]): Promise<{ code: number; out: string }> {
   const env = {
     ...process.env,
     KUBECONFIG: ctx().kubeconfig,
+    CHART_TEST_RELEASE: DRY_RUN_RELEASE,
+    CHART_TEST_NAMESPACE: DRY_RUN_RELEASE,
     // kubectl and helm from the tools the suite uses, node (for the script's yaml helper) as ours.
     PATH: [path.dirname(tool('kubectl')), path.dirname(process.execPath), process.env.PATH].join(
       path.delimiter,
     ),
   };
   try {
-    // $0 is the script's own path, so it finds the repository root as when run directly.
-    const { stdout, stderr } = await run('bash', ['-c', scriptText(), SCRIPT, ...args], {
+    const { stdout, stderr } = await run('bash', [SCRIPT, ...args], {
       cwd: repoRoot,
       env,
       maxBuffer: 16 * 1024 * 1024,
