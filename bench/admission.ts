@@ -71,6 +71,8 @@ export interface AdmissionBenchResult {
   concurrency: number;
   nodeFlags: string[];
   paced: LoadResult;
+  /** The same paced load against the bare node:https server: what this machine allows at all. */
+  pacedBare: LoadResult;
   modelgate: LoadResult;
   bare: LoadResult;
   ratio: number;
@@ -505,6 +507,13 @@ export async function runAdmissionBench(
       rate: opts.rate ?? 1000,
       seconds: opts.pacedSeconds ?? 10,
     });
+    const pacedBare = await drive(child, {
+      ...base,
+      kind: 'paced',
+      port: bare.port,
+      rate: opts.rate ?? 1000,
+      seconds: opts.pacedSeconds ?? 10,
+    });
     const mg = await measureCpu(
       () => cpuMs(pid),
       () => drive(child, { ...base, kind: 'closed', port: serve.port, concurrency, seconds: saturation }),
@@ -527,6 +536,7 @@ export async function runAdmissionBench(
     const results = summariseBench({
       f,
       paced,
+      pacedBare,
       mg,
       bareResult,
       served,
@@ -547,6 +557,7 @@ export async function runAdmissionBench(
 function summariseBench(r: {
   f: Fixture;
   paced: LoadResult;
+  pacedBare: LoadResult;
   mg: LoadResult;
   bareResult: LoadResult;
   served: number;
@@ -561,6 +572,7 @@ function summariseBench(r: {
     concurrency: r.concurrency,
     nodeFlags: r.nodeFlags,
     paced: r.paced,
+    pacedBare: r.pacedBare,
     modelgate: r.mg,
     bare: r.bareResult,
     ratio,
@@ -584,6 +596,7 @@ export function formatAdmission(r: AdmissionBenchResult): string[] {
   return [
     `admission: POST /validate over HTTPS keep-alive, ${r.reviewBytes}-byte Deployment review (v1 manifest in annotation), load generator in a child process`,
     `  ${mark(r.pass.p50 && r.pass.p99)} paced ${(p.count / p.seconds).toFixed(0)} req/s for ${p.seconds.toFixed(1)} s: p50 ${ms(p.p50)}, p90 ${ms(p.p90)}, p99 ${ms(p.p99)}, max ${ms(p.max)} (targets p50 ≤ ${ADMISSION_TARGETS.p50Ms} ms, p99 ≤ ${ADMISSION_TARGETS.p99Ms} ms)`,
+    `       same pace against the bare node:https server (same decision, in the bench process): p50 ${ms(r.pacedBare.p50)}, p90 ${ms(r.pacedBare.p90)}, p99 ${ms(r.pacedBare.p99)}, max ${ms(r.pacedBare.max)}: modelgate's p99 is ${(p.p99 / r.pacedBare.p99).toFixed(1)}× the machine's own`,
     `  ${mark(r.pass.errors)} errors: paced ${p.errors}, saturation ${r.modelgate.errors} (target 0)`,
     `  ${mark(r.pass.ratio)} saturation: modelgate ${r.modelgate.rps.toFixed(0)} req/s (p99 ${ms(r.modelgate.p99)}) vs bare node:https + same decision ${r.bare.rps.toFixed(0)} req/s (p99 ${ms(r.bare.p99)}): ${r.ratio.toFixed(2)}× (target ≥ ${ADMISSION_TARGETS.ratio}×)`,
     `       server CPU per request: modelgate ${ms(r.modelgate.cpuMsPerRequest ?? 0)}, bare ${ms(r.bare.cpuMsPerRequest ?? 0)}; concurrency ${r.concurrency}, ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)} at the end`,
