@@ -18,11 +18,11 @@ import {
   checkVerifyInit,
   evaluateRule,
   isKeyTrusted,
-  parseTimestamp,
   type Check,
   type RuleContext,
 } from './rules.js';
 import type { Policy, Rule } from './types.js';
+import { parseTimestamp } from '../manifest/fields.js';
 
 const SHA_A = 'a'.repeat(64);
 const SHA_B = 'b'.repeat(64);
@@ -196,7 +196,8 @@ describe('manifest age and expiry', () => {
     ['an offset is honoured', '2026-04-26T05:15:42+02:00', Date.UTC(2026, 3, 26, 3, 15, 42)],
     ['a date alone is not a timestamp', '2026-04-26', undefined],
   ])('parseTimestamp: %s', (_s, text, ms) => {
-    expect(parseTimestamp(text)).toBe(ms);
+    // The manifest parser's reading: a zone-less time (the seed's) is UTC.
+    expect(parseTimestamp(text, false)).toBe(ms);
   });
 });
 

@@ -1,3 +1,4 @@
+import { parseTimestamp } from '../manifest/fields.js';
 import type { Problem, VerifiedModel } from '../manifest/types.js';
 import type { Workload } from '../workload/types.js';
 import { CLOCK_SKEW_SECONDS, LABELS } from './defaults.js';
@@ -107,22 +108,8 @@ export const checkV1Allowed: Check = (rule, { models }) =>
 
 // ---- time
 
-const TIMESTAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$/;
-
-/**
- * RFC 3339 → epoch ms. The seed writes Python's `datetime.now().isoformat()`: microseconds and no
- * zone; a zone-less time is read as UTC (the only reading that does not depend on this host).
- */
-export function parseTimestamp(text: string): number | undefined {
-  const m = TIMESTAMP.exec(text);
-  if (!m) return undefined;
-  const [, base, fraction, zone] = m;
-  const ms = Date.parse(`${base}${(fraction ?? '').slice(0, 4)}${zone ?? 'Z'}`);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
 function ageProblems(rule: Rule, m: VerifiedModel, now: number): Problem[] {
-  const signed = parseTimestamp(m.signedAt);
+  const signed = parseTimestamp(m.signedAt, false);
   if (signed === undefined) {
     return [
       problem(
@@ -166,7 +153,7 @@ function ageProblems(rule: Rule, m: VerifiedModel, now: number): Problem[] {
 
 function expiryProblems(m: VerifiedModel, now: number): Problem[] {
   if (m.expiresAt === undefined) return [];
-  const expires = parseTimestamp(m.expiresAt);
+  const expires = parseTimestamp(m.expiresAt, false);
   if (expires === undefined) {
     return [
       problem(
