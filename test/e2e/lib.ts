@@ -11,6 +11,7 @@ import { kubectl, kubectlOk, type KubectlResult } from '../harness/kubectl.js';
 import { waitFor } from '../harness/net.js';
 import { repoRoot } from '../harness/sandbox.js';
 import { ensureNamespace } from '../harness/webhook.js';
+import type { ManifestV1 } from '../../src/manifest/types.js';
 import type { E2EContext } from './context.js';
 import './context.js';
 
@@ -26,13 +27,7 @@ export type Obj = Record<string, unknown>;
 
 // ---- manifests
 
-export interface ManifestV1 {
-  model_path: string;
-  file_hash: string;
-  signature: string;
-  signed_at: string;
-  file_size: number;
-}
+export type { ManifestV1 } from '../../src/manifest/types.js';
 
 export const seedKey = fs.readFileSync(path.join(fixtures, 'seed-v1', 'signing.key'), 'utf8');
 export const signedSeed = readManifest('fraud-detector.manifest.json');

@@ -34,6 +34,7 @@ import {
   type ManifestV1,
   type Obj,
 } from './lib.js';
+import type { ManifestV2 } from '../../src/manifest/types.js';
 
 const run = promisify(execFile);
 
@@ -70,15 +71,6 @@ let oldManifest: ManifestV2;
 let oldSignedAt: number;
 
 // ---- manifests signed by the real CLI
-
-interface ManifestV2 {
-  model: { name: string; version: string; source: string };
-  files: { path: string; sha256: string; size: number }[];
-  claims: Record<string, unknown>;
-  signedAt: string;
-  expiresAt?: string;
-  signature: { keyId: string };
-}
 
 interface SignOptions {
   name?: string;
