@@ -1,6 +1,5 @@
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { REPORTING_CONTROLLER } from '../audit/events.js';
 import type { AuditEntry, AuditFilter } from '../audit/query.js';
 import {
@@ -15,6 +14,7 @@ import { loadKubeConfig } from '../kube/client.js';
 import { listEvents } from '../kube/events-list.js';
 import type { CliIO, Command } from './types.js';
 import { UsageError } from './types.js';
+import { parseCommandLine } from './args.js';
 
 const HELP = `usage: modelgate audit [--log FILE|- ...] [--kubeconfig F] [filters] [--json]
 
@@ -31,21 +31,18 @@ filters:
   --json            JSON array instead of a table`;
 
 export const audit: Command = async (args, io) => {
-  const { values } = parseArgs({
-    args,
-    options: {
-      log: { type: 'string', multiple: true },
-      kubeconfig: { type: 'string' },
-      user: { type: 'string' },
-      decision: { type: 'string' },
-      namespace: { type: 'string', short: 'n' },
-      reason: { type: 'string' },
-      since: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
+  const { values, positionals } = parseCommandLine(args, {
+    log: { type: 'string', multiple: true },
+    kubeconfig: { type: 'string' },
+    user: { type: 'string' },
+    decision: { type: 'string' },
+    namespace: { type: 'string', short: 'n' },
+    reason: { type: 'string' },
+    since: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (values.help) {
     io.stdout.write(`${HELP}\n`);
     return 0;

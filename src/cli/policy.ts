@@ -1,8 +1,8 @@
 /** `modelgate policy check <file>`: validate a policy file before it goes into the ConfigMap. */
-import { parseArgs } from 'node:util';
 import { formatPolicyError, loadPolicyFile, type PolicyLoadResult } from '../policy/load.js';
 import type { CliIO, Command } from './types.js';
 import { UsageError } from './types.js';
+import { parseCommandLine } from './args.js';
 
 const HELP = `usage: modelgate policy check <file> [--json]
 
@@ -17,7 +17,7 @@ const OPTIONS = {
 } as const;
 
 export const policy: Command = async (args, io) => {
-  const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  const { values, positionals } = parseCommandLine(args, OPTIONS);
   if (values.help) {
     io.stdout.write(`${HELP}\n`);
     return 0;

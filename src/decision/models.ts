@@ -31,7 +31,7 @@ export function verifyWorkloadModels(
     for (const manifest of parsed.value) verifyOne(manifest, source, keyring, findings);
   }
   if (findings.models.length === 0 && findings.problems.length === 0)
-    findings.problems.push(missingManifest(workload));
+    findings.problems.push({ ...MISSING_MANIFEST });
   return findings;
 }
 
@@ -113,12 +113,11 @@ function collectResolved(
   }
 }
 
-function missingManifest(workload: Workload): Problem {
-  return {
-    code: 'missing-manifest',
-    path: 'metadata.annotations',
-    message:
-      `${workload.kind} ${workload.namespace}/${workload.name} is an inference workload but declares no model manifest; ` +
-      'sign the model with `modelgate sign` and add the modelgate.dev/manifest annotation (or manifest-configmap / manifest-volume)',
-  };
-}
+/** The deny message already names the object ("modelgate: Deployment ml/x denied: ..."). */
+const MISSING_MANIFEST: Problem = {
+  code: 'missing-manifest',
+  path: 'metadata.annotations',
+  message:
+    'this inference workload declares no model manifest; sign the model with `modelgate sign` and add the ' +
+    'modelgate.dev/manifest annotation (or manifest-configmap / manifest-volume)',
+};
