@@ -83,4 +83,15 @@ describe('handleReview', () => {
     await handleReview(review(true), 'application/json', d);
     expect(events.every((e) => e.dryRun)).toBe(true);
   });
+
+  it('gives kinds it is not registered for one metric label, so posted junk cannot grow the series', async () => {
+    const { d } = deps(undefined);
+    for (const kind of ['Junk1', 'Junk2', 'Junk3']) {
+      const review = admissionReview({ ...deployment(), kind }, { uid: `u-${kind}` });
+      await handleReview(Buffer.from(JSON.stringify(review)), 'application/json', d);
+    }
+    const text = await d.metrics.registry.metrics();
+    expect(text).toMatch(/modelgate_requests_total\{[^}]*kind="other"[^}]*\} 3/);
+    expect(text).not.toMatch(/Junk/);
+  });
 });

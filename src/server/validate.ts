@@ -8,6 +8,7 @@ import { referencesToResolve } from '../decision/plan.js';
 import type { Decision, DecisionInput, EventIntent } from '../decision/types.js';
 import type { Keyring } from '../keys/types.js';
 import type { Policy } from '../policy/types.js';
+import { isPodCreatingKind } from '../workload/kinds.js';
 import type { ModelRef, ResolvedManifest } from '../workload/types.js';
 import type { Metrics } from './metrics.js';
 
@@ -85,10 +86,22 @@ async function decide(request: AdmissionRequest, deps: ValidateDeps): Promise<De
   return (deps.decide ?? decideAdmission)(input);
 }
 
+/**
+ * Metric label for a kind: anyone who reaches the port can POST any kind, and every label value
+ * is a series kept forever, so only the kinds the webhook is registered for get their own.
+ */
+function kindLabel(kind: string): string {
+  return isPodCreatingKind(kind) ? kind : 'other';
+}
+
 function finish(request: AdmissionRequest, decision: Decision, deps: ValidateDeps, started: number): void {
   const seconds = (performance.now() - started) / 1000;
   const { record } = decision;
-  deps.metrics.requests.inc({ decision: record.decision, kind: record.kind, operation: record.operation });
+  deps.metrics.requests.inc({
+    decision: record.decision,
+    kind: kindLabel(record.kind),
+    operation: record.operation,
+  });
   deps.metrics.duration.observe({ decision: record.decision }, seconds);
   if (record.decision !== 'allow') {
     for (const r of record.reasons) deps.metrics.verificationFailures.inc({ reason: r.code });
@@ -116,7 +129,11 @@ function internalError(
     },
     'internal error while deciding',
   );
-  deps.metrics.requests.inc({ decision: 'error', kind: request.kind.kind, operation: request.operation });
+  deps.metrics.requests.inc({
+    decision: 'error',
+    kind: kindLabel(request.kind.kind),
+    operation: request.operation,
+  });
   deps.metrics.duration.observe({ decision: 'error' }, seconds);
   if (deps.failureMode === 'allow') {
     return {
