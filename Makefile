@@ -55,6 +55,7 @@ tools: ## build etcd, kube-apiserver, kube-controller-manager, kubectl and helm 
 	bash tools/build.sh
 
 bench: build ## benchmarks: hashing vs openssl, HTTPS admission latency/throughput, memory
+	bash tools/build.sh hey
 	node --experimental-strip-types --no-warnings bench/run.ts
 
 demo: build tools ## a local control plane + the webhook: signed model admitted, tampered one refused

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the end-to-end test tools (etcd, kube-apiserver, kube-controller-manager, kubectl,
-# helm) from their Go modules into .tools/bin, once. A binary that is already there, built
-# from the same pinned go.mod, is never rebuilt: a cold build takes a long while on 2 cores.
+# helm) and the bench's second load generator (hey) from their Go modules into .tools/bin,
+# once. A binary that is already there, built from the same pinned go.mod, is never rebuilt:
+# a cold build takes a long while on 2 cores.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -45,12 +46,13 @@ helm_ldflags() {
 }
 
 want=("$@")
-[[ ${#want[@]} -eq 0 ]] && want=(etcd kube-apiserver kube-controller-manager kubectl helm)
+[[ ${#want[@]} -eq 0 ]] && want=(etcd kube-apiserver kube-controller-manager kubectl helm hey)
 for t in "${want[@]}"; do
   case $t in
     etcd) build etcd . etcd ;;
     kube-apiserver|kube-controller-manager|kubectl) build kube "k8s.io/kubernetes/cmd/$t" "$t" ;;
     helm) build helm helm.sh/helm/v3/cmd/helm helm "$(helm_ldflags)" ;;
+    hey) build hey github.com/rakyll/hey hey ;;
     *) echo "build-tools: unknown tool $t" >&2; exit 2 ;;
   esac
 done
