@@ -91,4 +91,39 @@ describe('UPDATEs', () => {
     // A template change is re-verified, and now the key is gone.
     expectRefused(await k(['rollout', 'restart', 'deployment', 'scaled', '-n', ns]), 'scaled.onnx');
   });
+
+  it('decides a rollback to a revision admitted before like any other UPDATE: verified again, admitted, no slower', async () => {
+    // The manifest rides in the pod template here, so `rollout undo` restores manifest and pins
+    // together (a manifest in the Deployment's own annotations is not part of its revisions).
+    const inTemplate = (manifest: typeof signedSeed): Record<string, any> => {
+      const d = deployment('rollback', ns, { manifest }) as Record<string, any>;
+      d.spec.template.metadata.annotations = d.metadata.annotations;
+      d.metadata.annotations = {};
+      return d;
+    };
+    const v2 = signV1(seedKey, 'fraud-detector-v2.onnx');
+    expectAdmitted(await apply(inTemplate(signedSeed)));
+    expectAdmitted(await apply(inTemplate(v2)));
+    await waitFor(
+      'two revisions (ReplicaSets) of the rollback Deployment',
+      async () => {
+        const rs = JSON.parse(await kOk(['get', 'rs', '-n', ns, '-l', 'app=rollback', '-o', 'json']));
+        return rs.items.length >= 2 ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 300 },
+    );
+
+    expectAdmitted(await k(['rollout', 'undo', 'deployment/rollback', '-n', ns]));
+
+    // Ours, not the deployment-controller's own revision/status updates of the same object.
+    const mine = decisions().filter(
+      (x) => x.kind === 'Deployment' && x.name === 'rollback' && !String(x.user).startsWith('system:'),
+    );
+    const last = mine.at(-1) as Record<string, any>;
+    expect(last).toMatchObject({ operation: 'UPDATE', decision: 'allow' });
+    expect(last.models.map((m: { name: string }) => m.name)).toEqual(['fraud-detector.onnx']);
+    // Same pure path as a CREATE, no cluster reads: well inside the admission deadline.
+    const create = mine.find((x) => x.operation === 'CREATE') as Record<string, any>;
+    expect(last.durationMs).toBeLessThan(Math.max(50, 10 * create.durationMs));
+  });
 });
