@@ -312,4 +312,15 @@ describe('decideAdmission', () => {
       expect(r.response.status?.message).toMatch(message);
     },
   );
+
+  it.each([
+    ['a signed Deployment', deployment()],
+    ['an unsigned one', deployment(null)],
+  ])('decides %s the same with the classification referencesToResolve already made', (_, object) => {
+    const request = admissionRequest(object);
+    const policy = defaultPolicy();
+    const plain = decideAdmission({ request, resolved: [], keyring, policy, now });
+    const { classification } = referencesToResolve(request, policy);
+    expect(decideAdmission({ request, resolved: [], keyring, policy, now, classification })).toEqual(plain);
+  });
 });

@@ -23,7 +23,7 @@ import type {
  */
 export function decideAdmission(input: DecisionInput): Decision {
   const { request, policy } = input;
-  const classification = classifyRequest(request, policy);
+  const classification = input.classification ?? classifyRequest(request, policy);
   if (classification.kind === 'invalid') {
     return finish(request, {
       outcome: 'deny',

@@ -2,6 +2,7 @@ import type { AdmissionRequest, AdmissionResponse } from '../admission/types.js'
 import type { Keyring } from '../keys/types.js';
 import type { Policy, Mode } from '../policy/types.js';
 import type { ResolvedManifest } from '../workload/types.js';
+import type { Classification } from './classify.js';
 
 export type DecisionOutcome = 'allow' | 'deny' | 'warn' | 'audit';
 
@@ -65,4 +66,6 @@ export interface DecisionInput {
   keyring: Keyring;
   policy: Policy;
   now: Date;
+  /** What `referencesToResolve` already worked out for this request and policy (saves doing it twice). */
+  classification?: Classification;
 }

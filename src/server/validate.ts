@@ -82,6 +82,7 @@ async function decide(request: AdmissionRequest, deps: ValidateDeps): Promise<De
     keyring: deps.keyring(),
     policy,
     now: deps.now?.() ?? new Date(),
+    classification: plan.classification,
   };
   return (deps.decide ?? decideAdmission)(input);
 }
