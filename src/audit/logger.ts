@@ -48,22 +48,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   );
 }
 
-/** The DESIGN.md audit line: one per decision, `msg: "admission"`. */
-export interface AuditLine {
-  uid: string;
-  kind: string;
-  namespace: string;
-  name: string;
-  operation: string;
-  user: string;
-  groups: string[];
-  dryRun: boolean;
-  decision: string;
-  mode: string;
-  rule?: string;
-  reasons: { code: string; message: string }[];
-  models: { name: string; keyId: string; format: string; sha256: string }[];
-  breakGlass?: { user: string; reason: string };
+/** The DESIGN.md audit line: one per decision, `msg: "admission"` (pino adds time and level). */
+export interface AuditLine extends AuditRecord {
   durationMs: number;
 }
 

@@ -108,16 +108,18 @@ export const checkV1Allowed: Check = (rule, { models }) =>
 
 // ---- time
 
+function badTimestamp(m: VerifiedModel, field: string, value: string): Problem {
+  return problem(
+    CODES.badTimestamp,
+    m.origin,
+    `model ${m.name}: ${field} "${value}" is not an RFC 3339 time: re-sign it`,
+  );
+}
+
 function ageProblems(rule: Rule, m: VerifiedModel, now: number): Problem[] {
   const signed = parseTimestamp(m.signedAt, false);
   if (signed === undefined) {
-    return [
-      problem(
-        CODES.badTimestamp,
-        m.origin,
-        `model ${m.name}: signedAt "${m.signedAt}" is not an RFC 3339 time: re-sign it`,
-      ),
-    ];
+    return [badTimestamp(m, 'signedAt', m.signedAt)];
   }
   if (signed > now + CLOCK_SKEW_SECONDS * 1000) {
     return [
@@ -155,13 +157,7 @@ function expiryProblems(m: VerifiedModel, now: number): Problem[] {
   if (m.expiresAt === undefined) return [];
   const expires = parseTimestamp(m.expiresAt, false);
   if (expires === undefined) {
-    return [
-      problem(
-        CODES.badTimestamp,
-        m.origin,
-        `model ${m.name}: expiresAt "${m.expiresAt}" is not an RFC 3339 time: re-sign it`,
-      ),
-    ];
+    return [badTimestamp(m, 'expiresAt', m.expiresAt)];
   }
   if (expires > now) return [];
   return [
