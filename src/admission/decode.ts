@@ -1,3 +1,4 @@
+import { isObject } from '../json/object.js';
 import type { AdmissionRequest, Operation } from './types.js';
 
 /**
@@ -58,7 +59,7 @@ export function exceedsDepth(value: unknown, max: number): boolean {
 
 /** Validates an already-parsed value as an admission.k8s.io/v1 AdmissionReview request. */
 export function decodeReview(parsed: unknown): DecodeResult {
-  if (!isRecord(parsed) || parsed.kind !== 'AdmissionReview') {
+  if (!isObject(parsed) || parsed.kind !== 'AdmissionReview') {
     return fail('request body is not an AdmissionReview (kind must be "AdmissionReview")');
   }
   if (parsed.apiVersion !== 'admission.k8s.io/v1') {
@@ -67,21 +68,21 @@ export function decodeReview(parsed: unknown): DecodeResult {
     );
   }
   const req = parsed.request;
-  if (!isRecord(req)) return fail('AdmissionReview has no request');
+  if (!isObject(req)) return fail('AdmissionReview has no request');
   if (typeof req.uid !== 'string' || req.uid.length === 0) return fail('AdmissionReview request has no uid');
   const problem = requestProblem(req);
   if (problem !== undefined) return fail(`AdmissionReview request ${problem}`, req.uid);
   return { ok: true, request: req as unknown as AdmissionRequest };
 }
 
-const optionalObject = (v: unknown): boolean => v === undefined || v === null || isRecord(v);
+const optionalObject = (v: unknown): boolean => v === undefined || v === null || isObject(v);
 const optionalString = (v: unknown): boolean => v === undefined || typeof v === 'string';
 
 /** Shape checks of the request fields modelgate reads: [problem, holds?]. First failing one wins. */
 const REQUEST_CHECKS: readonly [string, (r: Record<string, unknown>) => boolean][] = [
-  ['has no kind.kind', (r) => isRecord(r.kind) && typeof r.kind.kind === 'string'],
-  ['has no resource', (r) => isRecord(r.resource) && typeof r.resource.resource === 'string'],
-  ['has no userInfo', (r) => isRecord(r.userInfo)],
+  ['has no kind.kind', (r) => isObject(r.kind) && typeof r.kind.kind === 'string'],
+  ['has no resource', (r) => isObject(r.resource) && typeof r.resource.resource === 'string'],
+  ['has no userInfo', (r) => isObject(r.userInfo)],
   ['object is not an object', (r) => optionalObject(r.object)],
   ['oldObject is not an object', (r) => optionalObject(r.oldObject)],
   ['namespace is not a string', (r) => optionalString(r.namespace)],
@@ -92,8 +93,4 @@ function requestProblem(req: Record<string, unknown>): string | undefined {
   if (!OPERATIONS.includes(req.operation as Operation))
     return `has an unknown operation ${JSON.stringify(req.operation)}`;
   return REQUEST_CHECKS.find(([, holds]) => !holds(req))?.[0];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

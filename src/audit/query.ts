@@ -3,6 +3,7 @@
  * modelgate's Events, filter, and print. Pure: the CLI does the reading.
  */
 import type { DecisionOutcome } from '../decision/types.js';
+import { isObject, type Obj } from '../json/object.js';
 
 export interface AuditEntry {
   time: Date;
@@ -36,9 +37,7 @@ export function isDecision(value: string): value is DecisionOutcome {
   return (DECISIONS as readonly string[]).includes(value);
 }
 
-type Json = Record<string, unknown>;
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const isJson = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** One audit log line (pino JSON, msg "admission") → entry; anything else → undefined. */
 export function entryFromLogLine(line: string): AuditEntry | undefined {
@@ -48,8 +47,8 @@ export function entryFromLogLine(line: string): AuditEntry | undefined {
   } catch {
     return undefined;
   }
-  if (!isJson(value) || value.msg !== 'admission' || !isDecision(str(value.decision))) return undefined;
-  const reasons = Array.isArray(value.reasons) ? value.reasons.filter(isJson) : [];
+  if (!isObject(value) || value.msg !== 'admission' || !isDecision(str(value.decision))) return undefined;
+  const reasons = Array.isArray(value.reasons) ? value.reasons.filter(isObject) : [];
   return {
     time: new Date(typeof value.time === 'number' ? value.time : str(value.time)),
     decision: value.decision as DecisionOutcome,
@@ -61,7 +60,7 @@ export function entryFromLogLine(line: string): AuditEntry | undefined {
     reasons: reasons.map((r) => str(r.code)),
     message: reasons.map((r) => str(r.message)).join('; '),
     dryRun: value.dryRun === true,
-    breakGlass: isJson(value.breakGlass),
+    breakGlass: isObject(value.breakGlass),
     count: 1,
     source: 'log',
   };
@@ -74,33 +73,33 @@ const DECISION_OF_REASON: Record<string, DecisionOutcome> = {
 };
 
 interface EventParts {
-  meta: Json;
-  annotations: Json;
-  regarding: Json;
-  series: Json | undefined;
+  meta: Obj;
+  annotations: Obj;
+  regarding: Obj;
+  series: Obj | undefined;
 }
 
-function eventParts(event: Json): EventParts {
-  const meta = isJson(event.metadata) ? event.metadata : {};
+function eventParts(event: Obj): EventParts {
+  const meta = isObject(event.metadata) ? event.metadata : {};
   return {
     meta,
-    annotations: isJson(meta.annotations) ? meta.annotations : {},
-    regarding: isJson(event.regarding) ? event.regarding : {},
-    series: isJson(event.series) ? event.series : undefined,
+    annotations: isObject(meta.annotations) ? meta.annotations : {},
+    regarding: isObject(event.regarding) ? event.regarding : {},
+    series: isObject(event.series) ? event.series : undefined,
   };
 }
 
-function eventDecision(event: Json, annotations: Json): DecisionOutcome | undefined {
+function eventDecision(event: Obj, annotations: Obj): DecisionOutcome | undefined {
   const annotated = str(annotations['modelgate.dev/decision']);
   return isDecision(annotated) ? annotated : DECISION_OF_REASON[str(event.reason)];
 }
 
-function eventTime({ series, meta }: EventParts, event: Json): Date {
+function eventTime({ series, meta }: EventParts, event: Obj): Date {
   return new Date(str(series?.lastObservedTime) || str(event.eventTime) || str(meta.creationTimestamp));
 }
 
 /** An events.k8s.io/v1 Event that modelgate reported → entry; other Events → undefined. */
-export function entryFromEvent(event: Json, reportingController: string): AuditEntry | undefined {
+export function entryFromEvent(event: Obj, reportingController: string): AuditEntry | undefined {
   if (event.reportingController !== reportingController) return undefined;
   const parts = eventParts(event);
   const { annotations, regarding, series } = parts;

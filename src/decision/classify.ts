@@ -4,7 +4,7 @@ import { isController, isExemptNamespace, selectRule } from '../policy/match.js'
 import type { Policy, Rule } from '../policy/types.js';
 import { extractWorkload } from '../workload/extract.js';
 import { isPodCreatingKind, TEMPLATE_PATHS } from '../workload/kinds.js';
-import { getPath, isObject, stringMap } from '../workload/object.js';
+import { getPath, isObject, stringMap } from '../json/object.js';
 import type { Workload } from '../workload/types.js';
 
 /** Why a request needs no verification; each is decided before any verification work. */

@@ -3,9 +3,8 @@
  * problem it meets (with its field path) and hands back harmless placeholders afterwards, so a
  * validator reads top to bottom and checks `reader.problem` once at the end.
  */
+import { isObject, type Obj } from '../json/object.js';
 import type { Problem, Result } from './types.js';
-
-export type Obj = Record<string, unknown>;
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?$/;
@@ -24,10 +23,6 @@ export function wholePath(path: string): string {
   return path.endsWith(':') ? path.slice(0, -1) : path;
 }
 
-export function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function typeName(v: unknown): string {
   if (v === null) return 'null';
   return Array.isArray(v) ? 'array' : typeof v;
@@ -36,7 +31,8 @@ function typeName(v: unknown): string {
 /** Why `s` is not a lowercase sha256 hex digest, or undefined when it is one. */
 export function digestError(s: string): string | undefined {
   if (SHA256_RE.test(s)) return undefined;
-  if (/^[0-9a-fA-F]{64}$/.test(s)) return 'must be lower-case hex (upper-case A-F found); sha256sum and modelgate sign print lower case';
+  if (/^[0-9a-fA-F]{64}$/.test(s))
+    return 'must be lower-case hex (upper-case A-F found); sha256sum and modelgate sign print lower case';
   if (!/^[0-9a-fA-F]*$/.test(s)) return 'must contain only hex digits 0-9a-f';
   return `must be 64 hex characters (a SHA-256), got ${s.length}`;
 }
@@ -48,11 +44,25 @@ export function digestError(s: string): string | undefined {
 export function parseTimestamp(s: string, requireZone: boolean): number | undefined {
   const m = TIMESTAMP_RE.exec(s);
   if (!m || (requireZone && m[8] === undefined)) return undefined;
-  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const ms = Number(((m[7] ?? '') + '000').slice(0, 3));
   const t = Date.UTC(y, mo - 1, d, h, mi, sec, ms);
   const back = new Date(t);
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59) {
+  if (
+    back.getUTCFullYear() !== y ||
+    back.getUTCMonth() !== mo - 1 ||
+    back.getUTCDate() !== d ||
+    h > 23 ||
+    mi > 59 ||
+    sec > 59
+  ) {
     return undefined;
   }
   return t - zoneOffsetMs(m[8]);
@@ -76,21 +86,34 @@ export class FieldReader {
   }
 
   object(v: unknown, path: string, what = 'an object'): Obj {
-    if (isObj(v)) return v;
-    this.fail(v === undefined ? 'missing-field' : 'wrong-type', wholePath(path), v === undefined ? `is required (${what})` : `must be ${what}, got ${typeName(v)}`);
+    if (isObject(v)) return v;
+    this.fail(
+      v === undefined ? 'missing-field' : 'wrong-type',
+      wholePath(path),
+      v === undefined ? `is required (${what})` : `must be ${what}, got ${typeName(v)}`,
+    );
     return {};
   }
 
   onlyKeys(obj: Obj, allowed: readonly string[], path: string): void {
     const extra = Object.keys(obj).find((k) => !allowed.includes(k));
-    if (extra !== undefined) this.fail('unknown-field', joinPath(path, extra), `unknown field (allowed here: ${allowed.join(', ')})`);
+    if (extra !== undefined)
+      this.fail(
+        'unknown-field',
+        joinPath(path, extra),
+        `unknown field (allowed here: ${allowed.join(', ')})`,
+      );
   }
 
   string(obj: Obj, key: string, path: string, maxLength = 1024): string {
     const v = obj[key];
     const at = joinPath(path, key);
     if (typeof v !== 'string') {
-      this.fail(v === undefined ? 'missing-field' : 'wrong-type', at, v === undefined ? 'is required (a string)' : `must be a string, got ${typeName(v)}`);
+      this.fail(
+        v === undefined ? 'missing-field' : 'wrong-type',
+        at,
+        v === undefined ? 'is required (a string)' : `must be a string, got ${typeName(v)}`,
+      );
       return '';
     }
     if (v.length === 0) this.fail('bad-value', at, 'must not be empty');
@@ -109,17 +132,24 @@ export class FieldReader {
     const v = obj[key];
     const at = joinPath(path, key);
     if (typeof v !== 'number') {
-      this.fail(v === undefined ? 'missing-field' : 'wrong-type', at, v === undefined ? 'is required (a byte count)' : `must be a number, got ${typeName(v)}`);
+      this.fail(
+        v === undefined ? 'missing-field' : 'wrong-type',
+        at,
+        v === undefined ? 'is required (a byte count)' : `must be a number, got ${typeName(v)}`,
+      );
       return 0;
     }
-    if (!Number.isSafeInteger(v) || v < 0) this.fail('bad-size', at, `must be a non-negative whole number of bytes, got ${v}`);
+    if (!Number.isSafeInteger(v) || v < 0)
+      this.fail('bad-size', at, `must be a non-negative whole number of bytes, got ${v}`);
     return v;
   }
 
   timestamp(obj: Obj, key: string, path: string, requireZone: boolean): string {
     const v = this.string(obj, key, path, 64);
     if (v !== '' && parseTimestamp(v, requireZone) === undefined) {
-      const want = requireZone ? 'an RFC 3339 UTC time like 2026-04-26T03:15:42Z' : 'an ISO 8601 time like 2026-04-26T03:15:42.118203';
+      const want = requireZone
+        ? 'an RFC 3339 UTC time like 2026-04-26T03:15:42Z'
+        : 'an ISO 8601 time like 2026-04-26T03:15:42.118203';
       this.fail('bad-timestamp', joinPath(path, key), `must be ${want}, got ${JSON.stringify(v)}`);
     }
     return v;

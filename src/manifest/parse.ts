@@ -1,5 +1,6 @@
 /** Manifest text from an annotation, ConfigMap or file → validated manifests (v1 or v2). */
-import { isObj, joinPath, wholePath } from './fields.js';
+import { isObject } from '../json/object.js';
+import { joinPath, wholePath } from './fields.js';
 import { MAX_MANIFEST_BYTES, parseStrictJson } from './json.js';
 import type { Manifest, Result } from './types.js';
 import { parseV1 } from './v1.js';
@@ -17,7 +18,7 @@ function fail(code: string, path: string, message: string): Result<never> {
 
 /** Validate one parsed manifest value, detecting its format. */
 export function parseManifestValue(value: unknown, path: string): Result<Manifest> {
-  if (!isObj(value)) return fail('wrong-type', wholePath(path), 'a manifest must be a JSON object');
+  if (!isObject(value)) return fail('wrong-type', wholePath(path), 'a manifest must be a JSON object');
   if ('file_hash' in value) {
     const v1 = parseV1(value, path);
     return v1.ok ? { ok: true, value: { format: 'v1', body: v1.value } } : v1;
@@ -26,7 +27,11 @@ export function parseManifestValue(value: unknown, path: string): Result<Manifes
     const v2 = parseV2(value, path);
     return v2.ok ? { ok: true, value: { format: 'v2', body: v2.value } } : v2;
   }
-  return fail('unknown-format', wholePath(path), 'not a model manifest: expected v1 (file_hash, signature, ...) or v2 (apiVersion: modelgate.dev/v1, kind: ModelManifest)');
+  return fail(
+    'unknown-format',
+    wholePath(path),
+    'not a model manifest: expected v1 (file_hash, signature, ...) or v2 (apiVersion: modelgate.dev/v1, kind: ModelManifest)',
+  );
 }
 
 function checkEachSize(items: unknown[], origin: string): Result<true> {
@@ -48,7 +53,8 @@ export function parseManifests(text: string, origin: string): Result<Manifest[]>
   const isList = Array.isArray(json.value);
   const items: unknown[] = Array.isArray(json.value) ? json.value : [json.value];
   if (items.length === 0) return fail('no-manifest', origin, 'the manifest list is empty');
-  if (items.length > MAX_MANIFESTS) return fail('too-many', origin, `holds ${items.length} manifests; at most ${MAX_MANIFESTS} are allowed`);
+  if (items.length > MAX_MANIFESTS)
+    return fail('too-many', origin, `holds ${items.length} manifests; at most ${MAX_MANIFESTS} are allowed`);
   const sized = checkEachSize(items, origin);
   if (!sized.ok) return sized;
   const base = origin === '' ? '' : `${origin}:`;

@@ -6,7 +6,8 @@
 import canonicalize from 'canonicalize';
 import { isValidKeyId } from '../keys/keyring.js';
 import type { Keyring } from '../keys/types.js';
-import { FieldReader, isObj, joinPath, parseTimestamp, type Obj } from './fields.js';
+import { isObject, type Obj } from '../json/object.js';
+import { FieldReader, joinPath, parseTimestamp } from './fields.js';
 import type { Claims, ManifestV2, ModelFile, Result } from './types.js';
 
 export const V2_API_VERSION = 'modelgate.dev/v1';
@@ -15,7 +16,16 @@ export const V2_ALGORITHM = 'HMAC-SHA256';
 /** Sharded models have tens of files; a thousand is generous and keeps hashing bounded. */
 export const MAX_V2_FILES = 1024;
 
-const TOP_FIELDS = ['apiVersion', 'kind', 'model', 'files', 'claims', 'signedAt', 'expiresAt', 'signature'] as const;
+const TOP_FIELDS = [
+  'apiVersion',
+  'kind',
+  'model',
+  'files',
+  'claims',
+  'signedAt',
+  'expiresAt',
+  'signature',
+] as const;
 const MODEL_FIELDS = ['name', 'version', 'source'] as const;
 const FILE_FIELDS = ['path', 'sha256', 'size'] as const;
 const SIGNATURE_FIELDS = ['algorithm', 'keyId', 'value'] as const;
@@ -26,7 +36,8 @@ export type UnsignedManifestV2 = Omit<ManifestV2, 'signature'>;
 export function filePathError(p: string): string | undefined {
   if (p.includes('\0')) return 'must not contain NUL';
   if (p.includes('\\')) return 'must use "/" as separator, not "\\"';
-  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'must be relative (to the model directory), not absolute';
+  if (p.startsWith('/') || /^[A-Za-z]:/.test(p))
+    return 'must be relative (to the model directory), not absolute';
   const segments = p.split('/');
   if (segments.includes('..')) return 'must not contain ".." segments';
   if (segments.some((s) => s === '' || s === '.')) return 'must not contain empty or "." segments';
@@ -37,13 +48,21 @@ function readModel(r: FieldReader, o: Obj, path: string): ManifestV2['model'] {
   const at = joinPath(path, 'model');
   const m = r.object(o.model, at);
   r.onlyKeys(m, MODEL_FIELDS, at);
-  return { name: r.string(m, 'name', at, 253), version: r.string(m, 'version', at, 128), source: r.string(m, 'source', at, 4096) };
+  return {
+    name: r.string(m, 'name', at, 253),
+    version: r.string(m, 'version', at, 128),
+    source: r.string(m, 'source', at, 4096),
+  };
 }
 
 function readFile(r: FieldReader, v: unknown, at: string): ModelFile {
   const f = r.object(v, at, 'a file entry {path, sha256, size}');
   r.onlyKeys(f, FILE_FIELDS, at);
-  const file = { path: r.string(f, 'path', at, 4096), sha256: r.digest(f, 'sha256', at), size: r.size(f, 'size', at) };
+  const file = {
+    path: r.string(f, 'path', at, 4096),
+    sha256: r.digest(f, 'sha256', at),
+    size: r.size(f, 'size', at),
+  };
   const why = file.path === '' ? undefined : filePathError(file.path);
   if (why !== undefined) r.fail('bad-path', joinPath(at, 'path'), why);
   return file;
@@ -52,13 +71,18 @@ function readFile(r: FieldReader, v: unknown, at: string): ModelFile {
 function readFiles(r: FieldReader, o: Obj, path: string): ModelFile[] {
   const at = joinPath(path, 'files');
   if (!Array.isArray(o.files) || o.files.length === 0 || o.files.length > MAX_V2_FILES) {
-    r.fail(o.files === undefined ? 'missing-field' : 'wrong-type', at, `must be a list of 1 to ${MAX_V2_FILES} files`);
+    r.fail(
+      o.files === undefined ? 'missing-field' : 'wrong-type',
+      at,
+      `must be a list of 1 to ${MAX_V2_FILES} files`,
+    );
     return [];
   }
   const files = (o.files as unknown[]).map((f, i) => readFile(r, f, joinPath(at, i)));
   const seen = new Set<string>();
   files.forEach((f, i) => {
-    if (seen.has(f.path)) r.fail('bad-path', joinPath(joinPath(at, i), 'path'), `lists ${JSON.stringify(f.path)} twice`);
+    if (seen.has(f.path))
+      r.fail('bad-path', joinPath(joinPath(at, i), 'path'), `lists ${JSON.stringify(f.path)} twice`);
     seen.add(f.path);
   });
   return files;
@@ -78,7 +102,8 @@ function readClaims(r: FieldReader, o: Obj, path: string): Claims {
   const c = r.object(o.claims, at, 'an object of signed claims (may be {})');
   for (const [name, check] of Object.entries(CLAIM_TYPES)) {
     if (c[name] !== undefined && !check(c[name])) {
-      const want = name === 'approvers' ? 'a list of strings' : name === 'customerFacing' ? 'true or false' : 'a string';
+      const want =
+        name === 'approvers' ? 'a list of strings' : name === 'customerFacing' ? 'true or false' : 'a string';
       r.fail('wrong-type', joinPath(at, name), `must be ${want}`);
     }
   }
@@ -91,15 +116,21 @@ function readSignature(r: FieldReader, o: Obj, path: string): ManifestV2['signat
   r.onlyKeys(s, SIGNATURE_FIELDS, at);
   const algorithm = r.string(s, 'algorithm', at, 64);
   if (algorithm !== '' && algorithm !== V2_ALGORITHM) {
-    r.fail('unsupported-algorithm', joinPath(at, 'algorithm'), `must be "${V2_ALGORITHM}", got ${JSON.stringify(algorithm)}`);
+    r.fail(
+      'unsupported-algorithm',
+      joinPath(at, 'algorithm'),
+      `must be "${V2_ALGORITHM}", got ${JSON.stringify(algorithm)}`,
+    );
   }
   const keyId = r.string(s, 'keyId', at, 253);
-  if (keyId !== '' && !isValidKeyId(keyId)) r.fail('bad-value', joinPath(at, 'keyId'), 'must match [A-Za-z0-9._-]{1,253}');
+  if (keyId !== '' && !isValidKeyId(keyId))
+    r.fail('bad-value', joinPath(at, 'keyId'), 'must match [A-Za-z0-9._-]{1,253}');
   return { algorithm: V2_ALGORITHM, keyId, value: r.digest(s, 'value', at) };
 }
 
 function readHeader(r: FieldReader, o: Obj, path: string): void {
-  if (o.apiVersion !== V2_API_VERSION) r.fail('bad-value', joinPath(path, 'apiVersion'), `must be "${V2_API_VERSION}"`);
+  if (o.apiVersion !== V2_API_VERSION)
+    r.fail('bad-value', joinPath(path, 'apiVersion'), `must be "${V2_API_VERSION}"`);
   if (o.kind !== V2_KIND) r.fail('bad-value', joinPath(path, 'kind'), `must be "${V2_KIND}"`);
 }
 
@@ -109,7 +140,8 @@ function readTimes(r: FieldReader, o: Obj, path: string): Pick<ManifestV2, 'sign
   const expiresAt = r.timestamp(o, 'expiresAt', path, true);
   const from = parseTimestamp(signedAt, true);
   const to = parseTimestamp(expiresAt, true);
-  if (from !== undefined && to !== undefined && to <= from) r.fail('bad-timestamp', joinPath(path, 'expiresAt'), 'must be after signedAt');
+  if (from !== undefined && to !== undefined && to <= from)
+    r.fail('bad-timestamp', joinPath(path, 'expiresAt'), 'must be after signedAt');
   return { signedAt, expiresAt };
 }
 
@@ -129,7 +161,14 @@ export function parseV2(value: unknown, path = ''): Result<ManifestV2> {
 
 /** The exact text a v2 signature covers: JCS of the manifest without `signature`. */
 export function v2SigningPayload(m: UnsignedManifestV2 | ManifestV2): string {
-  const unsigned: Obj = { apiVersion: m.apiVersion, kind: m.kind, model: m.model, files: m.files, claims: m.claims, signedAt: m.signedAt };
+  const unsigned: Obj = {
+    apiVersion: m.apiVersion,
+    kind: m.kind,
+    model: m.model,
+    files: m.files,
+    claims: m.claims,
+    signedAt: m.signedAt,
+  };
   if (m.expiresAt !== undefined) unsigned.expiresAt = m.expiresAt;
   const text = canonicalize(unsigned);
   if (text === undefined) throw new Error('manifest cannot be canonicalized');
@@ -150,5 +189,5 @@ export function formatV2(m: ManifestV2): string {
 
 /** True when a parsed value looks like it means to be v2 (for format detection). */
 export function looksLikeV2(v: unknown): boolean {
-  return isObj(v) && ('apiVersion' in v || 'kind' in v);
+  return isObject(v) && ('apiVersion' in v || 'kind' in v);
 }

@@ -1,6 +1,6 @@
 import { ANNOTATION, INFERENCE_LABEL, TEMPLATE_PATHS } from './kinds.js';
-import type { Obj } from './object.js';
-import { asArray, asObject, asString, getPath, isObject, stringMap } from './object.js';
+import type { Obj } from '../json/object.js';
+import { asArray, asObject, asString, getPath, isObject, stringMap } from '../json/object.js';
 import type { ContainerInfo, ModelRef, VerifyInit, Workload } from './types.js';
 
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;

@@ -1,4 +1,4 @@
-/** Safe reads from untrusted Kubernetes objects (plain JSON of unknown shape). */
+/** Safe reads from untrusted JSON (Kubernetes objects, manifests, log lines) of unknown shape. */
 
 export type Obj = Record<string, unknown>;
 
