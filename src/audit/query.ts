@@ -3,6 +3,7 @@
  * modelgate's Events, filter, and print. Pure: the CLI does the reading.
  */
 import type { DecisionOutcome } from '../decision/types.js';
+import { oneLine } from '../decision/message.js';
 import { isObject, type Obj } from '../json/object.js';
 
 export interface AuditEntry {
@@ -152,7 +153,7 @@ export function formatTable(entries: readonly AuditEntry[]): string {
       e.user || '-',
       e.reasons.join(',') || '-',
       truncate(e.message, MESSAGE_WIDTH) || '-',
-    ].map(printable),
+    ].map(oneLine),
   );
   const all = [[...COLUMNS], ...rows];
   const widths = COLUMNS.map((_, i) => Math.max(...all.map((r) => r[i]?.length ?? 0)));
@@ -165,11 +166,6 @@ export function formatTable(entries: readonly AuditEntry[]): string {
 
 function truncate(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, width - 1)}…` : text;
-}
-
-function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
 }
 
 /** "30m", "24h", "7d" before now, or an ISO 8601 time. */
