@@ -13,6 +13,7 @@ import { filePathError, formatV2, signV2, V2_API_VERSION, V2_KIND } from '../man
 import { parseCommandLine } from './args.js';
 import type { CliIO, Command } from './types.js';
 import { UsageError } from './types.js';
+import { parseDuration as parsePolicyDuration } from '../policy/duration.js';
 
 const HELP = `usage: modelgate sign <model> --key-file F [--key-id ID] [--format v1|v2] [--out M]
        modelgate sign <file>... --format v2 --key-file F --version V --source S [--name N]
@@ -46,25 +47,16 @@ const OPTIONS = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
-const DURATION_UNITS: Readonly<Record<string, number>> = {
-  s: 1e3,
-  m: 60e3,
-  h: 3600e3,
-  d: 86400e3,
-  w: 7 * 86400e3,
-};
 /** Claim names that would pollute prototypes downstream; refused like the strict JSON parser does. */
 const FORBIDDEN_CLAIMS = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** "90d", "1w2d", "12h30m" → milliseconds. */
+/** "90d", "1w2d", "12h30m" → milliseconds, in the policy file's duration grammar. */
 export function parseDuration(text: string): number {
-  if (!/^(\d+[smhdw])+$/.test(text))
+  const seconds = parsePolicyDuration(text);
+  if (seconds === undefined)
     throw new UsageError(`--expires-in ${JSON.stringify(text)}: use a duration like 90d, 12h, 1w2d or 30m`);
-  let ms = 0;
-  for (const [, n, unit] of text.matchAll(/(\d+)([smhdw])/g))
-    ms += Number(n) * (DURATION_UNITS[unit as string] ?? 0);
-  if (ms <= 0) throw new UsageError('--expires-in must be longer than zero');
-  return ms;
+  if (seconds <= 0) throw new UsageError('--expires-in must be longer than zero');
+  return seconds * 1000;
 }
 
 function claimValue(name: string, value: string): unknown {
