@@ -408,7 +408,12 @@ const HEY = new URL('.tools/bin/hey', REPO);
  * The paced load again from hey, a Go client: the Node load generator's own tail dominates the
  * p99 at 1,000 req/s on 2 cores, so a second client tells the server's share apart.
  */
-async function heyPaced(port: number, f: Fixture, rate: number, seconds: number): Promise<LoadResult | undefined> {
+async function heyPaced(
+  port: number,
+  f: Fixture,
+  rate: number,
+  seconds: number,
+): Promise<LoadResult | undefined> {
   if (!existsSync(HEY)) return undefined;
   const bodyFile = join(f.dir, 'review.json');
   await writeFile(bodyFile, f.body);
@@ -543,21 +548,15 @@ export async function runAdmissionBench(
     // Warm-up (JIT, TLS sessions), then the measured phases.
     await drive(child, { ...base, kind: 'closed', port: serve.port, concurrency: 8, count: 3000 });
     await drive(child, { ...base, kind: 'closed', port: bare.port, concurrency: 8, count: 3000 });
-    const paced = await drive(child, {
+    const pace = {
       ...base,
-      kind: 'paced',
-      port: serve.port,
+      kind: 'paced' as const,
       rate: opts.rate ?? 1000,
       seconds: opts.pacedSeconds ?? 10,
-    });
-    const pacedBare = await drive(child, {
-      ...base,
-      kind: 'paced',
-      port: bare.port,
-      rate: opts.rate ?? 1000,
-      seconds: opts.pacedSeconds ?? 10,
-    });
-    const pacedHey = await heyPaced(serve.port, f, opts.rate ?? 1000, opts.pacedSeconds ?? 10);
+    };
+    const paced = await drive(child, { ...pace, port: serve.port });
+    const pacedBare = await drive(child, { ...pace, port: bare.port });
+    const pacedHey = await heyPaced(serve.port, f, pace.rate, pace.seconds);
     const mg = await measureCpu(
       () => cpuMs(pid),
       () => drive(child, { ...base, kind: 'closed', port: serve.port, concurrency, seconds: saturation }),
