@@ -3,8 +3,7 @@
  * or against sha256 values pinned in the pod spec (the init container: no key in the workload).
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, sep } from 'node:path';
-import { parseArgs } from 'node:util';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { KeyLoadError, loadKeyDir, loadKeyFile } from '../keys/load.js';
 import type { Keyring } from '../keys/types.js';
 import { digestError } from '../manifest/fields.js';
@@ -14,7 +13,7 @@ import { parseManifests } from '../manifest/parse.js';
 import { progressLine } from '../manifest/progress.js';
 import type { Manifest, Problem } from '../manifest/types.js';
 import { verifyManifest } from '../manifest/verify.js';
-import { parseCommandLine } from './args.js';
+import { parseVerifyArgs, type VerifyValues } from '../manifest/verify-command.js';
 import type { CliIO, Command } from './types.js';
 import { UsageError } from './types.js';
 
@@ -30,23 +29,19 @@ Re-hashes the model and checks it. Exit 0 valid, 1 invalid, 2 bad input.
   --json         machine-readable result on stdout
 `;
 
-const OPTIONS = {
-  manifest: { type: 'string' },
-  'key-file': { type: 'string' },
-  'key-id': { type: 'string' },
-  'keys-dir': { type: 'string' },
-  sha256: { type: 'string', multiple: true },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const;
-
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+type Values = VerifyValues;
 
 /** One file to hash and what it must be. `sizeSigned: false` for v1, whose size is not signed. */
 interface Target {
   path: string;
   /** Directory mode: the model directory the file must really be inside (symlinks resolved). */
   within?: string;
+  /**
+   * Pinned-file mode (the init container): the path itself must be the file, no symlink on the
+   * way. A link resolves in each container's own filesystem, so the serving container could read
+   * other bytes at the same path than the ones hashed here.
+   */
+  direct?: boolean;
   /** The resolved path actually read. */
   readFrom?: string;
   sha256: string;
@@ -82,8 +77,9 @@ interface Plan {
 }
 
 function parse(args: string[]): { values: Values; models: string[] } {
-  const { values, positionals } = parseCommandLine(args, OPTIONS);
-  return { values, models: positionals };
+  const parsed = parseVerifyArgs(args);
+  if (!parsed.ok) throw new UsageError(parsed.message);
+  return { values: parsed.values, models: parsed.positionals };
 }
 
 function pickMode(values: Values): 'key' | 'sha256' {
@@ -219,7 +215,7 @@ async function plan(values: Values, models: string[]): Promise<Plan> {
       throw new UsageError(`${m} is a directory: pass --manifest to check the files it lists`);
   return {
     report: emptyReport(mode),
-    targets: models.map((path, i) => ({ path, sha256: pins[i] as string })),
+    targets: models.map((path, i) => ({ path, sha256: pins[i] as string, direct: true })),
   };
 }
 
@@ -244,6 +240,8 @@ async function resolveTarget(t: Target): Promise<{ real: string } | { why: strin
   if (info === undefined) return { why: 'missing' };
   if (!info.isFile()) return { why: 'not a regular file' };
   const real = await realpath(t.path);
+  if (t.direct === true && real !== resolve(t.path))
+    return { why: `is reached through a symlink (to ${real}): pass the real path` };
   if (t.within === undefined) return { real };
   const dir = await realpath(t.within);
   // A symlink may point elsewhere inside the model directory (HF caches do), never out of it.

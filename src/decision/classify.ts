@@ -1,9 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { AdmissionRequest } from '../admission/types.js';
 import { isController, isExemptNamespace, selectRule } from '../policy/match.js';
+import { labelsPolicyReads } from '../policy/rules.js';
 import type { Policy, Rule } from '../policy/types.js';
 import { extractWorkload } from '../workload/extract.js';
-import { isPodCreatingKind, TEMPLATE_PATHS } from '../workload/kinds.js';
+import { INFERENCE_LABEL, isPodCreatingKind, TEMPLATE_PATHS } from '../workload/kinds.js';
+import type { Problem } from '../manifest/types.js';
 import { getPath, isObject, stringMap } from '../json/object.js';
 import type { Workload } from '../workload/types.js';
 
@@ -20,7 +22,9 @@ export type SkipReason =
 export type Classification =
   | { kind: 'skip'; reason: SkipReason; workload?: Workload }
   | { kind: 'invalid'; message: string }
-  | { kind: 'check'; workload: Workload; rule: Rule; ephemeral: boolean };
+  | { kind: 'check'; workload: Workload; rule: Rule; ephemeral: boolean }
+  /** Refused without verification: what the request does is never allowed on an inference pod. */
+  | { kind: 'refuse'; workload: Workload; rule: Rule; problem: Problem };
 
 /**
  * Decides whether a request is in scope. Cheap and pure: deletes, status and scale updates,
@@ -33,20 +37,48 @@ export function classifyRequest(request: AdmissionRequest, policy: Policy): Clas
   if (!workload) return { kind: 'invalid', message: `${request.kind.kind} has no object to check` };
   if (isExemptNamespace(policy, workload.namespace))
     return { kind: 'skip', reason: 'namespace-exempt', workload };
-  const images = workload.containers.map((c) => c.image);
-  const rule = selectRule(policy, {
-    namespace: workload.namespace,
-    kind: workload.kind,
-    labels: workload.labels,
-    images,
-  });
-  if (!rule) return { kind: 'skip', reason: 'not-inference', workload };
+  const rule = ruleFor(policy, workload);
   if (isControllerRequest(request, policy)) return { kind: 'skip', reason: 'controller-request', workload };
+  if (!rule)
+    return markRemoval(request, policy, workload) ?? { kind: 'skip', reason: 'not-inference', workload };
   const ephemeral = request.subResource === 'ephemeralcontainers';
-  if (request.operation === 'UPDATE' && !ephemeral && !modelOrTemplateChanged(request, rule)) {
+  if (request.operation === 'UPDATE' && !ephemeral && !modelOrTemplateChanged(request, policy)) {
     return { kind: 'skip', reason: 'template-unchanged', workload };
   }
   return { kind: 'check', workload, rule, ephemeral };
+}
+
+/** The rule that governs a workload: selected by its pods' labels, its images, or the model it declares. */
+function ruleFor(policy: Policy, workload: Workload): Rule | undefined {
+  return selectRule(policy, {
+    namespace: workload.namespace,
+    kind: workload.kind,
+    labels: workload.labels,
+    images: workload.containers.map((c) => c.image),
+    declaresModel: workload.refs.length > 0 || workload.verifySteps.length > 0,
+  });
+}
+
+/**
+ * A Pod UPDATE that takes away what made it an inference pod (its label, model annotations):
+ * afterwards nothing would stop `kubectl debug` or an image swap on a pod that runs a verified
+ * model, so it is refused under the rule that governed the pod before.
+ */
+function markRemoval(
+  request: AdmissionRequest,
+  policy: Policy,
+  workload: Workload,
+): Classification | undefined {
+  if (request.kind.kind !== 'Pod' || request.operation !== 'UPDATE') return undefined;
+  const before = extractWorkload('Pod', request.oldObject, request.namespace);
+  const rule = before && ruleFor(policy, before);
+  if (!rule) return undefined;
+  const problem: Problem = {
+    code: 'inference-mark-removed',
+    path: 'metadata',
+    message: `this update removes what makes pod ${workload.namespace}/${workload.name} an inference pod (its ${INFERENCE_LABEL} label or model annotations): keep them; to change the pod, change its workload`,
+  };
+  return { kind: 'refuse', workload, rule, problem };
 }
 
 function preCheck(request: AdmissionRequest): SkipReason | undefined {
@@ -66,16 +98,16 @@ function isControllerRequest(request: AdmissionRequest, policy: Policy): boolean
 }
 
 /** An UPDATE is re-verified when the pod template or anything modelgate reads changed. */
-function modelOrTemplateChanged(request: AdmissionRequest, rule: Rule): boolean {
+function modelOrTemplateChanged(request: AdmissionRequest, policy: Policy): boolean {
   const path = TEMPLATE_PATHS[request.kind.kind] ?? [];
   const template = (o: unknown): unknown => (path.length === 0 ? getPath(o, ['spec']) : getPath(o, path));
   if (!isObject(request.oldObject)) return true;
   if (!isDeepStrictEqual(template(request.object), template(request.oldObject))) return true;
-  const read = new Set(rule.requiredLabels.map((l) => l.name));
+  const read = labelsPolicyReads(policy);
   return !isDeepStrictEqual(checkedMetadata(request.object, read), checkedMetadata(request.oldObject, read));
 }
 
-/** The metadata decisions read: modelgate.dev/* annotations and labels, and the labels the rule requires. */
+/** The metadata decisions read: modelgate.dev/* annotations and labels, and every label the policy reads. */
 function checkedMetadata(object: unknown, ruleLabels: ReadonlySet<string>): Record<string, string> {
   const pick = (m: Record<string, string>, prefix: string): Record<string, string> =>
     Object.fromEntries(

@@ -3,6 +3,7 @@ import {
   admissionRequest,
   deployment,
   workloadOfKind,
+  type Obj,
   type RequestOptions,
 } from '../../test/fixtures/objects.js';
 import { vectors } from '../../test/fixtures/vectors.js';
@@ -100,14 +101,26 @@ describe('decideAdmission', () => {
     expect(decide(workloadOfKind(kind, vectors.wrongKeyManifestText)).response.allowed).toBe(false);
   });
 
-  it('allows a workload without the inference label, unverified', () => {
+  it('allows a workload without the inference label that declares no model, unverified', () => {
     const d = deployment(null);
     delete d.metadata.labels['modelgate.dev/inference'];
     delete d.spec.template.metadata.labels['modelgate.dev/inference'];
+    d.spec.template.spec.initContainers = [];
     const r = decide(d);
     expect(r.response).toEqual({ uid: expect.any(String), allowed: true });
     expect(r.record.reasons).toEqual([{ code: 'not-inference', message: 'not verified' }]);
     expect(r.event).toBeUndefined();
+  });
+
+  it.each([
+    ['a manifest annotation', (d: Obj) => (d.spec.template.spec.initContainers = [])],
+    ['a verify step', (d: Obj) => (d.metadata.annotations = {})],
+  ])('verifies a workload that declares a model by %s even without the inference label', (_, keepOne) => {
+    const d = deployment(vectors.wrongKeyManifestText);
+    delete d.metadata.labels['modelgate.dev/inference'];
+    delete d.spec.template.metadata.labels['modelgate.dev/inference'];
+    keepOne(d);
+    expect(decide(d).response.allowed).toBe(false);
   });
 
   it('does not re-verify a scale-only UPDATE', () => {

@@ -31,6 +31,10 @@ export function decideAdmission(input: DecisionInput): Decision {
       problems: [invalidObject(classification.message)],
     });
   }
+  if (classification.kind === 'refuse') {
+    const { workload, rule, problem } = classification;
+    return decideFixed(input, workload, rule, [problem]);
+  }
   if (classification.kind === 'skip') {
     return finish(
       request,
@@ -55,7 +59,7 @@ interface Verdict {
 function check(input: DecisionInput, c: Extract<Classification, { kind: 'check' }>): Decision {
   const { request, policy, keyring, now } = input;
   const { workload, rule } = c;
-  if (c.ephemeral) return decideEphemeral(input, workload, rule);
+  if (c.ephemeral) return decideFixed(input, workload, rule, [ephemeralProblem(workload)]);
   const findings = verifyWorkloadModels(workload, input.resolved, keyring);
   const user = { username: request.userInfo.username, groups: request.userInfo.groups ?? [] };
   const evaluated = evaluateRule(rule, { workload, models: findings.models, user, now, policy });
@@ -74,11 +78,11 @@ function check(input: DecisionInput, c: Extract<Classification, { kind: 'check' 
 }
 
 /**
- * `kubectl debug`: the pod itself was admitted already; the question is only whether a container
- * outside its verified template may join it. Never, on an inference pod, except by break-glass.
+ * A request refused for what it does, not for what it runs: `kubectl debug` on an inference pod
+ * (a container outside its verified template), or an update taking its marks away. Never, on an
+ * inference pod, except by break-glass (and as the rule's mode says).
  */
-function decideEphemeral(input: DecisionInput, workload: Workload, rule: Rule): Decision {
-  const problems = [ephemeralProblem(workload)];
+function decideFixed(input: DecisionInput, workload: Workload, rule: Rule, problems: Problem[]): Decision {
   let verdict: Verdict = { outcome: outcomeFor(rule.mode, problems), mode: rule.mode, problems, rule };
   if (verdict.outcome === 'deny') verdict = applyBreakGlass(verdict, input, workload);
   return finish(input.request, verdict, workload);

@@ -10,6 +10,8 @@ export interface WorkloadSelector {
   labels: Record<string, string>;
   /** Container images of the pod template (init and ephemeral containers included). */
   images: string[];
+  /** It declares a model (manifest annotations, a verify step): whoever declares one gets it verified. */
+  declaresModel?: boolean;
 }
 
 /** Exemption comes only from the operator's policy, never from labels on the workload or namespace. */
@@ -39,11 +41,11 @@ function labelsSelect(selector: Record<string, string>, labels: Record<string, s
 }
 
 /**
- * An inference workload for this rule: labelled modelgate.dev/inference="true", or selected by the
- * rule's own selectors (any container image matching `match.images`, or every `match.labels` pair).
+ * An inference workload for this rule: labelled modelgate.dev/inference="true", declaring a model,
+ * or selected by the rule's own selectors (any container image matching `match.images`, or every `match.labels` pair).
  */
 export function isInferenceWorkload(rule: Rule, w: WorkloadSelector): boolean {
-  if (w.labels[LABELS.inference] === 'true') return true;
+  if (w.labels[LABELS.inference] === 'true' || w.declaresModel === true) return true;
   if (w.images.some((image) => anyGlobMatches(rule.match.images, image))) return true;
   return labelsSelect(rule.match.labels, w.labels);
 }

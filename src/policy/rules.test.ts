@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { VerifiedModel } from '../manifest/types.js';
 import type { Workload } from '../workload/types.js';
+import type { VerifyStep } from '../workload/verify-step.js';
 import { defaultPolicy, defaultRule } from './defaults.js';
 import {
   CODES,
@@ -54,6 +55,19 @@ const v1: VerifiedModel = {
   origin: 'metadata.annotations["modelgate.dev/manifest"]',
 };
 
+/** A verify step as extraction reads it: counted unless it carries problems. */
+function step(sha256s: string[], image = 'ghcr.io/modelgate/modelgate:0.1.0'): VerifyStep {
+  return {
+    container: 'verify',
+    image,
+    index: 0,
+    path: 'spec.template.spec.initContainers[0]',
+    files: sha256s.map((sha256, i) => ({ path: `/models/f${i}`, sha256 })),
+    volumes: ['models'],
+    problems: [],
+  };
+}
+
 const workload: Workload = {
   kind: 'Deployment',
   namespace: 'prod-fraud',
@@ -66,9 +80,8 @@ const workload: Workload = {
     { name: 'server', image: 'registry.example.com/scorer:1', path: 'spec.template.spec.containers[0]' },
   ],
   refs: [],
-  verifyInits: [
-    { container: 'verify', path: 'spec.template.spec.initContainers[0]', sha256s: [SHA_A, SHA_B] },
-  ],
+  labelConflicts: [],
+  verifySteps: [step([SHA_A, SHA_B])],
   approvers: [],
 };
 
@@ -207,34 +220,49 @@ describe('verify init container', () => {
     [
       'no init container at all is refused once',
       {},
-      { models: [v1, v2], workload: { verifyInits: [] } },
+      { models: [v1, v2], workload: { verifySteps: [] } },
       [CODES.verifyInitMissing],
     ],
     [
       'a file whose sha256 no init container pins is refused',
       {},
-      { workload: { verifyInits: [{ container: 'verify', path: 'p', sha256s: [SHA_B] }] } },
+      { workload: { verifySteps: [step([SHA_B])] } },
       [CODES.verifyInitNotPinned],
     ],
     [
-      'hashes compare without regard to case',
+      'a step that is not exact does not count, and says why',
       {},
-      { workload: { verifyInits: [{ container: 'v', path: 'p', sha256s: [SHA_A.toUpperCase()] }] } },
-      [],
+      {
+        workload: {
+          verifySteps: [
+            {
+              ...step([SHA_A, SHA_B]),
+              problems: [{ code: 'verify-step-not-inert', path: 'p', message: 'm' }],
+            },
+          ],
+        },
+      },
+      ['verify-step-not-inert'],
+    ],
+    [
+      'without verifyImages, a step of a non-modelgate image does not count',
+      {},
+      { workload: { verifySteps: [step([SHA_A, SHA_B], 'busybox:1')] } },
+      [CODES.verifyInitMissing],
     ],
     [
       'nothing is required when the rule does not ask',
       { requireVerifyInit: false },
-      { workload: { verifyInits: [] } },
+      { workload: { verifySteps: [] } },
       [],
     ],
-    ['nothing is required without models', {}, { models: [], workload: { verifyInits: [] } }, []],
+    ['nothing is required without models', {}, { models: [], workload: { verifySteps: [] } }, []],
     [
       'with verifyImages, an init container of another image does not count',
       { verifyImages: ['ghcr.io/modelgate/modelgate@sha256:*'] },
       {
         workload: {
-          verifyInits: [{ container: 'v', image: 'evil.example/modelgate:1', path: 'p', sha256s: [SHA_A] }],
+          verifySteps: [step([SHA_A, SHA_B], 'evil.example/modelgate:1')],
         },
       },
       [CODES.verifyInitMissing],
@@ -244,9 +272,7 @@ describe('verify init container', () => {
       { verifyImages: ['ghcr.io/modelgate/modelgate@sha256:*'] },
       {
         workload: {
-          verifyInits: [
-            { container: 'v', image: 'ghcr.io/modelgate/modelgate@sha256:abc', path: 'p', sha256s: [SHA_A] },
-          ],
+          verifySteps: [step([SHA_A, SHA_B], 'ghcr.io/modelgate/modelgate@sha256:abc')],
         },
       },
       [],
@@ -256,7 +282,7 @@ describe('verify init container', () => {
   });
 
   it('points at the pod template for a missing init container', () => {
-    const [p] = checkVerifyInit(ruleWith({}), contextWith({ workload: { verifyInits: [] } }));
+    const [p] = checkVerifyInit(ruleWith({}), contextWith({ workload: { verifySteps: [] } }));
     expect(p?.path).toBe('spec.template.spec.initContainers');
     expect(p?.message).toContain('fraud-detector@1.2.0');
   });

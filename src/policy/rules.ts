@@ -1,6 +1,12 @@
 import { parseTimestamp } from '../manifest/fields.js';
 import type { Problem, VerifiedModel } from '../manifest/types.js';
 import type { Workload } from '../workload/types.js';
+import {
+  CODES as VERIFY_STEP_CODES,
+  MODELGATE_IMAGE,
+  modelVolumeProblems,
+  type VerifyStep,
+} from '../workload/verify-step.js';
 import { CLOCK_SKEW_SECONDS, LABELS } from './defaults.js';
 import { anyGlobMatches } from './glob.js';
 import { anyPrincipalMatches, type Requester } from './principals.js';
@@ -38,6 +44,9 @@ export const CODES = {
   labelMissing: 'label-missing',
   labelValueNotAllowed: 'label-value-not-allowed',
   labelContradictsClaim: 'label-contradicts-claim',
+  labelContradictsTemplate: 'label-contradicts-template',
+  verifyStepNotInert: VERIFY_STEP_CODES.notInert,
+  modelVolumeWritable: VERIFY_STEP_CODES.modelVolumeWritable,
   scanNotPassed: 'scan-not-passed',
   approvalsInsufficient: 'approvals-insufficient',
   requesterNotAllowed: 'requester-not-allowed',
@@ -174,42 +183,63 @@ export const checkAge: Check = (rule, { models, now }) =>
 
 // ---- model bytes: the init container that re-hashes them at pod start
 
-/** Verify init containers that count: all of them, or those whose image matches `verifyImages`. */
-function trustedVerifyInits(rule: Rule, workload: Workload): Workload['verifyInits'] {
-  if (rule.verifyImages.length === 0) return workload.verifyInits;
-  return workload.verifyInits.filter((v) => anyGlobMatches(rule.verifyImages, v.image ?? ''));
+/** Whether the rule trusts a verify step's image: one matching `verifyImages`, or any modelgate image when it names none. */
+function imageTrusted(rule: Rule, step: VerifyStep): boolean {
+  if (rule.verifyImages.length === 0) return MODELGATE_IMAGE.test(step.image);
+  return anyGlobMatches(rule.verifyImages, step.image);
 }
 
 function imageClause(rule: Rule): string {
-  return rule.verifyImages.length === 0 ? '' : ` with an image matching ${rule.verifyImages.join(' or ')}`;
+  return rule.verifyImages.length === 0
+    ? ' with a modelgate image'
+    : ` with an image matching ${rule.verifyImages.join(' or ')}`;
+}
+
+/** Why a step that looks like a verify step does not count: its image, or its form. */
+function whyNotCounted(rule: Rule, step: VerifyStep): Problem[] {
+  if (!imageTrusted(rule, step))
+    return [
+      problem(
+        CODES.verifyInitMissing,
+        `${step.path}.image`,
+        `init container "${step.container}" (${step.path}.image) runs "${step.image}", not a verify image rule "${rule.name}" trusts: use an image matching ${rule.verifyImages.join(' or ') || 'modelgate'}`,
+      ),
+    ];
+  return step.problems;
 }
 
 export const checkVerifyInit: Check = (rule, { models, workload }) => {
   if (!rule.requireVerifyInit || models.length === 0) return [];
-  const prefix = workload.templatePath === '' ? '' : `${workload.templatePath}.`;
-  const inits = trustedVerifyInits(rule, workload);
-  if (inits.length === 0) {
+  const specPath = `${workload.templatePath === '' ? '' : `${workload.templatePath}.`}spec`;
+  const counted = workload.verifySteps.filter((s) => s.problems.length === 0 && imageTrusted(rule, s));
+  const uncounted = workload.verifySteps
+    .filter((s) => !counted.includes(s))
+    .flatMap((s) => whyNotCounted(rule, s));
+  if (counted.length === 0) {
+    if (uncounted.length > 0) return uncounted;
     const names = models.map((m) => m.name).join(', ');
     return [
       problem(
         CODES.verifyInitMissing,
-        `${prefix}spec.initContainers`,
-        `model ${names}: no "modelgate verify" init container${imageClause(rule)} checks the model bytes: add one with --sha256 <hash> for each model file`,
+        `${specPath}.initContainers`,
+        `model ${names}: no "modelgate verify" init container${imageClause(rule)} checks the model bytes: add one running verify <file> --sha256 <hash> for each model file, with the model volume mounted readOnly`,
       ),
     ];
   }
-  const pinned = new Set(inits.flatMap((v) => v.sha256s.map((h) => h.toLowerCase())));
-  return models.flatMap((m) =>
+  const pinned = new Set(counted.flatMap((s) => s.files.map((f) => f.sha256)));
+  const unpinned = models.flatMap((m) =>
     m.files
       .filter((f) => !pinned.has(f.sha256.toLowerCase()))
       .map((f) =>
         problem(
           CODES.verifyInitNotPinned,
-          inits[0]?.path ?? `${prefix}spec.initContainers`,
-          `model ${m.name}: file ${f.path} (sha256 ${f.sha256}) is not pinned by the modelgate verify init container: add --sha256 ${f.sha256} to its args`,
+          counted[0]?.path ?? `${specPath}.initContainers`,
+          `model ${m.name}: file ${f.path} (sha256 ${f.sha256}) is not pinned by the modelgate verify init container: add the file's path and --sha256 ${f.sha256} to its args`,
         ),
       ),
   );
+  const writable = modelVolumeProblems(workload.podSpec, specPath, counted);
+  return [...unpinned, ...(unpinned.length > 0 ? uncounted : []), ...writable];
 };
 
 // ---- labels and signed claims
@@ -268,7 +298,32 @@ function contradictions(pair: { label: string; claim: string }, ctx: RuleContext
   });
 }
 
+/** Every label name the policy reads: to select workloads, to require, to compare with claims. */
+export function labelsPolicyReads(policy: Policy): Set<string> {
+  const names = new Set<string>(Object.values(LABELS));
+  for (const rule of policy.rules) {
+    for (const name of Object.keys(rule.match.labels)) names.add(name);
+    for (const pair of labelClaimPairs(rule)) names.add(pair.label);
+  }
+  return names;
+}
+
+/** A label the policy reads must say the same on the workload as on the pods it makes. */
+function labelConflictProblems({ workload, policy }: RuleContext): Problem[] {
+  const read = labelsPolicyReads(policy);
+  return workload.labelConflicts
+    .filter((c) => read.has(c.name))
+    .map((c) =>
+      problem(
+        CODES.labelContradictsTemplate,
+        c.outer.path,
+        `label ${c.name} is "${c.outer.value}" at ${c.outer.path} but "${c.inner.value}" at ${c.inner.path}, which the pods carry: set one value (a label above the pod template may add to its labels, never contradict them)`,
+      ),
+    );
+}
+
 export const checkLabels: Check = (rule, ctx) => [
+  ...labelConflictProblems(ctx),
   ...requiredLabelProblems(rule, ctx.workload.labels),
   ...labelClaimPairs(rule).flatMap((pair) => contradictions(pair, ctx)),
 ];

@@ -17,8 +17,11 @@ describe('extractWorkload', () => {
         text: vectors.manifestText,
       },
     ]);
-    expect(w.verifyInits).toHaveLength(1);
-    expect(w.verifyInits[0]!.sha256s).toEqual([vectors.sha256]);
+    expect(w.verifySteps).toHaveLength(1);
+    expect(w.verifySteps[0]!.files).toEqual([
+      { path: '/models/fraud-detector.onnx', sha256: vectors.sha256 },
+    ]);
+    expect(w.verifySteps[0]!.problems).toEqual([]);
     expect(w.containers.map((c) => c.image)).toContain('nvcr.io/nvidia/tritonserver:24.08-py3');
   });
 
@@ -27,7 +30,7 @@ describe('extractWorkload', () => {
     ['Deployment', 'spec.template.spec.initContainers[0]'],
     ['CronJob', 'spec.jobTemplate.spec.template.spec.initContainers[0]'],
   ])('gives field paths into the %s pod template', (kind, path) => {
-    expect(extractWorkload(kind, workloadOfKind(kind))!.verifyInits[0]!.path).toBe(path);
+    expect(extractWorkload(kind, workloadOfKind(kind))!.verifySteps[0]!.path).toBe(path);
   });
 
   it('prefers the workload metadata annotation over the pod template one', () => {
@@ -93,16 +96,19 @@ describe('extractWorkload', () => {
   });
 
   it.each([
-    ['--sha256 HEX', ['verify', '/m', '--sha256', 'aa'], ['aa']],
-    ['--sha256=HEX twice', ['verify', '/m', '--sha256=aa', '--sha256=bb'], ['aa', 'bb']],
-    ['no pin', ['verify', '/m'], []],
+    ['--sha256 HEX', ['verify', '/models/m', '--sha256', 'a'.repeat(64)], ['a'.repeat(64)]],
+    [
+      '--sha256=HEX for two files',
+      ['verify', '/models/m', '/models/n', `--sha256=${'a'.repeat(64)}`, `--sha256=${'b'.repeat(64)}`],
+      ['a'.repeat(64), 'b'.repeat(64)],
+    ],
   ])('reads the hashes a verify init container pins with %s', (_, args, hashes) => {
     const d = deployment();
     d.spec.template.spec.initContainers[0].args = args;
-    expect(extractWorkload('Deployment', d)!.verifyInits[0]!.sha256s).toEqual(hashes);
+    expect(extractWorkload('Deployment', d)!.verifySteps[0]!.files.map((f) => f.sha256)).toEqual(hashes);
   });
 
-  it('does not take an arbitrary init container that mentions verify for modelgate verify', () => {
+  it('takes an init container that mentions verify for a verify step, and says why it does not count', () => {
     const d = deployment();
     d.spec.template.spec.initContainers[0] = {
       name: 'x',
@@ -110,7 +116,49 @@ describe('extractWorkload', () => {
       command: ['sh', '-c', 'echo verify'],
       args: ['verify'],
     };
-    expect(extractWorkload('Deployment', d)!.verifyInits).toEqual([]);
+    const [step] = extractWorkload('Deployment', d)!.verifySteps;
+    expect(step?.problems.map((p) => p.path)).toContain('spec.template.spec.initContainers[0].command');
+  });
+
+  it.each([
+    ['the pod template wins over the workload', { tier: 'gold' }, { tier: 'silver' }, undefined, 'silver'],
+    ['a workload label adds a name the template lacks', { owner: 'a' }, {}, undefined, 'a'],
+    ["a CronJob's job template label adds too", {}, {}, { owner: 'b' }, 'b'],
+  ])('effective labels: %s', (_, outer, inner, job, value) => {
+    const c = workloadOfKind('CronJob');
+    Object.assign(c.metadata.labels, outer);
+    Object.assign(c.spec.jobTemplate.spec.template.metadata.labels, inner);
+    if (job) c.spec.jobTemplate.metadata = { labels: job };
+    const w = extractWorkload('CronJob', c)!;
+    const name = Object.keys({ ...outer, ...inner, ...job })[0]!;
+    expect(w.labels[name]).toBe(value);
+  });
+
+  it('records every level that contradicts the labels the pods carry, with both paths', () => {
+    const c = workloadOfKind('CronJob');
+    c.metadata.labels.tier = 'gold';
+    c.spec.jobTemplate.metadata = { labels: { tier: 'bronze' } };
+    c.spec.jobTemplate.spec.template.metadata.labels.tier = 'silver';
+    expect(extractWorkload('CronJob', c)!.labelConflicts).toEqual([
+      {
+        name: 'tier',
+        inner: { path: 'spec.jobTemplate.spec.template.metadata.labels', value: 'silver' },
+        outer: { path: 'spec.jobTemplate.metadata.labels', value: 'bronze' },
+      },
+      {
+        name: 'tier',
+        inner: { path: 'spec.jobTemplate.spec.template.metadata.labels', value: 'silver' },
+        outer: { path: 'metadata.labels', value: 'gold' },
+      },
+    ]);
+  });
+
+  it('keeps the inference label "true" when any level says so', () => {
+    const d = deployment();
+    d.spec.template.metadata.labels['modelgate.dev/inference'] = 'false';
+    const w = extractWorkload('Deployment', d)!;
+    expect(hasInferenceLabel(w)).toBe(true);
+    expect(w.labelConflicts.map((c) => c.name)).toEqual(['modelgate.dev/inference']);
   });
 
   it('splits approvers', () => {
@@ -132,7 +180,7 @@ describe('extractWorkload', () => {
       metadata: { labels: 5, annotations: ['x'] },
       spec: { template: { spec: { containers: 'x', volumes: [null, 1] } } },
     };
-    expect(extractWorkload('Deployment', odd)).toMatchObject({ refs: [], containers: [], verifyInits: [] });
+    expect(extractWorkload('Deployment', odd)).toMatchObject({ refs: [], containers: [], verifySteps: [] });
   });
 
   it('keeps annotations outside modelgate.dev/ that a policy may name (e.g. a break-glass annotation)', () => {

@@ -1,7 +1,8 @@
 import { ANNOTATION, INFERENCE_LABEL, TEMPLATE_PATHS } from './kinds.js';
 import type { Obj } from '../json/object.js';
 import { asArray, asObject, asString, getPath, isObject, stringMap } from '../json/object.js';
-import type { ContainerInfo, ModelRef, VerifyInit, Workload } from './types.js';
+import type { ContainerInfo, LabelConflict, ModelRef, Workload } from './types.js';
+import { verifySteps } from './verify-step.js';
 
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
@@ -17,18 +18,20 @@ export function extractWorkload(kind: string, object: unknown, namespace?: strin
   const { templateMeta, podSpec } = podTemplateOf(object, templatePath);
   const annotations = pickAnnotations(stringMap(meta.annotations), stringMap(templateMeta.annotations));
   const base = templatePath.length === 0 ? '' : `${templatePath.join('.')}.`;
+  const { labels, labelConflicts } = effectiveLabels(object, templatePath);
   return {
     kind,
     // The request's namespace is the API server's word; metadata.namespace is the author's.
     namespace: namespace ?? asString(meta.namespace) ?? '',
     name: asString(meta.name) ?? asString(meta.generateName) ?? '',
-    labels: mergeLabels(stringMap(meta.labels), stringMap(templateMeta.labels)),
+    labels,
+    labelConflicts,
     annotations,
     templatePath: templatePath.join('.'),
     podSpec,
     containers: listContainers(podSpec, `${base}spec`),
     refs: modelRefs(annotations, podSpec, `${base}spec`),
-    verifyInits: verifyInits(podSpec, `${base}spec`),
+    verifySteps: verifySteps(podSpec, `${base}spec`),
     approvers: splitList(annotations[ANNOTATION.approvedBy]),
   };
 }
@@ -46,18 +49,53 @@ export function hasInferenceLabel(workload: Workload): boolean {
   return workload.labels[INFERENCE_LABEL] === 'true';
 }
 
+/** Where labels sit on the way down to the pod template, outermost first ("" = the object's own). */
+function labelLevels(templatePath: readonly string[]): string[][] {
+  if (templatePath.length === 0) return [[]];
+  const levels: string[][] = [[]];
+  // CronJob: spec.jobTemplate carries the Job's own metadata between the CronJob and the pod.
+  for (let i = 2; i < templatePath.length; i += 2) levels.push(templatePath.slice(0, i));
+  levels.push([...templatePath]);
+  return levels;
+}
+
+function labelsPath(level: string[]): string {
+  return [...level, 'metadata', 'labels'].join('.');
+}
+
 /**
- * Workload labels over template labels, except that the inference label is "true" when either
- * says so: the pods run from the template, so a workload label cannot opt them out.
+ * The labels the pods will carry: the pod template's. Labels on the levels above it (the
+ * workload, a CronJob's job template) may add names the template lacks, never contradict it:
+ * each contradiction is kept so the decision can refuse it. The inference label is "true" when
+ * any level says so, so no level can opt the pods out.
  */
-function mergeLabels(
-  workload: Record<string, string>,
-  template: Record<string, string>,
-): Record<string, string> {
-  const labels = { ...template, ...workload };
-  if (workload[INFERENCE_LABEL] === 'true' || template[INFERENCE_LABEL] === 'true')
-    labels[INFERENCE_LABEL] = 'true';
-  return labels;
+function effectiveLabels(
+  object: Obj,
+  templatePath: readonly string[],
+): { labels: Record<string, string>; labelConflicts: LabelConflict[] } {
+  const levels = labelLevels(templatePath).map((level) => ({
+    path: labelsPath(level),
+    labels: stringMap(getPath(object, [...level, 'metadata', 'labels'])),
+  }));
+  const labels: Record<string, string> = Object.create(null) as Record<string, string>;
+  const from: Record<string, string> = Object.create(null) as Record<string, string>;
+  const labelConflicts: LabelConflict[] = [];
+  for (const level of levels.reverse()) {
+    for (const [name, value] of Object.entries(level.labels)) {
+      const known = labels[name];
+      if (known !== undefined && known !== value)
+        labelConflicts.push({
+          name,
+          inner: { path: from[name] as string, value: known },
+          outer: { path: level.path, value },
+        });
+      if (known !== undefined) continue;
+      labels[name] = value;
+      from[name] = level.path;
+    }
+  }
+  if (levels.some((l) => l.labels[INFERENCE_LABEL] === 'true')) labels[INFERENCE_LABEL] = 'true';
+  return { labels, labelConflicts };
 }
 
 /** Every annotation, the workload's over its pod template's (the policy may name any, e.g. break-glass). */
@@ -156,41 +194,6 @@ function volumeConfigMaps(volume: Obj): { name: string; items?: string[] }[] {
       : undefined;
     out.push(items ? { name, items } : { name });
   }
-  return out;
-}
-
-/** Init containers that run `modelgate verify`, with every `--sha256` they pin. */
-function verifyInits(podSpec: Obj | undefined, specPath: string): VerifyInit[] {
-  const out: VerifyInit[] = [];
-  asArray(podSpec?.initContainers).forEach((c, i) => {
-    if (!isObject(c)) return;
-    const argv = [...asArray(c.command), ...asArray(c.args)].filter(
-      (a): a is string => typeof a === 'string',
-    );
-    if (!isVerifyCommand(argv, asString(c.image) ?? '')) return;
-    out.push({
-      container: asString(c.name) ?? '',
-      image: asString(c.image) ?? '',
-      path: `${specPath}.initContainers[${i}]`,
-      sha256s: pinnedHashes(argv),
-    });
-  });
-  return out;
-}
-
-function isVerifyCommand(argv: string[], image: string): boolean {
-  const verifyAt = argv.indexOf('verify');
-  if (verifyAt < 0) return false;
-  const runsModelgate = argv.slice(0, verifyAt).some((a) => /(^|\/)modelgate(\.js)?$|(^|\/)bin\.js$/.test(a));
-  return runsModelgate || (verifyAt === 0 && /(^|\/)modelgate(:|@|$)/.test(image));
-}
-
-function pinnedHashes(argv: string[]): string[] {
-  const out: string[] = [];
-  argv.forEach((arg, i) => {
-    if (arg === '--sha256' && argv[i + 1] !== undefined) out.push(argv[i + 1] as string);
-    else if (arg.startsWith('--sha256=')) out.push(arg.slice('--sha256='.length));
-  });
   return out;
 }
 

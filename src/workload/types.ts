@@ -1,4 +1,5 @@
 /** What modelgate reads from a workload object, kind-independent. */
+import type { VerifyStep } from './verify-step.js';
 
 /** A reference to manifests that may need the cluster to resolve. */
 export type ModelRef =
@@ -13,12 +14,12 @@ export type ModelRef =
     }
   | { source: 'invalid'; path: string; message: string };
 
-/** An init container running `modelgate verify`, and the sha256 it pins (from its args). */
-export interface VerifyInit {
-  container: string;
-  image?: string;
-  path: string;
-  sha256s: string[];
+/** A label set on two levels (e.g. the Deployment and its pod template) to different values. */
+export interface LabelConflict {
+  name: string;
+  /** The level nearer the pod (whose value the pods carry). */
+  inner: { path: string; value: string };
+  outer: { path: string; value: string };
 }
 
 export interface ContainerInfo {
@@ -31,7 +32,10 @@ export interface Workload {
   kind: string;
   namespace: string;
   name: string;
+  /** The labels its pods will carry (the template's, plus names only the levels above it set). */
   labels: Record<string, string>;
+  /** Where a level above the pod template contradicts it. */
+  labelConflicts: LabelConflict[];
   /** Annotations: each from workload metadata first, else pod template metadata. */
   annotations: Record<string, string>;
   /** Field path of the pod template (e.g. "spec.template", "spec.jobTemplate.spec.template", "" for a Pod). */
@@ -39,7 +43,8 @@ export interface Workload {
   podSpec: Record<string, unknown> | undefined;
   containers: ContainerInfo[];
   refs: ModelRef[];
-  verifyInits: VerifyInit[];
+  /** Init containers that look like `modelgate verify` steps, counted or not. */
+  verifySteps: VerifyStep[];
   approvers: string[];
 }
 

@@ -93,7 +93,11 @@ export function podSpec(opts: PodOptions): Obj {
         {
           name: 'verify-model',
           image: VERIFY_IMAGE,
-          args: ['verify', '/models/model.onnx', ...pins.flatMap((h) => ['--sha256', h])],
+          args: [
+            'verify',
+            ...pins.map((_, i) => `/models/model-${i}.onnx`),
+            ...pins.flatMap((h) => ['--sha256', h]),
+          ],
           volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
         },
       ],

@@ -1,0 +1,304 @@
+/**
+ * The verify step: an init container running `modelgate verify FILE... --sha256 HEX...` that
+ * re-hashes the model bytes at pod start. The pod's author writes it, so it counts only in one
+ * exact, inert form, read with the very grammar the CLI runs (manifest/verify-command.ts), and
+ * only if nothing that runs after it or beside it can write the bytes it checked.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { posix } from 'node:path';
+import { asArray, asObject, asString, isObject, type Obj } from '../json/object.js';
+import { digestError } from '../manifest/fields.js';
+import type { Problem } from '../manifest/types.js';
+import { parseVerifyArgs, VERIFY_ENTRYPOINT } from '../manifest/verify-command.js';
+
+export interface VerifyStep {
+  container: string;
+  image: string;
+  /** Index in initContainers: everything at a higher index, and every sidecar, runs after it. */
+  index: number;
+  /** Field path of the container, e.g. spec.template.spec.initContainers[0]. */
+  path: string;
+  /** Each file it checks and the sha256 it must have (paired in order, as the CLI pairs them). */
+  files: { path: string; sha256: string }[];
+  /** The volumes those files lie in: its model volumes. */
+  volumes: string[];
+  /** Why it is not an exact, inert verify step; empty when it counts. */
+  problems: Problem[];
+}
+
+export const CODES = {
+  notInert: 'verify-step-not-inert',
+  modelVolumeWritable: 'model-volume-writable',
+} as const;
+
+/** Volume sources whose content the API can change under a running pod (the kubelet syncs them). */
+const API_SYNCED_SOURCES = ['configMap', 'secret', 'downwardAPI', 'projected'] as const;
+
+/** Volume sources that only this pod, under this volume's name, can reach. */
+const POD_PRIVATE_SOURCES = ['emptyDir', 'ephemeral', 'image'] as const;
+
+/** Container fields that change what runs, or where, while the image and args stay the same. */
+const FORBIDDEN_FIELDS: readonly [field: string, why: string][] = [
+  ['env', 'environment variables change what Node runs (NODE_OPTIONS) and feed $(VAR) expansion'],
+  ['envFrom', 'environment variables change what Node runs (NODE_OPTIONS) and feed $(VAR) expansion'],
+  ['restartPolicy', 'restartPolicy: Always makes it a sidecar, which does not gate the serving containers'],
+  ['lifecycle', 'lifecycle hooks run other commands in the container'],
+  ['workingDir', 'the working directory changes what relative paths mean'],
+];
+
+/** A modelgate image by name: what a verify step may run when the policy pins no verifyImages. */
+export const MODELGATE_IMAGE = /(^|\/)modelgate(:|@|$)/;
+
+/** `value` as a list of strings, or undefined when it is anything else. */
+function strings(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((a) => typeof a === 'string') ? value : undefined;
+}
+
+/** An init container that looks like a verify step: it says `verify`, or runs a modelgate image. */
+function looksLikeVerifyStep(c: Obj): boolean {
+  const argv = [...asArray(c.command), ...asArray(c.args)];
+  return argv.includes('verify') || MODELGATE_IMAGE.test(asString(c.image) ?? '');
+}
+
+/** Every init container that looks like a verify step, with why it does not count (if it does not). */
+export function verifySteps(podSpec: Obj | undefined, specPath: string): VerifyStep[] {
+  const volumes = volumesByName(podSpec);
+  const steps: VerifyStep[] = [];
+  asArray(podSpec?.initContainers).forEach((c, index) => {
+    if (!isObject(c) || !looksLikeVerifyStep(c)) return;
+    steps.push(readStep(c, index, `${specPath}.initContainers[${index}]`, volumes));
+  });
+  return steps;
+}
+
+function readStep(c: Obj, index: number, path: string, volumes: Map<string, Obj>): VerifyStep {
+  const container = asString(c.name) ?? '';
+  const step: VerifyStep = {
+    container,
+    image: asString(c.image) ?? '',
+    index,
+    path,
+    files: [],
+    volumes: [],
+    problems: [],
+  };
+  const fail = (field: string, why: string): void => {
+    step.problems.push({
+      code: CODES.notInert,
+      path: field,
+      message: `init container "${container}" is not an exact verify step (${field}): ${why}`,
+    });
+  };
+  checkFields(c, path, fail);
+  const files = readArgv(c, path, fail);
+  if (files) placeFiles(step, files, { mounts: asArray(c.volumeMounts), volumes, fail });
+  return step;
+}
+
+function checkFields(c: Obj, path: string, fail: (field: string, why: string) => void): void {
+  for (const [field, why] of FORBIDDEN_FIELDS) {
+    const v = c[field];
+    const empty = v === undefined || v === null || (Array.isArray(v) && v.length === 0);
+    if (!empty) fail(`${path}.${field}`, `${why}: remove ${field}`);
+  }
+  if (c.command !== undefined && !isDeepStrictEqual(strings(c.command), VERIFY_ENTRYPOINT))
+    fail(`${path}.command`, `command replaces the image's entrypoint: remove command`);
+}
+
+/** The files and pins of `verify FILE... --sha256 HEX...`, or undefined when argv is anything else. */
+function readArgv(
+  c: Obj,
+  path: string,
+  fail: (field: string, why: string) => void,
+): { path: string; sha256: string }[] | undefined {
+  const args = c.args === undefined ? [] : strings(c.args);
+  if (args === undefined) return void fail(`${path}.args`, 'args must be a list of strings');
+  if ([...(strings(c.command) ?? []), ...args].some((a) => a.includes('$(')))
+    return void fail(
+      `${path}.args`,
+      `"$(" is expanded by Kubernetes from the environment: write the values out`,
+    );
+  if (args[0] !== 'verify') return void fail(`${path}.args[0]`, 'the first argument must be "verify"');
+  const parsed = parseVerifyArgs(args.slice(1));
+  if (!parsed.ok) return void fail(`${path}.args`, `${parsed.message}: use verify FILE... --sha256 HEX...`);
+  const { values, positionals } = parsed;
+  const extra = Object.entries(values).filter(([k, v]) => k !== 'sha256' && v !== false);
+  if (extra.length > 0)
+    return void fail(
+      `${path}.args`,
+      `--${extra.map(([k]) => k).join(', --')} is not allowed: a verify step takes only files and one --sha256 per file`,
+    );
+  return pairFiles(positionals, values.sha256 ?? [], `${path}.args`, fail);
+}
+
+function pairFiles(
+  files: string[],
+  pins: string[],
+  path: string,
+  fail: (field: string, why: string) => void,
+): { path: string; sha256: string }[] | undefined {
+  if (files.length === 0 || files.length !== pins.length)
+    return void fail(
+      path,
+      `${files.length} file(s) but ${pins.length} --sha256 value(s): give one per file, in order`,
+    );
+  const badFile = files.find((f) => !f.startsWith('/') || posix.normalize(f) !== f || f.endsWith('/'));
+  if (badFile !== undefined)
+    return void fail(path, `file ${JSON.stringify(badFile)} must be an absolute, normalised path`);
+  const badPin = pins.map((p) => [p, digestError(p)] as const).find(([, why]) => why !== undefined);
+  if (badPin) return void fail(path, `--sha256 ${JSON.stringify(badPin[0])} ${badPin[1]}`);
+  return files.map((f, i) => ({ path: f, sha256: pins[i] as string }));
+}
+
+interface Mounts {
+  mounts: unknown[];
+  volumes: Map<string, Obj>;
+  fail: (field: string, why: string) => void;
+}
+
+/** Each file must lie in a read-only, whole-volume mount of a volume only the pod can write. */
+function placeFiles(step: VerifyStep, files: { path: string; sha256: string }[], m: Mounts): void {
+  const placed = new Set<string>();
+  for (const file of files) {
+    const hit = mountOf(file.path, m.mounts);
+    const where = `${step.path}.volumeMounts`;
+    if (hit === undefined)
+      return m.fail(where, `${file.path} lies in no volume mount: mount the model volume`);
+    const { mount, index } = hit;
+    const at = `${where}[${index}]`;
+    if (mount.readOnly !== true) return m.fail(at, `the model volume must be mounted readOnly: true`);
+    if (mount.subPath !== undefined || mount.subPathExpr !== undefined)
+      return m.fail(at, `mount the whole model volume (no subPath), so every container sees the same files`);
+    const volume = m.volumes.get(asString(mount.name) ?? '');
+    const synced = volume && API_SYNCED_SOURCES.find((s) => volume[s] !== undefined);
+    if (!volume) return m.fail(at, `volume "${String(mount.name)}" is not in the pod's volumes`);
+    if (synced)
+      return m.fail(at, `a ${synced} volume changes when its API object does: use emptyDir or a PVC`);
+    placed.add(asString(mount.name) ?? '');
+  }
+  step.files = files;
+  step.volumes = [...placed];
+}
+
+/** The deepest mount whose mountPath contains `file`. */
+function mountOf(file: string, mounts: unknown[]): { mount: Obj; index: number } | undefined {
+  let best: { mount: Obj; index: number; depth: number } | undefined;
+  mounts.forEach((raw, index) => {
+    const mount = asObject(raw);
+    const at = asString(mount?.mountPath);
+    if (!mount || at === undefined) return;
+    const dir = posix.normalize(at).replace(/\/+$/, '');
+    if (!file.startsWith(`${dir}/`) || (best && best.depth >= dir.length)) return;
+    best = { mount, index, depth: dir.length };
+  });
+  return best && { mount: best.mount, index: best.index };
+}
+
+function volumesByName(podSpec: Obj | undefined): Map<string, Obj> {
+  const out = new Map<string, Obj>();
+  for (const v of asArray(podSpec?.volumes)) {
+    const name = asString(asObject(v)?.name);
+    if (name !== undefined && isObject(v)) out.set(name, v);
+  }
+  return out;
+}
+
+/**
+ * What a volume shares its storage with: pod-private sources only with themselves; a PVC with
+ * every volume of the same claim; any other source (hostPath, nfs, csi, ...) conservatively with
+ * every volume of its type.
+ */
+function backingOf(volume: Obj): string {
+  const name = asString(volume.name) ?? '';
+  if (POD_PRIVATE_SOURCES.some((s) => volume[s] !== undefined)) return `own:${name}`;
+  const claim = asString(asObject(volume.persistentVolumeClaim)?.claimName);
+  if (claim !== undefined) return `pvc:${claim}`;
+  const type = Object.keys(volume)
+    .filter((k) => k !== 'name')
+    .sort()
+    .join('+');
+  return `type:${type}`;
+}
+
+const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+
+/**
+ * Once a verify step has checked a volume, nothing may write it: a container may mount a model
+ * volume (or any volume sharing its storage) writable only if it is a plain init container that
+ * runs before the first verify step of that volume. Sidecars run beside everything.
+ */
+export function modelVolumeProblems(
+  podSpec: Obj | undefined,
+  specPath: string,
+  steps: VerifyStep[],
+): Problem[] {
+  const guarded = guardedBackings(podSpec, steps);
+  if (guarded.size === 0) return [];
+  const volumes = volumesByName(podSpec);
+  const problems: Problem[] = [];
+  for (const list of CONTAINER_LISTS) {
+    asArray(podSpec?.[list]).forEach((c, index) => {
+      if (!isObject(c)) return;
+      const before = list === 'initContainers' && c.restartPolicy === undefined ? index : Infinity;
+      const where = `${specPath}.${list}[${index}]`;
+      problems.push(...writableMounts(c, where, { guarded, volumes, before }));
+    });
+  }
+  return problems;
+}
+
+/** Storage behind each verified volume → index of the first verify step that checks it. */
+function guardedBackings(podSpec: Obj | undefined, steps: VerifyStep[]): Map<string, number> {
+  const volumes = volumesByName(podSpec);
+  const guarded = new Map<string, number>();
+  for (const step of steps) {
+    for (const name of step.volumes) {
+      const volume = volumes.get(name);
+      if (!volume) continue;
+      const key = backingOf(volume);
+      guarded.set(key, Math.min(guarded.get(key) ?? Infinity, step.index));
+    }
+  }
+  return guarded;
+}
+
+interface Guard {
+  guarded: Map<string, number>;
+  volumes: Map<string, Obj>;
+  /** The container's index when it is a plain init container (may run before a verify step). */
+  before: number;
+}
+
+/** A mount (or block device) through which this container could change verified bytes. */
+function writesModel(m: Obj | undefined, device: boolean, g: Guard): boolean {
+  const volume = g.volumes.get(asString(m?.name) ?? '');
+  const first = volume && g.guarded.get(backingOf(volume));
+  if (first === undefined || g.before < first) return false;
+  return device || m?.readOnly !== true;
+}
+
+function writableMounts(c: Obj, where: string, g: Guard): Problem[] {
+  const name = asString(c.name) ?? '';
+  const problems: Problem[] = [];
+  const uses = [
+    ...asArray(c.volumeMounts).map((m, i) => ({
+      m: asObject(m),
+      field: `volumeMounts[${i}]`,
+      device: false,
+    })),
+    ...asArray(c.volumeDevices).map((m, i) => ({
+      m: asObject(m),
+      field: `volumeDevices[${i}]`,
+      device: true,
+    })),
+  ];
+  for (const { m, field, device } of uses) {
+    if (!writesModel(m, device, g)) continue;
+    problems.push({
+      code: CODES.modelVolumeWritable,
+      path: `${where}.${field}`,
+      message: `container "${name}" (${where}.${field}) can write model volume "${String(m?.name)}" after the verify step checked it: ${device ? 'remove the block device' : 'set readOnly: true'}`,
+    });
+  }
+  return problems;
+}

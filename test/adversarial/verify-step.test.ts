@@ -1,0 +1,363 @@
+/**
+ * An attacker writes the pod spec: every way to keep the verify init container's image and pins
+ * while making it do nothing, or to change the bytes after it ran. Each must end in a deny that
+ * names the field; the one exact form is admitted.
+ */
+import { describe, expect, it } from 'vitest';
+import { deployment, workloadOfKind, type Obj } from '../fixtures/objects.js';
+import { vectors } from '../fixtures/vectors.js';
+import { VERIFY_ENTRYPOINT } from '../../src/manifest/verify-command.js';
+import { decide, expectDenied, policyWith } from './helpers.js';
+
+const SPEC = 'spec.template.spec';
+const INIT = `${SPEC}.initContainers[0]`;
+const PIN = vectors.sha256;
+const FILE = '/models/fraud-detector.onnx';
+
+/** The fixture Deployment with its verify step (and pod spec) changed by `change`. */
+function withStep(change: (step: Obj, spec: Obj) => void): Obj {
+  const d = deployment();
+  change(d.spec.template.spec.initContainers[0], d.spec.template.spec);
+  return d;
+}
+
+function reasonsOf(d: Obj, policy = policyWith({})): { code: string; message: string }[] {
+  return decide(d, { policy }).record.reasons;
+}
+
+describe('the verify step counts only in its exact, inert form', () => {
+  it('the documented form is admitted', () => {
+    expect(decide(deployment()).response.allowed).toBe(true);
+  });
+
+  it('stating the image entrypoint exactly as the Dockerfile does is the same form', () => {
+    expect(decide(withStep((s) => (s.command = [...VERIFY_ENTRYPOINT]))).response.allowed).toBe(true);
+  });
+
+  it.each<[string, (s: Obj, spec: Obj) => void, string]>([
+    ['a help flag', (s) => s.args.push('--help'), `${INIT}.args`],
+    ['a short help flag', (s) => s.args.push('-h'), `${INIT}.args`],
+    ['a help flag after the pins', (s) => (s.args = ['verify', FILE, '--sha256', PIN, '-h']), `${INIT}.args`],
+    ['an unknown flag', (s) => s.args.push('--dry-run'), `${INIT}.args`],
+    ['a --json flag', (s) => s.args.push('--json'), `${INIT}.args`],
+    ['a --manifest flag', (s) => s.args.push('--manifest', '/models/m.json'), `${INIT}.args`],
+    ['a --keys-dir flag', (s) => s.args.push('--keys-dir', '/keys'), `${INIT}.args`],
+    [
+      'a command override (shell wrapper)',
+      (s) => (s.command = ['sh', '-c', 'exit 0', '--']),
+      `${INIT}.command`,
+    ],
+    [
+      'a command that is the entrypoint plus a flag',
+      (s) => (s.command = [...VERIFY_ENTRYPOINT, '--version']),
+      `${INIT}.command`,
+    ],
+    ['node -e in the command', (s) => (s.command = ['node', '-e', 'process.exit(0)']), `${INIT}.command`],
+    [
+      'node --import in the command',
+      (s) => (s.command = ['node', '--import', '/tmp/x.mjs', '/app/dist/cli/bin.js']),
+      `${INIT}.command`,
+    ],
+    ['an empty command list', (s) => (s.command = []), `${INIT}.command`],
+    [
+      'NODE_OPTIONS in env',
+      (s) => (s.env = [{ name: 'NODE_OPTIONS', value: '--require /tmp/x.js' }]),
+      `${INIT}.env`,
+    ],
+    ['envFrom a ConfigMap', (s) => (s.envFrom = [{ configMapRef: { name: 'x' } }]), `${INIT}.envFrom`],
+    ['a $(VAR) reference in args', (s) => (s.args = ['verify', '$(MODEL)', '--sha256', PIN]), `${INIT}.args`],
+    [
+      'a $(VAR) reference to a service link variable',
+      (s) => s.args.push('$(KUBERNETES_SERVICE_HOST)'),
+      `${INIT}.args`,
+    ],
+    [
+      'restartPolicy: Always (a native sidecar)',
+      (s) => (s.restartPolicy = 'Always'),
+      `${INIT}.restartPolicy`,
+    ],
+    [
+      'a postStart hook',
+      (s) => (s.lifecycle = { postStart: { exec: { command: ['true'] } } }),
+      `${INIT}.lifecycle`,
+    ],
+    ['a workingDir', (s) => (s.workingDir = '/tmp'), `${INIT}.workingDir`],
+    [
+      'a relative file path',
+      (s) => (s.args = ['verify', 'models/fraud-detector.onnx', '--sha256', PIN]),
+      `${INIT}.args`,
+    ],
+    [
+      'a path with ..',
+      (s) => (s.args = ['verify', '/models/../etc/passwd', '--sha256', PIN]),
+      `${INIT}.args`,
+    ],
+    ['more pins than files', (s) => s.args.push('--sha256', 'b'.repeat(64)), `${INIT}.args`],
+    [
+      'a file with no pin',
+      (s) => (s.args = ['verify', FILE, '/models/other', '--sha256', PIN]),
+      `${INIT}.args`,
+    ],
+    [
+      'an upper-case pin (the CLI refuses it)',
+      (s) => (s.args = ['verify', FILE, '--sha256', PIN.toUpperCase()]),
+      `${INIT}.args`,
+    ],
+    ['"verify" not first', (s) => (s.args = ['--json', 'verify', FILE, '--sha256', PIN]), `${INIT}.args[0]`],
+    ['an argument that is not a string', (s) => s.args.push(7), `${INIT}.args`],
+    [
+      'the model volume mounted writable',
+      (s) => (s.volumeMounts[0].readOnly = false),
+      `${INIT}.volumeMounts[0]`,
+    ],
+    [
+      'the model volume mounted through a subPath',
+      (s) => (s.volumeMounts[0].subPath = 'v1'),
+      `${INIT}.volumeMounts[0]`,
+    ],
+    ['no mount under the file', (s) => (s.volumeMounts = []), `${INIT}.volumeMounts`],
+    [
+      'a file in a configMap volume (the API can change it)',
+      (s, spec) => {
+        spec.volumes = [{ name: 'models', configMap: { name: 'm' } }];
+      },
+      `${INIT}.volumeMounts[0]`,
+    ],
+    [
+      'a mount naming a volume the pod lacks',
+      (s) => (s.volumeMounts[0].name = 'ghost'),
+      `${INIT}.volumeMounts[0]`,
+    ],
+  ])('%s: refused, naming the field', (_, change, path) => {
+    const d = withStep(change);
+    expectDenied(decide(d), 'verify-step-not-inert');
+    const reason = decide(d).record.reasons.find((r) => r.code === 'verify-step-not-inert');
+    expect(reason?.message).toContain(path);
+    expect(reason?.message).toContain('"verify-model"');
+  });
+
+  it('with verifyImages pinned by digest, the right image with inert-breaking args still does not count', () => {
+    const policy = policyWith({ verifyImages: ['ghcr.io/modelgate/modelgate@sha256:*'] });
+    const d = withStep((s) => {
+      s.image = `ghcr.io/modelgate/modelgate@sha256:${'c'.repeat(64)}`;
+      s.args.push('--help');
+    });
+    expectDenied(decide(d, { policy }), 'verify-step-not-inert');
+  });
+
+  it('an exact step of an image the policy does not trust is named, with its image field', () => {
+    const policy = policyWith({ verifyImages: ['ghcr.io/modelgate/modelgate@sha256:*'] });
+    const reasons = reasonsOf(deployment(), policy);
+    expect(reasons.map((r) => r.code)).toEqual(['verify-init-missing']);
+    expect(reasons[0]?.message).toContain(`${INIT}.image`);
+  });
+
+  it('a second, broken verify step beside an exact one changes nothing', () => {
+    const d = deployment();
+    d.spec.template.spec.initContainers.push({
+      name: 'noise',
+      image: 'ghcr.io/modelgate/modelgate:0.1.0',
+      args: ['--help'],
+    });
+    expect(decide(d).response.allowed).toBe(true);
+  });
+});
+
+describe('nothing that runs after the verify step or beside it can write the model volume', () => {
+  const later =
+    (c: Obj): ((s: Obj, spec: Obj) => void) =>
+    (_s, spec) =>
+      spec.initContainers.push(c);
+  const rw = [{ name: 'models', mountPath: '/data' }];
+
+  it.each<[string, (s: Obj, spec: Obj) => void, string]>([
+    [
+      'a serving container mounting it writable',
+      (_s, spec) => (spec.containers[0].volumeMounts[0].readOnly = false),
+      `${SPEC}.containers[0].volumeMounts[0]`,
+    ],
+    [
+      'a serving container mounting it with readOnly absent',
+      (_s, spec) => delete spec.containers[0].volumeMounts[0].readOnly,
+      `${SPEC}.containers[0].volumeMounts[0]`,
+    ],
+    [
+      'a later init container mounting it writable',
+      later({ name: 'swap', image: 'busybox', volumeMounts: rw }),
+      `${SPEC}.initContainers[1].volumeMounts[0]`,
+    ],
+    [
+      'a native sidecar mounting it writable, even before the step',
+      (_s, spec) => {
+        spec.initContainers.unshift({
+          name: 'side',
+          image: 'busybox',
+          restartPolicy: 'Always',
+          volumeMounts: rw,
+        });
+      },
+      `${SPEC}.initContainers[0].volumeMounts[0]`,
+    ],
+    [
+      'a second volume of the same PVC mounted writable',
+      (_s, spec) => {
+        spec.volumes.push({ name: 'alias', persistentVolumeClaim: { claimName: 'models' } });
+        spec.containers.push({
+          name: 'w',
+          image: 'busybox',
+          volumeMounts: [{ name: 'alias', mountPath: '/x' }],
+        });
+      },
+      `${SPEC}.containers[1].volumeMounts[0]`,
+    ],
+    [
+      'the PVC as a block device in a serving container',
+      (_s, spec) => {
+        spec.containers[0].volumeDevices = [{ name: 'models', devicePath: '/dev/xvda' }];
+      },
+      `${SPEC}.containers[0].volumeDevices[0]`,
+    ],
+  ])('%s: refused, naming the mount', (_, change, path) => {
+    const d = withStep(change);
+    expectDenied(decide(d), 'model-volume-writable');
+    expect(reasonsOf(d).find((r) => r.code === 'model-volume-writable')?.message).toContain(path);
+  });
+
+  it('a downloader init container before the step may write the volume', () => {
+    const d = withStep((_s, spec) =>
+      spec.initContainers.unshift({
+        name: 'fetch',
+        image: 'curl',
+        volumeMounts: [{ name: 'models', mountPath: '/models' }],
+      }),
+    );
+    expect(decide(d).response.allowed).toBe(true);
+  });
+
+  it('a container writing an unrelated emptyDir is not concerned', () => {
+    const d = withStep((_s, spec) => {
+      spec.volumes.push({ name: 'scratch', emptyDir: {} });
+      spec.containers[0].volumeMounts.push({ name: 'scratch', mountPath: '/tmp' });
+    });
+    expect(decide(d).response.allowed).toBe(true);
+  });
+});
+
+describe('labels: the pods carry the template labels; a level above may add, never contradict', () => {
+  const classified = {
+    requiredLabels: [{ name: 'modelgate.dev/data-classification', values: ['internal'] }],
+  };
+
+  it('a workload label that contradicts the template on a label the policy reads is refused, naming both paths', () => {
+    const d = deployment();
+    d.metadata.labels['modelgate.dev/data-classification'] = 'internal';
+    d.spec.template.metadata.labels['modelgate.dev/data-classification'] = 'restricted';
+    const r = decide(d, { policy: policyWith(classified) });
+    expectDenied(r, 'label-contradicts-template');
+    const message = r.record.reasons.find((x) => x.code === 'label-contradicts-template')?.message;
+    expect(message).toContain('metadata.labels');
+    expect(message).toContain('spec.template.metadata.labels');
+  });
+
+  it('the requirement is read from the template, not the workload', () => {
+    const d = deployment();
+    d.metadata.labels['modelgate.dev/data-classification'] = 'internal';
+    expect(decide(d, { policy: policyWith(classified) }).response.allowed).toBe(true);
+    const bad = deployment();
+    bad.spec.template.metadata.labels['modelgate.dev/data-classification'] = 'restricted';
+    expectDenied(decide(bad, { policy: policyWith(classified) }), 'label-value-not-allowed');
+  });
+
+  it('match.labels selects by what the pods carry: a workload label cannot take them out of scope', () => {
+    const policy = policyWith({
+      match: { namespaces: [], excludeNamespaces: [], kinds: [], images: [], labels: { tier: 'gold' } },
+    });
+    const d = deployment(vectors.wrongKeyManifestText);
+    delete d.metadata.labels['modelgate.dev/inference'];
+    delete d.spec.template.metadata.labels['modelgate.dev/inference'];
+    d.spec.template.spec.initContainers = [];
+    d.metadata.annotations = {};
+    d.metadata.labels.tier = 'silver';
+    d.spec.template.metadata.labels.tier = 'gold';
+    d.metadata.annotations['modelgate.dev/manifest-configmap'] = 'x';
+    expectDenied(decide(d, { policy }));
+  });
+
+  it("a CronJob's job template labels count as a level too", () => {
+    const c = workloadOfKind('CronJob');
+    c.spec.jobTemplate.metadata = { labels: { 'modelgate.dev/data-classification': 'internal' } };
+    c.spec.jobTemplate.spec.template.metadata.labels['modelgate.dev/data-classification'] = 'restricted';
+    expectDenied(decide(c, { policy: policyWith(classified) }), 'label-contradicts-template');
+  });
+
+  it('a label the policy never reads may differ', () => {
+    const d = deployment();
+    d.metadata.labels.version = '2';
+    d.spec.template.metadata.labels.version = '3';
+    expect(decide(d).response.allowed).toBe(true);
+  });
+});
+
+describe('pods of a verified workload, decided from the pod itself', () => {
+  /** A Pod as the ReplicaSet controller makes it: template labels and spec, no manifest annotation. */
+  function controllerPod(label: boolean): Obj {
+    const d = deployment();
+    const pod: Obj = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'fraud-detector-abc',
+        namespace: 'ml',
+        labels: { ...d.spec.template.metadata.labels },
+      },
+      spec: structuredClone(d.spec.template.spec),
+    };
+    if (!label) delete pod.metadata.labels['modelgate.dev/inference'];
+    return pod;
+  }
+
+  it('kubectl debug is refused on a pod whose inference label sat only on its Deployment', () => {
+    const old = controllerPod(false);
+    const pod = structuredClone(old);
+    pod.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox' }];
+    expectDenied(
+      decide(pod, { operation: 'UPDATE', oldObject: old, subResource: 'ephemeralcontainers' }),
+      'ephemeral-container',
+    );
+  });
+
+  it('a pod UPDATE that removes the inference label and the model annotation is refused', () => {
+    const old = workloadOfKind('Pod');
+    old.spec.initContainers = [];
+    const pod = structuredClone(old);
+    delete pod.metadata.labels['modelgate.dev/inference'];
+    delete pod.metadata.annotations['modelgate.dev/manifest'];
+    expectDenied(decide(pod, { operation: 'UPDATE', oldObject: old }), 'inference-mark-removed');
+  });
+
+  it('a pod UPDATE that removes only the label leaves a controller-made pod in scope (its verify step): refused', () => {
+    const old = controllerPod(true);
+    const pod = structuredClone(old);
+    delete pod.metadata.labels['modelgate.dev/inference'];
+    expectDenied(decide(pod, { operation: 'UPDATE', oldObject: old }));
+  });
+
+  it('a pod UPDATE that swaps an image on a running inference pod is verified again (and a controller pod has no manifest)', () => {
+    const old = controllerPod(true);
+    const pod = structuredClone(old);
+    pod.spec.containers[0].image = 'evil.example/server:1';
+    expectDenied(decide(pod, { operation: 'UPDATE', oldObject: old }), 'missing-manifest');
+  });
+
+  it('the controller-manager may still update what it owns', () => {
+    const old = controllerPod(true);
+    const pod = structuredClone(old);
+    delete pod.metadata.labels['modelgate.dev/inference'];
+    const r = decide(pod, {
+      operation: 'UPDATE',
+      oldObject: old,
+      username: 'system:serviceaccount:kube-system:replicaset-controller',
+    });
+    expect(r.response.allowed).toBe(true);
+  });
+});
