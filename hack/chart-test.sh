@@ -266,6 +266,8 @@ if (caseName.startsWith('out-of-cluster')) {
   if (caseName !== 'existing-policy') {
     const cm = all('ConfigMap').find((m) => m.data?.['policy.yaml']);
     expect(cm && pod.volumes.find((v) => v.name === 'policy')?.configMap?.name === cm.metadata.name, 'policy ConfigMap mounted');
+    const rules = parseAllDocuments(cm.data['policy.yaml'])[0].toJS().rules ?? [];
+    expect(rules.length > 0 && rules.every((r) => JSON.stringify(r.verifyImages) === JSON.stringify([c.image])), 'every rule trusts only the chart image as its verify image');
   } else {
     const pv = pod.volumes.find((v) => v.name === 'policy')?.configMap;
     expect(pv?.name === 'team-policy' && pv.items[0].key === 'modelgate.yaml' && pv.items[0].path === 'policy.yaml', 'existing policy ConfigMap mounted');
