@@ -212,12 +212,13 @@ export const checkVerifyInit: Check = (rule, { models, workload }) => {
   if (!rule.requireVerifyInit || models.length === 0) return [];
   const specPath = `${workload.templatePath === '' ? '' : `${workload.templatePath}.`}spec`;
   const counted = workload.verifySteps.filter((s) => s.problems.length === 0 && imageTrusted(rule, s));
+  const names = models.map((m) => m.name).join(', ');
   const uncounted = workload.verifySteps
     .filter((s) => !counted.includes(s))
-    .flatMap((s) => whyNotCounted(rule, s));
+    .flatMap((s) => whyNotCounted(rule, s))
+    .map((p) => ({ ...p, message: `model ${names}: ${p.message}` }));
   if (counted.length === 0) {
     if (uncounted.length > 0) return uncounted;
-    const names = models.map((m) => m.name).join(', ');
     return [
       problem(
         CODES.verifyInitMissing,
