@@ -115,9 +115,17 @@ describe('UPDATEs', () => {
 
     expectAdmitted(await k(['rollout', 'undo', 'deployment/rollback', '-n', ns]));
 
-    // Ours, not the deployment-controller's own revision/status updates of the same object.
-    const mine = decisions().filter(
-      (x) => x.kind === 'Deployment' && x.name === 'rollback' && !String(x.user).startsWith('system:'),
+    // Ours, not the deployment-controller's own revision/status updates of the same object. The
+    // log line is written asynchronously: wait for the third decision (create, update, undo).
+    const mine = await waitFor(
+      'the rollback decision in the webhook log',
+      async () => {
+        const own = decisions().filter(
+          (x) => x.kind === 'Deployment' && x.name === 'rollback' && !String(x.user).startsWith('system:'),
+        );
+        return own.length >= 3 ? own : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
     );
     const last = mine.at(-1) as Record<string, any>;
     expect(last).toMatchObject({ operation: 'UPDATE', decision: 'allow' });
