@@ -15,7 +15,7 @@ export function extractWorkload(kind: string, object: unknown, namespace?: strin
   const templatePath = TEMPLATE_PATHS[kind];
   if (templatePath === undefined || !isObject(object)) return undefined;
   const meta = asObject(object.metadata) ?? {};
-  const { templateMeta, podSpec } = podTemplateOf(object, templatePath);
+  const { templateMeta, podSpec } = podTemplateOf(kind, object, templatePath);
   const annotations = pickAnnotations(stringMap(meta.annotations), stringMap(templateMeta.annotations));
   const base = templatePath.length === 0 ? '' : `${templatePath.join('.')}.`;
   const { labels, labelConflicts } = effectiveLabels(object, templatePath);
@@ -37,11 +37,33 @@ export function extractWorkload(kind: string, object: unknown, namespace?: strin
 }
 
 function podTemplateOf(
+  kind: string,
   object: Obj,
   path: readonly string[],
 ): { templateMeta: Obj; podSpec: Obj | undefined } {
   const template = path.length === 0 ? object : asObject(getPath(object, path));
-  return { templateMeta: asObject(template?.metadata) ?? {}, podSpec: asObject(template?.spec) };
+  const spec = asObject(template?.spec);
+  return {
+    templateMeta: asObject(template?.metadata) ?? {},
+    podSpec: spec && kind === 'StatefulSet' ? withClaimVolumes(object, spec) : spec,
+  };
+}
+
+/**
+ * A StatefulSet's pods get a PVC volume "<template>-<set>-<ordinal>" for each volumeClaimTemplate,
+ * in place of a template volume of the same name: decisions read the volumes the pods will have.
+ */
+function withClaimVolumes(object: Obj, spec: Obj): Obj {
+  const templates = asArray(getPath(object, ['spec', 'volumeClaimTemplates']));
+  if (templates.length === 0) return spec;
+  const set = asString(getPath(object, ['metadata', 'name'])) ?? '';
+  const claims = templates
+    .map((t) => asString(getPath(t, ['metadata', 'name'])))
+    .filter((n): n is string => n !== undefined)
+    .map((name) => ({ name, persistentVolumeClaim: { claimName: `${name}-${set}-*` } }));
+  const kept = asArray(spec.volumes).filter((v) => !claims.some((c) => c.name === asObject(v)?.name));
+  // Claims last, so the template's own volumes keep their indexes (field paths in messages).
+  return { ...spec, volumes: [...kept, ...claims] };
 }
 
 /** True when either the workload or its pod template carries modelgate.dev/inference=true. */

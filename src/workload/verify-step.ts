@@ -34,7 +34,7 @@ export const CODES = {
 /** Volume sources whose content the API can change under a running pod (the kubelet syncs them). */
 const API_SYNCED_SOURCES = ['configMap', 'secret', 'downwardAPI', 'projected'] as const;
 
-/** Volume sources that only this pod, under this volume's name, can reach. */
+/** Volume sources that only this pod can reach (a generic ephemeral volume's PVC, by its name). */
 const POD_PRIVATE_SOURCES = ['emptyDir', 'ephemeral', 'image'] as const;
 
 /** Container fields that change what runs, or where, while the image and args stay the same. */
@@ -203,21 +203,41 @@ function volumesByName(podSpec: Obj | undefined): Map<string, Obj> {
   return out;
 }
 
-/**
- * What a volume shares its storage with: pod-private sources only with themselves; a PVC with
- * every volume of the same claim; any other source (hostPath, nfs, csi, ...) conservatively with
- * every volume of its type.
- */
-function backingOf(volume: Obj): string {
-  const name = asString(volume.name) ?? '';
-  if (POD_PRIVATE_SOURCES.some((s) => volume[s] !== undefined)) return `own:${name}`;
+/** The PVC a volume names: its claim, or for a StatefulSet claim template the claims' common prefix. */
+function claimOf(volume: Obj): { name: string; prefix: boolean } | undefined {
   const claim = asString(asObject(volume.persistentVolumeClaim)?.claimName);
-  if (claim !== undefined) return `pvc:${claim}`;
-  const type = Object.keys(volume)
+  if (claim === undefined) return undefined;
+  return claim.endsWith('-*') ? { name: claim.slice(0, -1), prefix: true } : { name: claim, prefix: false };
+}
+
+function sameClaim(a: { name: string; prefix: boolean }, b: { name: string; prefix: boolean }): boolean {
+  if (a.prefix) return b.name.startsWith(a.name);
+  return b.prefix ? a.name.startsWith(b.name) : a.name === b.name;
+}
+
+/** A volume's source type: the one key beside `name`. */
+function sourceOf(volume: Obj): string {
+  return Object.keys(volume)
     .filter((k) => k !== 'name')
     .sort()
     .join('+');
-  return `type:${type}`;
+}
+
+/**
+ * Whether two volumes of one pod may reach the same storage. Pod-private sources (emptyDir,
+ * image) only under their own name; PVCs by claim (a generic ephemeral volume is the PVC
+ * "<pod>-<volume>", so any claim ending in "-<volume>"); any other source (hostPath, nfs, csi, ...)
+ * conservatively with every volume of the same type.
+ */
+function mayAlias(a: Obj, b: Obj): boolean {
+  if (a.name === b.name) return true;
+  if (POD_PRIVATE_SOURCES.some((s) => s !== 'ephemeral' && (a[s] !== undefined || b[s] !== undefined)))
+    return false;
+  const [ca, cb] = [claimOf(a), claimOf(b)];
+  if (ca && cb) return sameClaim(ca, cb);
+  if (a.ephemeral !== undefined) return cb !== undefined && cb.name.endsWith(`-${String(a.name)}`);
+  if (b.ephemeral !== undefined) return ca !== undefined && ca.name.endsWith(`-${String(b.name)}`);
+  return ca === undefined && cb === undefined && sourceOf(a) === sourceOf(b);
 }
 
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
@@ -232,7 +252,7 @@ export function modelVolumeProblems(
   specPath: string,
   steps: VerifyStep[],
 ): Problem[] {
-  const guarded = guardedBackings(podSpec, steps);
+  const guarded = guardedVolumes(podSpec, steps);
   if (guarded.size === 0) return [];
   const volumes = volumesByName(podSpec);
   const problems: Problem[] = [];
@@ -247,23 +267,21 @@ export function modelVolumeProblems(
   return problems;
 }
 
-/** Storage behind each verified volume → index of the first verify step that checks it. */
-function guardedBackings(podSpec: Obj | undefined, steps: VerifyStep[]): Map<string, number> {
+/** Each verified volume → index of the first verify step that checks it. */
+function guardedVolumes(podSpec: Obj | undefined, steps: VerifyStep[]): Map<Obj, number> {
   const volumes = volumesByName(podSpec);
-  const guarded = new Map<string, number>();
+  const guarded = new Map<Obj, number>();
   for (const step of steps) {
     for (const name of step.volumes) {
       const volume = volumes.get(name);
-      if (!volume) continue;
-      const key = backingOf(volume);
-      guarded.set(key, Math.min(guarded.get(key) ?? Infinity, step.index));
+      if (volume) guarded.set(volume, Math.min(guarded.get(volume) ?? Infinity, step.index));
     }
   }
   return guarded;
 }
 
 interface Guard {
-  guarded: Map<string, number>;
+  guarded: Map<Obj, number>;
   volumes: Map<string, Obj>;
   /** The container's index when it is a plain init container (may run before a verify step). */
   before: number;
@@ -272,8 +290,8 @@ interface Guard {
 /** A mount (or block device) through which this container could change verified bytes. */
 function writesModel(m: Obj | undefined, device: boolean, g: Guard): boolean {
   const volume = g.volumes.get(asString(m?.name) ?? '');
-  const first = volume && g.guarded.get(backingOf(volume));
-  if (first === undefined || g.before < first) return false;
+  const firsts = [...g.guarded].filter(([v]) => volume && mayAlias(v, volume)).map(([, i]) => i);
+  if (firsts.length === 0 || g.before < Math.min(...firsts)) return false;
   return device || m?.readOnly !== true;
 }
 

@@ -361,3 +361,78 @@ describe('pods of a verified workload, decided from the pod itself', () => {
     expect(r.response.allowed).toBe(true);
   });
 });
+
+describe('volumes that reach the same storage under another name', () => {
+  function statefulSet(): Obj {
+    const s = workloadOfKind('StatefulSet');
+    s.spec.volumeClaimTemplates = [
+      { metadata: { name: 'models' }, spec: { accessModes: ['ReadWriteOnce'] } },
+    ];
+    s.spec.template.spec.volumes = [];
+    return s;
+  }
+  const TPL = 'spec.template.spec';
+
+  it('a StatefulSet whose model volume comes from a volumeClaimTemplate is admitted', () => {
+    expect(decide(statefulSet()).response.allowed).toBe(true);
+  });
+
+  it("a StatefulSet volume naming one of its claim template's PVCs, mounted writable, is refused", () => {
+    const s = statefulSet();
+    s.spec.template.spec.volumes.push({
+      name: 'alias',
+      persistentVolumeClaim: { claimName: 'models-fraud-detector-0' },
+    });
+    s.spec.template.spec.containers.push({
+      name: 'w',
+      image: 'busybox',
+      volumeMounts: [{ name: 'alias', mountPath: '/x' }],
+    });
+    expectDenied(decide(s), 'model-volume-writable');
+    expect(reasonsOf(s).find((r) => r.code === 'model-volume-writable')?.message).toContain(
+      `${TPL}.containers[1]`,
+    );
+  });
+
+  it("a volume naming a generic ephemeral volume's PVC (<pod>-<volume>), mounted writable, is refused", () => {
+    const d = withStep((_s, spec) => {
+      spec.volumes = [
+        { name: 'models', ephemeral: { volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'] } } } },
+        { name: 'alias', persistentVolumeClaim: { claimName: 'fraud-detector-models' } },
+      ];
+      spec.containers.push({
+        name: 'w',
+        image: 'busybox',
+        volumeMounts: [{ name: 'alias', mountPath: '/x' }],
+      });
+    });
+    expectDenied(decide(d), 'model-volume-writable');
+  });
+
+  it('two hostPath volumes are taken to share storage', () => {
+    const d = withStep((_s, spec) => {
+      spec.volumes = [
+        { name: 'models', hostPath: { path: '/srv/models' } },
+        { name: 'other', hostPath: { path: '/srv' } },
+      ];
+      spec.containers.push({
+        name: 'w',
+        image: 'busybox',
+        volumeMounts: [{ name: 'other', mountPath: '/x' }],
+      });
+    });
+    expectDenied(decide(d), 'model-volume-writable');
+  });
+
+  it('a writable emptyDir beside a PVC model volume is not', () => {
+    const d = withStep((_s, spec) => {
+      spec.volumes.push({ name: 'cache', emptyDir: {} });
+      spec.containers.push({
+        name: 'w',
+        image: 'busybox',
+        volumeMounts: [{ name: 'cache', mountPath: '/x' }],
+      });
+    });
+    expect(decide(d).response.allowed).toBe(true);
+  });
+});
