@@ -193,7 +193,7 @@ expect(wh.matchPolicy === 'Equivalent', 'matchPolicy Equivalent');
 const excluded = wh.namespaceSelector?.matchExpressions?.find((e) => e.key === 'kubernetes.io/metadata.name' && e.operator === 'NotIn')?.values ?? [];
 for (const n of ['kube-system', 'kube-node-lease', NS]) expect(excluded.includes(n), `namespaceSelector leaves out ${n}`);
 const ruleFor = (group, res) => wh.rules?.find((r) => r.apiGroups.includes(group) && r.resources.includes(res));
-for (const [g, rs] of [['apps', ['deployments', 'replicasets', 'statefulsets', 'daemonsets']], ['batch', ['jobs', 'cronjobs']], ['', ['pods']]]) {
+for (const [g, rs] of [['apps', ['deployments', 'replicasets', 'statefulsets', 'daemonsets']], ['batch', ['jobs', 'cronjobs']], ['', ['pods', 'replicationcontrollers']]]) {
   for (const r of rs) expect(ruleFor(g, r)?.operations.join() === 'CREATE,UPDATE', `rule CREATE,UPDATE ${g || 'core'}/${r}`);
 }
 expect(ruleFor('', 'pods/ephemeralcontainers')?.operations.join() === 'UPDATE', 'rule UPDATE pods/ephemeralcontainers');

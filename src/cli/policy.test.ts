@@ -30,6 +30,16 @@ describe('modelgate policy check', () => {
       [':7:1: Flow sequence in block collection must be sufficiently indented'],
     ],
     ['five wrong types', 'broken-types.yaml', [':6:19:', ':7:27:', ':8:13:', ':9:23:', ':10:24:']],
+    [
+      'malformed principals (loose service accounts, a mistyped prefix, an empty name, a padded group)',
+      'broken-principals.yaml',
+      [
+        ':5:5: controllers[1]: principal "serviceaccount:kube-system:replicaset-controller:extra": must be serviceaccount:NAMESPACE:NAME',
+        ':6:5: controllers[2]: principal "ServiceAccount:kube-system:job-controller": did you mean "serviceaccount:',
+        ':9:25: rules[0].allowedRequesters[0]: principal "serviceaccount:ci:": "" is not a service account name',
+        ':9:47: rules[0].allowedRequesters[1]: principal "group: ci": the group must not start or end with white space',
+      ],
+    ],
   ])('exits 1 and prints file:line:col for %s', async (_sentence, file, fragments) => {
     const { code, out, err } = await run('check', dir + file);
     expect(code).toBe(1);

@@ -19,6 +19,7 @@ export const POD_KINDS = [
   'Deployment',
   'Pod',
   'ReplicaSet',
+  'ReplicationController',
   'StatefulSet',
   'DaemonSet',
   'Job',
@@ -32,6 +33,8 @@ export const POD_KINDS = [
 export const DEFAULT_CONTROLLERS: readonly string[] = [
   'system:kube-controller-manager',
   'system:serviceaccount:kube-system:replicaset-controller',
+  // ClientOrDie("replication-controller") in kube-controller-manager's core.go (v1.36)
+  'system:serviceaccount:kube-system:replication-controller',
   'system:serviceaccount:kube-system:deployment-controller',
   'system:serviceaccount:kube-system:statefulset-controller',
   'system:serviceaccount:kube-system:daemon-set-controller',

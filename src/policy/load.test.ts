@@ -228,7 +228,7 @@ describe('parsePolicy on broken files reports line, column and reason', () => {
       `${HEADER}rules:\n  - name: a\n    allowedRequesters: ["serviceaccount:ci"]\n`,
       {
         path: 'rules[0].allowedRequesters[0]',
-        message: '"serviceaccount:ci" must be serviceaccount:NAMESPACE:NAME',
+        message: expect.stringContaining('must be serviceaccount:NAMESPACE:NAME') as string,
       },
     ],
     [
@@ -259,6 +259,58 @@ describe('parsePolicy on broken files reports line, column and reason', () => {
   ])('%s', (_sentence, text, expected) => {
     const errors = errorsOf(text);
     expect(errors[0]).toMatchObject(expected);
+  });
+});
+
+describe('parsePolicy parses every principal once, with the grammar the matcher uses', () => {
+  it.each([
+    ['serviceaccount:ci:deployer:anything', 'controllers', 'exactly two parts'],
+    ['serviceaccount:ci:', 'controllers', 'not a service account name'],
+    ['serviceaccount:CI:deployer', 'controllers', 'not a namespace name'],
+    ['system:serviceaccount:kube-system:*', 'controllers', 'write serviceaccount:kube-system:*'],
+    ['Group:ci', 'controllers', 'did you mean "group:'],
+    ['group: ci', 'controllers', 'white space'],
+    [' alice', 'controllers', 'white space'],
+    ['group:', 'controllers', 'must not be empty'],
+  ])('refuses %j in %s: %s', (principal, field, message) => {
+    const errors = errorsOf(`${HEADER}${field}: [${JSON.stringify(principal)}]\n`);
+    expect(errors).toEqual([
+      {
+        line: 3,
+        column: expect.any(Number) as number,
+        path: `${field}[0]`,
+        message: expect.stringContaining(message) as string,
+      },
+    ]);
+  });
+
+  it('refuses a malformed allowedRequesters principal at its rule path', () => {
+    const errors = errorsOf(
+      `${HEADER}rules:\n  - name: a\n    allowedRequesters: [alice, "serviceaccount:ci:x:y"]\n`,
+    );
+    expect(errors).toMatchObject([{ line: 5, path: 'rules[0].allowedRequesters[1]' }]);
+  });
+
+  it.each([
+    ['breakGlass.group', `breakGlass: { group: " sre" }\n`],
+    [
+      'rules[0].classificationAccess.confidential[0]',
+      `rules:\n  - name: a\n    classificationAccess: { confidential: ["leads\\u0000"] }\n`,
+    ],
+  ])('refuses a group name with surrounding space or a control character at %s', (path, body) => {
+    expect(errorsOf(`${HEADER}${body}`)).toMatchObject([{ path }]);
+  });
+
+  it('accepts every form of the grammar', () => {
+    const principals = [
+      'alice',
+      'user:group:x',
+      'group:system:serviceaccounts:ci',
+      'serviceaccount:ci:deployer',
+      'serviceaccount:ci:*',
+    ];
+    const result = parsePolicy(`${HEADER}controllers: ${JSON.stringify(principals)}\n`, 'p.yaml');
+    expect(result.ok && result.policy.controllers).toEqual(principals);
   });
 });
 

@@ -3,6 +3,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Node } from 'yaml';
 import { POD_KINDS, defaultPolicy, defaultRule } from './defaults.js';
 import { parseDuration } from './duration.js';
+import { groupNameProblem, parsePrincipal } from './principals.js';
 import type { LabelRequirement, Mode, Policy, Rule } from './types.js';
 
 /** One thing wrong with a policy file, with where (1-based line and column) and which field. */
@@ -155,12 +156,12 @@ function stringMap(r: Reader, slot: Slot, path: string): Record<string, string> 
   return out;
 }
 
-function stringListMap(r: Reader, slot: Slot, path: string): Record<string, string[]> | undefined {
+function groupListMap(r: Reader, slot: Slot, path: string): Record<string, string[]> | undefined {
   const map = entries(r, slot, path);
   if (map === undefined) return undefined;
   const out: Record<string, string[]> = {};
   for (const [key, value] of map) {
-    const list = stringList(r, value, join(path, key));
+    const list = listOf(r, value, join(path, key), asGroupName);
     if (list !== undefined) out[key] = list;
   }
   return out;
@@ -187,14 +188,23 @@ function assign<T>(value: T | undefined, apply: (v: T) => void): void {
   if (value !== undefined) apply(value);
 }
 
+/** A principal, parsed here once with the grammar the matcher uses: a malformed one is a policy error. */
+function asPrincipal(r: Reader, slot: Slot, path: string): string | undefined {
+  const value = asNonEmptyString(r, slot, path);
+  if (value === undefined) return undefined;
+  const parsed = parsePrincipal(value);
+  return parsed.ok ? value : fail(r, slot, path, parsed.message);
+}
+
 function principalList(r: Reader, slot: Slot, path: string): string[] | undefined {
-  return listOf(r, slot, path, (rr, s, p) => {
-    const value = asNonEmptyString(rr, s, p);
-    if (value?.startsWith('serviceaccount:') && value.split(':').length !== 3) {
-      return fail(rr, s, p, `"${value}" must be serviceaccount:NAMESPACE:NAME`);
-    }
-    return value;
-  });
+  return listOf(r, slot, path, asPrincipal);
+}
+
+/** A group name compared exactly with userInfo.groups: no surrounding space, no control character. */
+function asGroupName(r: Reader, slot: Slot, path: string): string | undefined {
+  const value = asNonEmptyString(r, slot, path);
+  const problem = value === undefined ? undefined : groupNameProblem(value);
+  return problem === undefined ? value : fail(r, slot, path, problem);
 }
 
 const MATCH_FIELDS: FieldReaders<Rule['match']> = {
@@ -248,7 +258,7 @@ const RULE_FIELDS: FieldReaders<Rule> = {
   allowedRequesters: (r, s, p, rule) => assign(principalList(r, s, p), (v) => (rule.allowedRequesters = v)),
   allowedSources: (r, s, p, rule) => assign(stringList(r, s, p), (v) => (rule.allowedSources = v)),
   classificationAccess: (r, s, p, rule) =>
-    assign(stringListMap(r, s, p), (v) => (rule.classificationAccess = v)),
+    assign(groupListMap(r, s, p), (v) => (rule.classificationAccess = v)),
   requireExplainabilityWhenCustomerFacing: (r, s, p, rule) =>
     assign(asBool(r, s, p), (v) => (rule.requireExplainabilityWhenCustomerFacing = v)),
 };
@@ -274,11 +284,13 @@ function readRules(r: Reader, slot: Slot, path: string): Rule[] | undefined {
 function readBreakGlass(r: Reader, slot: Slot, path: string): Policy['breakGlass'] {
   const target = { group: '', annotation: 'modelgate.dev/break-glass' };
   const fields: FieldReaders<typeof target> = {
-    group: (rr, s, p, t) => assign(asNonEmptyString(rr, s, p), (v) => (t.group = v)),
+    group: (rr, s, p, t) => assign(asGroupName(rr, s, p), (v) => (t.group = v)),
     annotation: (rr, s, p, t) => assign(asNonEmptyString(rr, s, p), (v) => (t.annotation = v)),
   };
+  const before = r.errors.length;
   const breakGlass = readSection(r, slot, path, { fields, target });
-  if (breakGlass?.group === '')
+  // "required" only when it is missing, not when it was there and already reported as malformed
+  if (breakGlass?.group === '' && r.errors.length === before)
     return fail(r, slot, join(path, 'group'), 'is required: the group allowed to break glass');
   return breakGlass;
 }

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { POLICY_FIELD_NAMES } from './load.js';
+import { groupNameProblem, parsePrincipal } from './principals.js';
 
 interface SchemaObject {
   properties: Record<string, unknown>;
@@ -27,5 +29,106 @@ describe('docs/policy.schema.json', () => {
     expect(section).toBeDefined();
     expect(Object.keys(section!.properties).sort()).toEqual([...fields].sort());
     expect(section!.additionalProperties).toBe(false);
+  });
+});
+
+// The schema's principal pattern is for editors; the loader's parsePrincipal is the authority.
+// They must agree, or an editor would bless a principal `policy check` refuses (or the reverse).
+describe('docs/policy.schema.json principal and group patterns', () => {
+  const defs = schema.$defs as unknown as Record<string, { pattern: string }>;
+  const principal = new RegExp(defs.principal!.pattern, 'u');
+  const group = new RegExp(defs.groupName!.pattern, 'u');
+  const samples = [
+    'alice',
+    'system:kube-controller-manager',
+    'oidc:alice@example.com',
+    'user:group:ci',
+    'user:',
+    'user: x',
+    'group:ci',
+    'group:system:serviceaccounts:ci',
+    'group:',
+    'group: ci',
+    'group:ci ',
+    'group:c\u0000i',
+    'serviceaccount:ci:deployer',
+    'serviceaccount:ci:*',
+    'serviceaccount:ci',
+    'serviceaccount:ci:',
+    'serviceaccount::x',
+    'serviceaccount:ci:deployer:x',
+    'serviceaccount:CI:deployer',
+    'serviceaccount:ci:Deployer',
+    'serviceaccount:ci:a.b-c',
+    'serviceaccount:ci:.a',
+    'serviceaccount:ci:a.',
+    'serviceaccount:-ci:a',
+    `serviceaccount:${'a'.repeat(63)}:x`,
+    `serviceaccount:${'a'.repeat(64)}:x`,
+    `serviceaccount:ci:${'a'.repeat(253)}`,
+    `serviceaccount:ci:${'a'.repeat(254)}`,
+    'system:serviceaccount:kube-system:replicaset-controller',
+    'system:serviceaccount:kube-system:*',
+    'system:serviceaccount:kube-system:',
+    'system:serviceaccount:kube-system:x:y',
+    'Group:ci',
+    'groups:ci',
+    'ServiceAccount:a:b',
+    'serviceaccounts:a:b',
+    'User:x',
+    'users:x',
+    ' alice',
+    'alice ',
+    'al\u0085ice',
+    'alice\u2028',
+    'a\u00a0',
+    'ünïcødé',
+    'sa:ci:x',
+  ];
+
+  it.each(samples)('agrees with parsePrincipal on %j', (text) => {
+    expect(principal.test(text)).toBe(parsePrincipal(text).ok);
+  });
+
+  it('agrees with parsePrincipal on generated principals', () => {
+    const token = fc.constantFrom(
+      'group:',
+      'serviceaccount:',
+      'user:',
+      'system:serviceaccount:',
+      'ci',
+      'Ci',
+      ':',
+      '*',
+      '.',
+      '-',
+      ' ',
+      '\u0000',
+      '\t',
+      'a',
+      'Z',
+      '9',
+      'é',
+      '\u00a0',
+      's:',
+    );
+    fc.assert(
+      fc.property(fc.array(token, { minLength: 1, maxLength: 8 }), (parts) => {
+        const text = parts.join('');
+        expect(principal.test(text), JSON.stringify(text)).toBe(parsePrincipal(text).ok);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it.each([
+    ['ml-leads', true],
+    ['system:masters', true],
+    [' ml-leads', false],
+    ['ml-leads\u0000', false],
+    ['', false],
+  ])('groupName %j is %s, as the loader says', (name, ok) => {
+    expect(group.test(name)).toBe(ok);
+    expect(groupNameProblem(name) === undefined).toBe(ok);
   });
 });

@@ -14,6 +14,7 @@ export const TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
   Pod: [],
   Deployment: ['spec', 'template'],
   ReplicaSet: ['spec', 'template'],
+  ReplicationController: ['spec', 'template'],
   StatefulSet: ['spec', 'template'],
   DaemonSet: ['spec', 'template'],
   Job: ['spec', 'template'],

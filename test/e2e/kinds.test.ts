@@ -13,6 +13,7 @@ import {
   kOk,
   namespace,
   pod,
+  replicationController,
   showWebhookLogOnFailure,
   signedSeed,
   statefulSet,
@@ -107,6 +108,49 @@ describe('every way to run a pod', () => {
     const r = await apply(forged);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/denied the request: modelgate: /);
+  });
+});
+
+describe('a ReplicationController (core/v1), through the real replication controller', () => {
+  it('refuses one with no manifest at all', async () => {
+    const r = await apply(replicationController('rc-unsigned', ns));
+    expect(r.code).not.toBe(0);
+    expect(denial(r)).toMatch(/^modelgate: /);
+    expect((await k(['get', 'rc', 'rc-unsigned', '-n', ns])).code).not.toBe(0);
+  });
+
+  it('refuses one whose manifest was tampered with', async () => {
+    const r = await apply(replicationController('rc-tampered', ns, { manifest: tampered(signedSeed) }));
+    expectRefused(r, 'fraud-detector.onnx');
+    expect((await k(['get', 'rc', 'rc-tampered', '-n', ns])).code).not.toBe(0);
+  });
+
+  it('admits a signed one, and the replication-controller makes its Pods', async () => {
+    expectAdmitted(await apply(replicationController('rc-signed', ns, { manifest: signedSeed }, 2)));
+    const pods = await waitFor(
+      '2 Pods of ReplicationController rc-signed',
+      async () => {
+        const p = await names('pods', 'app=rc-signed');
+        return p.length === 2 ? p : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    // The manifest sits in the RC's own annotations, which its Pods do not inherit: they are
+    // admitted because the replication-controller's service account asked.
+    const created = decisions().filter((d) => d.kind === 'Pod' && pods.includes(String(d.name)));
+    expect(created.length).toBeGreaterThan(0);
+    for (const d of created) {
+      expect(d.user).toBe('system:serviceaccount:kube-system:replication-controller');
+      expect(d.decision).not.toBe('deny');
+    }
+    // the RC itself went through the webhook (v1 manifests are admitted with a warning)
+    const rc = decisions().find((d) => d.kind === 'ReplicationController' && d.name === 'rc-signed');
+    expect(['allow', 'warn']).toContain(rc?.decision);
+  });
+
+  it('refuses an UPDATE that swaps the admitted model for a tampered one', async () => {
+    const r = await apply(replicationController('rc-signed', ns, { manifest: tampered(signedSeed) }, 2));
+    expectRefused(r, 'fraud-detector.onnx');
   });
 });
 

@@ -148,6 +148,21 @@ export function statefulSet(name: string, namespace: string, opts: PodOptions = 
   };
 }
 
+/** A core/v1 ReplicationController: its selector is a plain label map, not matchLabels. */
+export function replicationController(
+  name: string,
+  namespace: string,
+  opts: PodOptions = {},
+  replicas = 1,
+): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'ReplicationController',
+    metadata: meta(name, namespace, opts),
+    spec: { replicas, selector: { app: name }, template: template(name, opts) },
+  };
+}
+
 export function cronJob(name: string, namespace: string, opts: PodOptions = {}): Obj {
   const tpl = template(name, opts);
   (tpl.spec as Obj).restartPolicy = 'Never';

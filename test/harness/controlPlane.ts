@@ -18,6 +18,7 @@ export const toolsBin = process.env.MODELGATE_TOOLS_BIN ?? path.join(repoRoot, '
 const CONTROLLERS = [
   'deployment-controller',
   'replicaset-controller',
+  'replicationcontroller-controller',
   'statefulset-controller',
   'daemonset-controller',
   'job-controller',
