@@ -67,7 +67,7 @@ describe('property: decideAdmission under the default policy', () => {
   });
 
   it('never throws, whatever object, old object, subresource and operation a request carries', () => {
-    const kinds = ['Deployment', 'Pod', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'];
+    const kinds = ['Deployment', 'Pod', 'ReplicaSet', 'ReplicationController', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'];
     fc.assert(
       fc.property(
         fc.constantFrom(...kinds),

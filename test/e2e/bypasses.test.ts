@@ -5,6 +5,7 @@
  * its marks away. Each is refused with a line that names the field.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { KubectlResult } from '../harness/kubectl.js';
 import { waitFor } from '../harness/net.js';
 import {
   apply,
@@ -38,7 +39,7 @@ function signedWith(name: string, change: (spec: Obj & Record<string, any>) => v
   return d;
 }
 
-function expectDenied(r: { code: number; stderr: string }, ...says: string[]): void {
+function expectDenied(r: KubectlResult, ...says: string[]): void {
   expect(r.code, `expected a refusal: ${r.stderr}`).not.toBe(0);
   const message = denial(r);
   expect(message, `not a webhook denial: ${r.stderr}`).toMatch(/^modelgate: /);

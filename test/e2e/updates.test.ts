@@ -119,11 +119,11 @@ describe('UPDATEs', () => {
     // log line is written asynchronously: wait for the third decision (create, update, undo).
     const mine = await waitFor(
       'the rollback decision in the webhook log',
-      async () => {
+      () => {
         const own = decisions().filter(
           (x) => x.kind === 'Deployment' && x.name === 'rollback' && !String(x.user).startsWith('system:'),
         );
-        return own.length >= 3 ? own : undefined;
+        return Promise.resolve(own.length >= 3 ? own : undefined);
       },
       { timeoutMs: 10_000, intervalMs: 100 },
     );
