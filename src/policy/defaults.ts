@@ -42,6 +42,15 @@ export const DEFAULT_CONTROLLERS: readonly string[] = [
   'system:serviceaccount:kube-system:cronjob-controller',
 ];
 
+/**
+ * The verify images a rule trusts when it names none: the project's own, by tag or digest. A
+ * name alone is not proof (anyone can push "evil.example/modelgate"); pin yours by digest.
+ */
+export const OFFICIAL_VERIFY_IMAGES: readonly string[] = [
+  'ghcr.io/modelgate/modelgate:*',
+  'ghcr.io/modelgate/modelgate@sha256:*',
+];
+
 /** A rule with every field at its default; a policy file only states what differs. */
 export function defaultRule(name = 'default'): Rule {
   return {
@@ -53,6 +62,7 @@ export function defaultRule(name = 'default'): Rule {
     maxAgeSeconds: 0,
     requireVerifyInit: true,
     verifyImages: [],
+    sharedModelVolumes: false,
     requiredLabels: [],
     requireScanPassed: false,
     approvals: { min: 0, forbidRequester: true, allowAnnotation: true },

@@ -250,6 +250,7 @@ const RULE_FIELDS: FieldReaders<Rule> = {
   maxAge: (r, s, p, rule) => assign(asDuration(r, s, p), (v) => (rule.maxAgeSeconds = v)),
   requireVerifyInit: (r, s, p, rule) => assign(asBool(r, s, p), (v) => (rule.requireVerifyInit = v)),
   verifyImages: (r, s, p, rule) => assign(stringList(r, s, p), (v) => (rule.verifyImages = v)),
+  sharedModelVolumes: (r, s, p, rule) => assign(asBool(r, s, p), (v) => (rule.sharedModelVolumes = v)),
   requiredLabels: (r, s, p, rule) =>
     assign(listOf(r, s, p, labelRequirement), (v) => (rule.requiredLabels = v)),
   requireScanPassed: (r, s, p, rule) => assign(asBool(r, s, p), (v) => (rule.requireScanPassed = v)),

@@ -1,13 +1,8 @@
 import { parseTimestamp } from '../manifest/fields.js';
 import type { Problem, VerifiedModel } from '../manifest/types.js';
 import type { Workload } from '../workload/types.js';
-import {
-  CODES as VERIFY_STEP_CODES,
-  MODELGATE_IMAGE,
-  modelVolumeProblems,
-  type VerifyStep,
-} from '../workload/verify-step.js';
-import { CLOCK_SKEW_SECONDS, LABELS } from './defaults.js';
+import { CODES as VERIFY_STEP_CODES, modelVolumeProblems, type VerifyStep } from '../workload/verify-step.js';
+import { CLOCK_SKEW_SECONDS, LABELS, OFFICIAL_VERIFY_IMAGES } from './defaults.js';
 import { anyGlobMatches } from './glob.js';
 import { anyPrincipalMatches, type Requester } from './principals.js';
 import type { Policy, Rule } from './types.js';
@@ -47,6 +42,7 @@ export const CODES = {
   labelContradictsTemplate: 'label-contradicts-template',
   verifyStepNotInert: VERIFY_STEP_CODES.notInert,
   modelVolumeWritable: VERIFY_STEP_CODES.modelVolumeWritable,
+  modelVolumeShared: VERIFY_STEP_CODES.modelVolumeShared,
   scanNotPassed: 'scan-not-passed',
   approvalsInsufficient: 'approvals-insufficient',
   requesterNotAllowed: 'requester-not-allowed',
@@ -183,16 +179,13 @@ export const checkAge: Check = (rule, { models, now }) =>
 
 // ---- model bytes: the init container that re-hashes them at pod start
 
-/** Whether the rule trusts a verify step's image: one matching `verifyImages`, or any modelgate image when it names none. */
-function imageTrusted(rule: Rule, step: VerifyStep): boolean {
-  if (rule.verifyImages.length === 0) return MODELGATE_IMAGE.test(step.image);
-  return anyGlobMatches(rule.verifyImages, step.image);
+/** The verify images a rule trusts: its `verifyImages`, or the official image when it names none. */
+function verifyImagesOf(rule: Rule): readonly string[] {
+  return rule.verifyImages.length > 0 ? rule.verifyImages : OFFICIAL_VERIFY_IMAGES;
 }
 
-function imageClause(rule: Rule): string {
-  return rule.verifyImages.length === 0
-    ? ' with a modelgate image'
-    : ` with an image matching ${rule.verifyImages.join(' or ')}`;
+function imageTrusted(rule: Rule, step: VerifyStep): boolean {
+  return anyGlobMatches(verifyImagesOf(rule), step.image);
 }
 
 /** Why a step that looks like a verify step does not count: its image, or its form. */
@@ -202,10 +195,33 @@ function whyNotCounted(rule: Rule, step: VerifyStep): Problem[] {
       problem(
         CODES.verifyInitMissing,
         `${step.path}.image`,
-        `init container "${step.container}" (${step.path}.image) runs "${step.image}", not a verify image rule "${rule.name}" trusts: use an image matching ${rule.verifyImages.join(' or ') || 'modelgate'}`,
+        `init container "${step.container}" (${step.path}.image) runs "${step.image}", not a verify image rule "${rule.name}" trusts: use an image matching ${verifyImagesOf(rule).join(' or ')}`,
       ),
     ];
   return step.problems;
+}
+
+function missingStep(rule: Rule, names: string, specPath: string): Problem {
+  return problem(
+    CODES.verifyInitMissing,
+    `${specPath}.initContainers`,
+    `model ${names}: no "modelgate verify" init container with an image matching ${verifyImagesOf(rule).join(' or ')} checks the model bytes: add one running verify <file> --sha256 <hash> for each model file, with the model volume mounted readOnly`,
+  );
+}
+
+function unpinnedFiles(models: VerifiedModel[], counted: VerifyStep[], path: string): Problem[] {
+  const pinned = new Set(counted.flatMap((s) => s.files.map((f) => f.sha256)));
+  return models.flatMap((m) =>
+    m.files
+      .filter((f) => !pinned.has(f.sha256.toLowerCase()))
+      .map((f) =>
+        problem(
+          CODES.verifyInitNotPinned,
+          path,
+          `model ${m.name}: file ${f.path} (sha256 ${f.sha256}) is not pinned by the modelgate verify init container: add the file's path and --sha256 ${f.sha256} to its args`,
+        ),
+      ),
+  );
 }
 
 export const checkVerifyInit: Check = (rule, { models, workload }) => {
@@ -217,30 +233,12 @@ export const checkVerifyInit: Check = (rule, { models, workload }) => {
     .filter((s) => !counted.includes(s))
     .flatMap((s) => whyNotCounted(rule, s))
     .map((p) => ({ ...p, message: `model ${names}: ${p.message}` }));
-  if (counted.length === 0) {
-    if (uncounted.length > 0) return uncounted;
-    return [
-      problem(
-        CODES.verifyInitMissing,
-        `${specPath}.initContainers`,
-        `model ${names}: no "modelgate verify" init container${imageClause(rule)} checks the model bytes: add one running verify <file> --sha256 <hash> for each model file, with the model volume mounted readOnly`,
-      ),
-    ];
-  }
-  const pinned = new Set(counted.flatMap((s) => s.files.map((f) => f.sha256)));
-  const unpinned = models.flatMap((m) =>
-    m.files
-      .filter((f) => !pinned.has(f.sha256.toLowerCase()))
-      .map((f) =>
-        problem(
-          CODES.verifyInitNotPinned,
-          counted[0]?.path ?? `${specPath}.initContainers`,
-          `model ${m.name}: file ${f.path} (sha256 ${f.sha256}) is not pinned by the modelgate verify init container: add the file's path and --sha256 ${f.sha256} to its args`,
-        ),
-      ),
-  );
-  const writable = modelVolumeProblems(workload.podSpec, specPath, counted);
-  return [...unpinned, ...(unpinned.length > 0 ? uncounted : []), ...writable];
+  if (counted.length === 0) return uncounted.length > 0 ? uncounted : [missingStep(rule, names, specPath)];
+  const unpinned = unpinnedFiles(models, counted, counted[0]?.path ?? `${specPath}.initContainers`);
+  const volumes = modelVolumeProblems(workload.podSpec, specPath, counted, {
+    shared: rule.sharedModelVolumes,
+  });
+  return [...unpinned, ...(unpinned.length > 0 ? uncounted : []), ...volumes];
 };
 
 // ---- labels and signed claims

@@ -30,8 +30,13 @@ export interface Rule {
   /** Refuse a manifest signed longer ago than this many seconds (0 = no limit). */
   maxAgeSeconds: number;
   requireVerifyInit: boolean;
-  /** Image globs a verify init container must match to count (e.g. pinned by digest); empty = any modelgate image. */
+  /** Image globs a verify init container must match to count (e.g. pinned by digest); empty = the official image. */
   verifyImages: string[];
+  /**
+   * Accept model volumes other pods may reach (PVCs, hostPath, nfs, csi, ...). Off: a verify step
+   * counts only on emptyDir or image volumes, which nothing outside the pod can rewrite after it.
+   */
+  sharedModelVolumes: boolean;
   requiredLabels: LabelRequirement[];
   requireScanPassed: boolean;
   approvals: {

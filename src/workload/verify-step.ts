@@ -29,13 +29,14 @@ export interface VerifyStep {
 export const CODES = {
   notInert: 'verify-step-not-inert',
   modelVolumeWritable: 'model-volume-writable',
+  modelVolumeShared: 'model-volume-shared',
 } as const;
 
 /** Volume sources whose content the API can change under a running pod (the kubelet syncs them). */
 const API_SYNCED_SOURCES = ['configMap', 'secret', 'downwardAPI', 'projected'] as const;
 
-/** Volume sources that only this pod can reach (a generic ephemeral volume's PVC, by its name). */
-const POD_PRIVATE_SOURCES = ['emptyDir', 'ephemeral', 'image'] as const;
+/** Volume sources only this pod can reach: nothing outside it can rewrite them after the step. */
+const POD_PRIVATE_SOURCES = ['emptyDir', 'image'] as const;
 
 /** Container fields that change what runs, or where, while the image and args stay the same. */
 const FORBIDDEN_FIELDS: readonly [field: string, why: string][] = [
@@ -92,7 +93,38 @@ function readStep(c: Obj, index: number, path: string, volumes: Map<string, Obj>
   checkFields(c, path, fail);
   const files = readArgv(c, path, fail);
   if (files) placeFiles(step, files, { mounts: asArray(c.volumeMounts), volumes, fail });
+  if (step.problems.length === 0) checkMountLayout(asArray(c.volumeMounts), files ?? [], path, fail);
   return step;
+}
+
+/** A mount path as the runtime resolves it: normalised, no trailing slash. */
+function cleanPath(mountPath: string): string {
+  return posix.normalize(mountPath).replace(/(.)\/+$/, '$1');
+}
+
+function within(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
+}
+
+/**
+ * The verify step mounts the model volumes and nothing else, none inside another: any other
+ * mount at, above or below a model mount could lay other bytes over the files it hashes, which
+ * the serving containers would not see.
+ */
+function checkMountLayout(
+  mounts: unknown[],
+  files: { path: string }[],
+  path: string,
+  fail: (field: string, why: string) => void,
+): void {
+  const paths = mounts.map((m) => cleanPath(asString(asObject(m)?.mountPath) ?? ''));
+  paths.forEach((p, i) => {
+    const field = `${path}.volumeMounts[${i}]`;
+    if (!files.some((f) => within(f.path, p)))
+      return fail(field, `a verify step mounts only the model volumes (this one could shadow them): remove it`);
+    const other = paths.findIndex((q, j) => j !== i && (within(p, q) || within(q, p)));
+    if (other >= 0) fail(field, `mounts at ${p} and ${paths[other]} overlap: mount each model volume once, apart`);
+  });
 }
 
 function checkFields(c: Obj, path: string, fail: (field: string, why: string) => void): void {
@@ -142,7 +174,10 @@ function pairFiles(
       path,
       `${files.length} file(s) but ${pins.length} --sha256 value(s): give one per file, in order`,
     );
-  const badFile = files.find((f) => !f.startsWith('/') || posix.normalize(f) !== f || f.endsWith('/'));
+  const badFile = files.find(
+    // eslint-disable-next-line no-control-regex -- a NUL or newline in a path is hostile, not a name
+    (f) => !f.startsWith('/') || posix.normalize(f) !== f || f.endsWith('/') || /[\u0000-\u001f]/.test(f),
+  );
   if (badFile !== undefined)
     return void fail(path, `file ${JSON.stringify(badFile)} must be an absolute, normalised path`);
   const badPin = pins.map((p) => [p, digestError(p)] as const).find(([, why]) => why !== undefined);
@@ -231,7 +266,7 @@ function sourceOf(volume: Obj): string {
  */
 function mayAlias(a: Obj, b: Obj): boolean {
   if (a.name === b.name) return true;
-  if (POD_PRIVATE_SOURCES.some((s) => s !== 'ephemeral' && (a[s] !== undefined || b[s] !== undefined)))
+  if (POD_PRIVATE_SOURCES.some((s) => a[s] !== undefined || b[s] !== undefined))
     return false;
   const [ca, cb] = [claimOf(a), claimOf(b)];
   if (ca && cb) return sameClaim(ca, cb);
@@ -251,20 +286,51 @@ export function modelVolumeProblems(
   podSpec: Obj | undefined,
   specPath: string,
   steps: VerifyStep[],
+  opts: { shared: boolean },
 ): Problem[] {
   const guarded = guardedVolumes(podSpec, steps);
   if (guarded.size === 0) return [];
   const volumes = volumesByName(podSpec);
-  const problems: Problem[] = [];
+  const problems = opts.shared ? [] : sharedVolumes(podSpec, specPath, guarded);
+  const mayWriteBefore = firstWriterLimit(podSpec);
   for (const list of CONTAINER_LISTS) {
     asArray(podSpec?.[list]).forEach((c, index) => {
       if (!isObject(c)) return;
-      const before = list === 'initContainers' && c.restartPolicy === undefined ? index : Infinity;
+      const plain = list === 'initContainers' && c.restartPolicy === undefined && index < mayWriteBefore;
       const where = `${specPath}.${list}[${index}]`;
-      problems.push(...writableMounts(c, where, { guarded, volumes, before }));
+      problems.push(...writableMounts(c, where, { guarded, volumes, before: plain ? index : Infinity }));
     });
   }
   return problems;
+}
+
+/**
+ * Init containers from this index on may not write a model volume at all. A native sidecar runs
+ * beside every later init container, and with a shared process namespace every container sees the
+ * others: a writer could hand its open file to a process that outlives the verify step.
+ */
+function firstWriterLimit(podSpec: Obj | undefined): number {
+  if (podSpec?.shareProcessNamespace === true) return 0;
+  const sidecar = asArray(podSpec?.initContainers).findIndex(
+    (c) => isObject(c) && c.restartPolicy !== undefined,
+  );
+  return sidecar < 0 ? Infinity : sidecar;
+}
+
+/** Model volumes other pods may reach (PVCs, hostPath, nfs, ...): they can rewrite the bytes later. */
+function sharedVolumes(podSpec: Obj | undefined, specPath: string, guarded: Map<Obj, number>): Problem[] {
+  const all = asArray(podSpec?.volumes);
+  return [...guarded.keys()]
+    .filter((v) => !POD_PRIVATE_SOURCES.some((s) => v[s] !== undefined))
+    .map((v) => {
+      const index = all.indexOf(v);
+      const at = index >= 0 ? `${specPath}.volumes[${index}]` : `${specPath}.volumes`;
+      return {
+        code: CODES.modelVolumeShared,
+        path: at,
+        message: `model volume "${String(v.name)}" (${at}) is a ${sourceOf(v)} volume, which other pods can rewrite after the verify step: copy the model into an emptyDir in an init container before the step, use an image volume, or accept the risk with sharedModelVolumes: true in the rule`,
+      };
+    });
 }
 
 /** Each verified volume → index of the first verify step that checks it. */
