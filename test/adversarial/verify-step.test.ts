@@ -202,9 +202,9 @@ describe('nothing that runs after the verify step or beside it can write the mod
       'a second volume of the same PVC mounted writable',
       (_s, spec) => {
         spec.volumes = [
-        { name: 'models', persistentVolumeClaim: { claimName: 'models' } },
-        { name: 'alias', persistentVolumeClaim: { claimName: 'models' } },
-      ];
+          { name: 'models', persistentVolumeClaim: { claimName: 'models' } },
+          { name: 'alias', persistentVolumeClaim: { claimName: 'models' } },
+        ];
         spec.containers.push({
           name: 'w',
           image: 'busybox',
@@ -377,13 +377,17 @@ describe('volumes that reach the same storage under another name', () => {
   const TPL = 'spec.template.spec';
 
   it('a StatefulSet whose model volume comes from a volumeClaimTemplate is admitted when the rule accepts shared volumes', () => {
-    expect(decide(statefulSet(), { policy: policyWith({ sharedModelVolumes: true }) }).response.allowed).toBe(true);
+    expect(decide(statefulSet(), { policy: policyWith({ sharedModelVolumes: true }) }).response.allowed).toBe(
+      true,
+    );
   });
 
   it('by default a model volume other pods can reach (a PVC) is refused, naming the volume', () => {
     const s = statefulSet();
     expectDenied(decide(s), 'model-volume-shared');
-    expect(reasonsOf(s).find((r) => r.code === 'model-volume-shared')?.message).toContain('sharedModelVolumes');
+    expect(reasonsOf(s).find((r) => r.code === 'model-volume-shared')?.message).toContain(
+      'sharedModelVolumes',
+    );
   });
 
   it("a StatefulSet volume naming one of its claim template's PVCs, mounted writable, is refused", () => {
@@ -450,22 +454,39 @@ describe('what the red team found (each was admitted before)', () => {
   const SIGNED = '/models/fraud-detector.onnx';
 
   it.each<[string, (s: Obj, spec: Obj) => void]>([
-    ['a second mount laid exactly over the verified file', (s, spec) => {
-      spec.volumes.push({ name: 'genuine', emptyDir: {} });
-      s.volumeMounts.push({ name: 'genuine', mountPath: SIGNED, subPath: 'fraud-detector.onnx', readOnly: true });
-    }],
-    ['a second mount of another volume under the model mount', (s, spec) => {
-      spec.volumes.push({ name: 'genuine', emptyDir: {} });
-      s.volumeMounts.push({ name: 'genuine', mountPath: '/models/sub', readOnly: true });
-    }],
-    ['the same directory mounted twice under different spellings', (s, spec) => {
-      spec.volumes.push({ name: 'genuine', emptyDir: {} });
-      s.volumeMounts.push({ name: 'genuine', mountPath: '//models/', readOnly: true });
-    }],
-    ['a mount above the model mount', (s, spec) => {
-      spec.volumes.push({ name: 'root', emptyDir: {} });
-      s.volumeMounts.push({ name: 'root', mountPath: '/', readOnly: true });
-    }],
+    [
+      'a second mount laid exactly over the verified file',
+      (s, spec) => {
+        spec.volumes.push({ name: 'genuine', emptyDir: {} });
+        s.volumeMounts.push({
+          name: 'genuine',
+          mountPath: SIGNED,
+          subPath: 'fraud-detector.onnx',
+          readOnly: true,
+        });
+      },
+    ],
+    [
+      'a second mount of another volume under the model mount',
+      (s, spec) => {
+        spec.volumes.push({ name: 'genuine', emptyDir: {} });
+        s.volumeMounts.push({ name: 'genuine', mountPath: '/models/sub', readOnly: true });
+      },
+    ],
+    [
+      'the same directory mounted twice under different spellings',
+      (s, spec) => {
+        spec.volumes.push({ name: 'genuine', emptyDir: {} });
+        s.volumeMounts.push({ name: 'genuine', mountPath: '//models/', readOnly: true });
+      },
+    ],
+    [
+      'a mount above the model mount',
+      (s, spec) => {
+        spec.volumes.push({ name: 'root', emptyDir: {} });
+        s.volumeMounts.push({ name: 'root', mountPath: '/', readOnly: true });
+      },
+    ],
     ['a NUL inside a file path', (s) => (s.args = ['verify', `${SIGNED}\u0000x`, '--sha256', PIN])],
   ])('%s: the verify step does not count', (_, change) => {
     expectDenied(decide(withStep(change)), 'verify-step-not-inert');
@@ -484,7 +505,11 @@ describe('what the red team found (each was admitted before)', () => {
   it('a writer before the verify step with a shared process namespace is refused', () => {
     const d = withStep((_s, spec) => {
       spec.shareProcessNamespace = true;
-      spec.initContainers.unshift({ name: 'fetch', image: 'curl', volumeMounts: [{ name: 'models', mountPath: '/models' }] });
+      spec.initContainers.unshift({
+        name: 'fetch',
+        image: 'curl',
+        volumeMounts: [{ name: 'models', mountPath: '/models' }],
+      });
     });
     expectDenied(decide(d), 'model-volume-writable');
   });
@@ -497,7 +522,10 @@ describe('what the red team found (each was admitted before)', () => {
   it.each([
     ['a hostPath', { hostPath: { path: '/srv/models' } }],
     ['an nfs export', { nfs: { server: 'nfs.example', path: '/models' } }],
-    ['a generic ephemeral volume (its PVC can be named by other pods)', { ephemeral: { volumeClaimTemplate: { spec: {} } } }],
+    [
+      'a generic ephemeral volume (its PVC can be named by other pods)',
+      { ephemeral: { volumeClaimTemplate: { spec: {} } } },
+    ],
   ])('a model on %s is refused unless the rule accepts shared volumes', (_, source) => {
     const d = withStep((_s, spec) => (spec.volumes = [{ name: 'models', ...source }]));
     expectDenied(decide(d), 'model-volume-shared');
@@ -505,7 +533,12 @@ describe('what the red team found (each was admitted before)', () => {
   });
 
   it('a model in an image volume is admitted', () => {
-    const d = withStep((_s, spec) => (spec.volumes = [{ name: 'models', image: { reference: 'registry.example/models@sha256:' + 'd'.repeat(64) } }]));
+    const d = withStep(
+      (_s, spec) =>
+        (spec.volumes = [
+          { name: 'models', image: { reference: 'registry.example/models@sha256:' + 'd'.repeat(64) } },
+        ]),
+    );
     expect(decide(d).response.allowed).toBe(true);
   });
 });

@@ -46,7 +46,7 @@ function signed(name: string, change: (spec: Record<string, any>) => void): Obj 
 }
 
 describe('red team (real API server)', () => {
-  it.fails('BYPASS: a file-level mount exactly at the verified path shadows the model volume in the verify container', async () => {
+  it('was a bypass, now refused: a file-level mount exactly at the verified path shadows the model volume in the verify container', async () => {
     const d = signed('shadow-file', (spec) => {
       spec.volumes.push({ name: 'genuine', emptyDir: {} });
       spec.initContainers[0].volumeMounts.push({ name: 'genuine', mountPath: '/genuine' });
@@ -55,7 +55,7 @@ describe('red team (real API server)', () => {
     expectRefused(await apply(d));
   });
 
-  it.fails('BYPASS: "/models/" beside "/models" passes API validation and stacks a second volume', async () => {
+  it('was a bypass, now refused: "/models/" beside "/models" passes API validation and stacks a second volume', async () => {
     const d = signed('shadow-slash', (spec) => {
       spec.volumes.push({ name: 'genuine', emptyDir: {} });
       spec.initContainers[0].volumeMounts.push({ name: 'genuine', mountPath: '/genuine' });
@@ -64,14 +64,14 @@ describe('red team (real API server)', () => {
     expectRefused(await apply(d));
   });
 
-  it.fails('BYPASS: a native sidecar started before the writable downloader (fd passing)', async () => {
+  it('was a bypass, now refused: a native sidecar started before the writable downloader (fd passing)', async () => {
     const d = signed('fd-pass', (spec) => {
       spec.initContainers.unshift({ name: 'catcher', image: 'registry.example.com/catcher:1', restartPolicy: 'Always' });
     });
     expectRefused(await apply(d));
   });
 
-  it.fails('BYPASS: an out-of-scope pod mounting the model PVC writable, beside an inference pod on that PVC', async () => {
+  it('was a bypass, now refused: an out-of-scope pod mounting the model PVC writable, beside an inference pod on that PVC', async () => {
     const inference = pod('on-pvc', ns, { manifest: signedSeed }) as Record<string, any>;
     inference.spec.volumes = [{ name: 'models', persistentVolumeClaim: { claimName: 'models' } }];
     const writer = {
@@ -88,7 +88,7 @@ describe('red team (real API server)', () => {
     expect(a.code === 0 && b.code === 0, `${a.stderr} ${b.stderr}`).toBe(false);
   });
 
-  it.fails('BYPASS: StatefulSet volumeClaimTemplate "models" turns the checked emptyDir into a PVC a sidecar writes', async () => {
+  it('was a bypass, now refused: StatefulSet volumeClaimTemplate "models" turns the checked emptyDir into a PVC a sidecar writes', async () => {
     const name = 'vct';
     const s = statefulSet(name, ns, { manifest: signedSeed }) as Record<string, any>;
     s.spec.volumeClaimTemplates = [
