@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { AdmissionRequest } from '../admission/types.js';
-import { isController, isExemptNamespace, selectRule } from '../policy/match.js';
+import { isController, isExemptNamespace, selectRule, type WorkloadSelector } from '../policy/match.js';
 import { labelsPolicyReads } from '../policy/rules.js';
 import type { Policy, Rule } from '../policy/types.js';
-import { extractWorkload } from '../workload/extract.js';
-import { INFERENCE_LABEL, isPodCreatingKind, TEMPLATE_PATHS } from '../workload/kinds.js';
+import { extractWorkload, metadataLevels } from '../workload/extract.js';
+import { ANNOTATION, INFERENCE_LABEL, isPodCreatingKind, TEMPLATE_PATHS } from '../workload/kinds.js';
 import type { Problem } from '../manifest/types.js';
 import { getPath, isObject, stringMap } from '../json/object.js';
 import type { Workload } from '../workload/types.js';
@@ -22,7 +22,14 @@ export type SkipReason =
 export type Classification =
   | { kind: 'skip'; reason: SkipReason; workload?: Workload }
   | { kind: 'invalid'; message: string }
-  | { kind: 'check'; workload: Workload; rule: Rule; ephemeral: boolean }
+  | {
+      kind: 'check';
+      workload: Workload;
+      rule: Rule;
+      ephemeral: boolean;
+      /** Found while classifying, before any verification (e.g. pods that would carry no mark). */
+      problems: Problem[];
+    }
   /** Refused without verification: what the request does is never allowed on an inference pod. */
   | { kind: 'refuse'; workload: Workload; rule: Rule; problem: Problem };
 
@@ -39,30 +46,64 @@ export function classifyRequest(request: AdmissionRequest, policy: Policy): Clas
     return { kind: 'skip', reason: 'namespace-exempt', workload };
   const rule = ruleFor(policy, workload);
   if (isControllerRequest(request, policy)) return { kind: 'skip', reason: 'controller-request', workload };
-  if (!rule)
-    return markRemoval(request, policy, workload) ?? { kind: 'skip', reason: 'not-inference', workload };
+  const removal = markRemoval(request, policy, workload);
+  if (removal) return removal;
+  if (!rule) return { kind: 'skip', reason: 'not-inference', workload };
   const ephemeral = request.subResource === 'ephemeralcontainers';
   if (request.operation === 'UPDATE' && !ephemeral && !modelOrTemplateChanged(request, policy)) {
     return { kind: 'skip', reason: 'template-unchanged', workload };
   }
-  return { kind: 'check', workload, rule, ephemeral };
+  const unmarked = ephemeral ? undefined : unmarkedPods(request, policy, workload);
+  return { kind: 'check', workload, rule, ephemeral, problems: unmarked ? [unmarked] : [] };
+}
+
+/**
+ * The pods a workload makes must be recognisable as inference pods from themselves (`kubectl
+ * debug`, pod updates are decided from the pod): the same rule must select its pod template alone,
+ * without the labels and annotations that sit only on the workload.
+ */
+function unmarkedPods(request: AdmissionRequest, policy: Policy, workload: Workload): Problem | undefined {
+  const path = TEMPLATE_PATHS[workload.kind] ?? [];
+  if (path.length === 0) return undefined;
+  const pod = extractWorkload('Pod', getPath(request.object, path), workload.namespace);
+  if (pod && selectRule(policy, { ...selectorOf(pod), kind: workload.kind })) return undefined;
+  const at = `${path.join('.')}.metadata.labels`;
+  return {
+    code: 'pods-unmarked',
+    path: at,
+    message: `the pods of this ${workload.kind} would not show they run a verified model (${INFERENCE_LABEL} or the manifest sits only on the ${workload.kind} itself): add ${INFERENCE_LABEL}: "true" to ${at}`,
+  };
 }
 
 /** The rule that governs a workload: selected by its pods' labels, its images, or the model it declares. */
 function ruleFor(policy: Policy, workload: Workload): Rule | undefined {
-  return selectRule(policy, {
+  return selectRule(policy, selectorOf(workload));
+}
+
+function selectorOf(workload: Workload): WorkloadSelector {
+  return {
     namespace: workload.namespace,
     kind: workload.kind,
     labels: workload.labels,
     images: workload.containers.map((c) => c.image),
     declaresModel: workload.refs.length > 0 || workload.verifySteps.length > 0,
-  });
+  };
+}
+
+/** What marks a pod as running a verified model: the label, model annotations, verify steps. */
+function marksOf(w: Workload): string[] {
+  const model = [ANNOTATION.manifest, ANNOTATION.manifestConfigMap, ANNOTATION.manifestVolume];
+  return [
+    ...(w.labels[INFERENCE_LABEL] === 'true' ? [`label ${INFERENCE_LABEL}`] : []),
+    ...model.filter((k) => w.annotations[k] !== undefined).map((k) => `annotation ${k}`),
+    ...w.verifySteps.map((s) => `init container "${s.container}"`),
+  ];
 }
 
 /**
- * A Pod UPDATE that takes away what made it an inference pod (its label, model annotations):
- * afterwards nothing would stop `kubectl debug` or an image swap on a pod that runs a verified
- * model, so it is refused under the rule that governed the pod before.
+ * A Pod UPDATE that takes away any mark of an inference pod (its label, a model annotation): the
+ * pod keeps running the model it was admitted with, and what else relies on the mark (kubectl debug
+ * checks, NetworkPolicies, Services) must keep seeing it. Refused under the pod's former rule.
  */
 function markRemoval(
   request: AdmissionRequest,
@@ -73,10 +114,13 @@ function markRemoval(
   const before = extractWorkload('Pod', request.oldObject, request.namespace);
   const rule = before && ruleFor(policy, before);
   if (!rule) return undefined;
+  const now = new Set(marksOf(workload));
+  const lost = marksOf(before).filter((m) => !now.has(m));
+  if (lost.length === 0) return undefined;
   const problem: Problem = {
     code: 'inference-mark-removed',
     path: 'metadata',
-    message: `this update removes what makes pod ${workload.namespace}/${workload.name} an inference pod (its ${INFERENCE_LABEL} label or model annotations): keep them; to change the pod, change its workload`,
+    message: `this update removes what marks pod ${workload.namespace}/${workload.name} as an inference pod (${lost.join(', ')}): keep it; to change the pod, change its workload`,
   };
   return { kind: 'refuse', workload, rule, problem };
 }
@@ -104,11 +148,19 @@ function modelOrTemplateChanged(request: AdmissionRequest, policy: Policy): bool
   if (!isObject(request.oldObject)) return true;
   if (!isDeepStrictEqual(template(request.object), template(request.oldObject))) return true;
   const read = labelsPolicyReads(policy);
-  return !isDeepStrictEqual(checkedMetadata(request.object, read), checkedMetadata(request.oldObject, read));
+  // Every level above the template too (a CronJob's job template carries labels of its own).
+  return metadataLevels(path).some(
+    (level) =>
+      !isDeepStrictEqual(
+        checkedMetadata(getPath(request.object, level), read),
+        checkedMetadata(getPath(request.oldObject, level), read),
+      ),
+  );
 }
 
 /** The metadata decisions read: modelgate.dev/* annotations and labels, and every label the policy reads. */
 function checkedMetadata(object: unknown, ruleLabels: ReadonlySet<string>): Record<string, string> {
+  if (object === undefined) return {};
   const pick = (m: Record<string, string>, prefix: string): Record<string, string> =>
     Object.fromEntries(
       Object.entries(m)

@@ -63,7 +63,7 @@ function check(input: DecisionInput, c: Extract<Classification, { kind: 'check' 
   const findings = verifyWorkloadModels(workload, input.resolved, keyring);
   const user = { username: request.userInfo.username, groups: request.userInfo.groups ?? [] };
   const evaluated = evaluateRule(rule, { workload, models: findings.models, user, now, policy });
-  const problems = [...findings.problems, ...evaluated.violations];
+  const problems = [...c.problems, ...findings.problems, ...evaluated.violations];
   const warnings = [...findings.warnings, ...evaluated.warnings.map((w) => `modelgate: ${w}`)];
   let verdict: Verdict = {
     outcome: outcomeFor(rule.mode, problems),

@@ -3,7 +3,16 @@ import { deployment, podTemplate, workloadOfKind } from '../../test/fixtures/obj
 import { vectors } from '../../test/fixtures/vectors.js';
 import { extractWorkload, hasInferenceLabel } from './extract.js';
 
-const KINDS = ['Pod', 'Deployment', 'ReplicaSet', 'ReplicationController', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'];
+const KINDS = [
+  'Pod',
+  'Deployment',
+  'ReplicaSet',
+  'ReplicationController',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+];
 
 describe('extractWorkload', () => {
   it.each(KINDS)('reads the manifest annotation, labels and verify init container of a %s', (kind) => {

@@ -71,8 +71,8 @@ export function hasInferenceLabel(workload: Workload): boolean {
   return workload.labels[INFERENCE_LABEL] === 'true';
 }
 
-/** Where labels sit on the way down to the pod template, outermost first ("" = the object's own). */
-function labelLevels(templatePath: readonly string[]): string[][] {
+/** Where metadata sits on the way down to the pod template, outermost first ([] = the object's own). */
+export function metadataLevels(templatePath: readonly string[]): string[][] {
   if (templatePath.length === 0) return [[]];
   const levels: string[][] = [[]];
   // CronJob: spec.jobTemplate carries the Job's own metadata between the CronJob and the pod.
@@ -95,7 +95,7 @@ function effectiveLabels(
   object: Obj,
   templatePath: readonly string[],
 ): { labels: Record<string, string>; labelConflicts: LabelConflict[] } {
-  const levels = labelLevels(templatePath).map((level) => ({
+  const levels = metadataLevels(templatePath).map((level) => ({
     path: labelsPath(level),
     labels: stringMap(getPath(object, [...level, 'metadata', 'labels'])),
   }));

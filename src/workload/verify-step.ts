@@ -306,19 +306,76 @@ export function modelVolumeProblems(
       if (!isObject(c)) return;
       const plain = list === 'initContainers' && c.restartPolicy === undefined && index < mayWriteBefore;
       const where = `${specPath}.${list}[${index}]`;
-      problems.push(...writableMounts(c, where, { guarded, volumes, before: plain ? index : Infinity }));
+      const g = { guarded, volumes, before: plain ? index : Infinity };
+      problems.push(...remountProblems(c, where), ...writableMounts(c, where, g), ...leakPaths(c, where, g));
     });
   }
   return problems;
 }
 
+const REMOUNT_CAPABILITIES = new Set(['SYS_ADMIN', 'CAP_SYS_ADMIN', 'ALL']);
+
+/** A privileged container, or one with SYS_ADMIN, can remount a read-only mount writable. */
+function remountProblems(c: Obj, where: string): Problem[] {
+  const sc = asObject(c.securityContext);
+  const added = asArray(asObject(sc?.capabilities)?.add).map((a) => String(a).toUpperCase());
+  if (sc?.privileged !== true && !added.some((a) => REMOUNT_CAPABILITIES.has(a))) return [];
+  return [
+    {
+      code: CODES.modelVolumeWritable,
+      path: `${where}.securityContext`,
+      message: `container "${asString(c.name) ?? ''}" (${where}.securityContext) is privileged or adds SYS_ADMIN, so it can remount the model volume writable or reach it on the node: drop privileged and SYS_ADMIN`,
+    },
+  ];
+}
+
+/**
+ * A writer before the verify step may mount pod-private volumes only: through a volume another
+ * pod can mount (a PVC, a hostPath) it could hand its open, writable file to a process outside
+ * the pod (a unix socket on shared storage) that rewrites the bytes after the step.
+ */
+function leakPaths(c: Obj, where: string, g: Guard): Problem[] {
+  const writer = asArray(c.volumeMounts).some((m) => g.before !== Infinity && writesBefore(asObject(m), g));
+  if (!writer) return [];
+  return asArray(c.volumeMounts).flatMap((m, i) => {
+    const volume = g.volumes.get(asString(asObject(m)?.name) ?? '');
+    if (!volume || PRIVATE_TO_POD.some((s) => volume[s] !== undefined)) return [];
+    return [
+      {
+        code: CODES.modelVolumeWritable,
+        path: `${where}.volumeMounts[${i}]`,
+        message: `container "${asString(c.name) ?? ''}" writes the model before the verify step and also mounts ${sourceOf(volume)} volume "${String(volume.name)}" (${where}.volumeMounts[${i}]), which other pods can reach: a writer may mount only emptyDir, image, configMap, secret, downwardAPI or projected volumes`,
+      },
+    ];
+  });
+}
+
+/** Sources no other pod can reach (the API-synced ones are read-only in the pod). */
+const PRIVATE_TO_POD = [...POD_PRIVATE_SOURCES, ...API_SYNCED_SOURCES] as const;
+
+/** A mount through which a writer before the verify step writes a model volume. */
+function writesBefore(m: Obj | undefined, g: Guard): boolean {
+  const first = firstCheckOf(m, g);
+  return first !== undefined && g.before < first && m?.readOnly !== true;
+}
+
+/** Index of the first verify step that checks the storage a mount reaches; undefined: none does. */
+function firstCheckOf(m: Obj | undefined, g: Guard): number | undefined {
+  const volume = g.volumes.get(asString(m?.name) ?? '');
+  const firsts = [...g.guarded].filter(([v]) => volume && mayAlias(v, volume)).map(([, i]) => i);
+  return firsts.length === 0 ? undefined : Math.min(...firsts);
+}
+
+const SHARED_NAMESPACES = ['shareProcessNamespace', 'hostPID', 'hostIPC', 'hostNetwork'] as const;
+
 /**
  * Init containers from this index on may not write a model volume at all. A native sidecar runs
- * beside every later init container, and with a shared process namespace every container sees the
- * others: a writer could hand its open file to a process that outlives the verify step.
+ * beside every later init container, and with a shared process namespace (or the node's) other
+ * processes see the writer: it could hand its open file to one that outlives the verify step.
  */
 function firstWriterLimit(podSpec: Obj | undefined): number {
-  if (podSpec?.shareProcessNamespace === true) return 0;
+  // The node's process, IPC and network namespaces (abstract unix sockets) reach other pods.
+  if (SHARED_NAMESPACES.some((field) => podSpec?.[field] === true)) return 0;
   const sidecar = asArray(podSpec?.initContainers).findIndex(
     (c) => isObject(c) && c.restartPolicy !== undefined,
   );
@@ -363,9 +420,8 @@ interface Guard {
 
 /** A mount (or block device) through which this container could change verified bytes. */
 function writesModel(m: Obj | undefined, device: boolean, g: Guard): boolean {
-  const volume = g.volumes.get(asString(m?.name) ?? '');
-  const firsts = [...g.guarded].filter(([v]) => volume && mayAlias(v, volume)).map(([, i]) => i);
-  if (firsts.length === 0 || g.before < Math.min(...firsts)) return false;
+  const first = firstCheckOf(m, g);
+  if (first === undefined || g.before < first) return false;
   return device || m?.readOnly !== true;
 }
 

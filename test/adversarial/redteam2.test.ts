@@ -49,7 +49,13 @@ function podFrom(d: Obj, name = 'fraud-detector-7d9f-abcde'): Obj {
       labels: { ...(t.metadata?.labels ?? {}) },
       annotations: { ...(t.metadata?.annotations ?? {}) },
       ownerReferences: [
-        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'fraud-detector-7d9f', uid: 'u', controller: true },
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: 'fraud-detector-7d9f',
+          uid: 'u',
+          controller: true,
+        },
       ],
     },
     spec: structuredClone(t.spec),
@@ -103,11 +109,11 @@ describe('a writer before the verify step must not reach anything outside the po
     expect(r.record.reasons.map((x) => x.code)).toEqual(['not-inference']);
   });
 
-  it.fails('BYPASS: a pre-verify writer that also mounts a PVC (a cross-pod unix-socket rendezvous) is admitted', () => {
+  it('was a bypass, now refused: a pre-verify writer that also mounts a PVC (a cross-pod unix-socket rendezvous) is admitted', () => {
     expectDenied(decide(withSpec(withRendezvous), { policy: PINNED }), 'model-volume-writable');
   });
 
-  it.fails('BYPASS: the same with the rendezvous mounted readOnly (connect() to a socket needs no write access)', () => {
+  it('was a bypass, now refused: the same with the rendezvous mounted readOnly (connect() to a socket needs no write access)', () => {
     const d = withSpec((spec) => {
       withRendezvous(spec);
       spec.initContainers[0].volumeMounts[1].readOnly = true;
@@ -115,19 +121,23 @@ describe('a writer before the verify step must not reach anything outside the po
     expectDenied(decide(d, { policy: PINNED }));
   });
 
-  it.fails('BYPASS: a generic ephemeral volume is a PVC too ("<pod>-<vol>", mountable by another pod on the node)', () => {
+  it('was a bypass, now refused: a generic ephemeral volume is a PVC too ("<pod>-<vol>", mountable by another pod on the node)', () => {
     const d = withSpec((spec) => {
       emptyDirModel(spec);
       spec.volumes.push({
         name: 'rv',
-        ephemeral: { volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Mi' } } } } },
+        ephemeral: {
+          volumeClaimTemplate: {
+            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Mi' } } },
+          },
+        },
       });
       spec.initContainers[0].volumeMounts.push({ name: 'rv', mountPath: '/rv' });
     });
     expectDenied(decide(d, { policy: PINNED }));
   });
 
-  it.fails('BYPASS: hostNetwork: true puts the abstract unix-socket namespace on the node (any hostNetwork pod can catch the fd)', () => {
+  it('was a bypass, now refused: hostNetwork: true puts the abstract unix-socket namespace on the node (any hostNetwork pod can catch the fd)', () => {
     const d = withSpec((spec) => {
       emptyDirModel(spec);
       spec.hostNetwork = true;
@@ -135,7 +145,7 @@ describe('a writer before the verify step must not reach anything outside the po
     expectDenied(decide(d, { policy: PINNED }));
   });
 
-  it.fails('BYPASS: hostIPC: true gives the writer the node\'s /dev/shm, where a socket of another hostIPC pod can sit', () => {
+  it("was a bypass, now refused: hostIPC: true gives the writer the node's /dev/shm, where a socket of another hostIPC pod can sit", () => {
     const d = withSpec((spec) => {
       emptyDirModel(spec);
       spec.hostIPC = true;
@@ -143,7 +153,7 @@ describe('a writer before the verify step must not reach anything outside the po
     expectDenied(decide(d, { policy: PINNED }));
   });
 
-  it.fails('BYPASS (inconsistent with the shareProcessNamespace fix): hostPID: true is admitted with a pre-verify writer', () => {
+  it('was a bypass, now refused (inconsistent with the shareProcessNamespace fix): hostPID: true is admitted with a pre-verify writer', () => {
     // firstWriterLimit() returns 0 for shareProcessNamespace: true (a shared PID namespace is
     // taken to let a writer's open file outlive the step); hostPID shares strictly more (the
     // node's PID namespace, seen by every hostPID pod on the node) and is not looked at.
@@ -187,7 +197,7 @@ describe('a container that can remount or reach the node can write a readOnly mo
    * hostPath alias ("the node's disk holds every volume"). Nothing in verify-step.ts or rules.ts
    * reads securityContext.
    */
-  it.fails('BYPASS: a privileged native sidecar with the model volume mounted readOnly is admitted', () => {
+  it('was a bypass, now refused: a privileged native sidecar with the model volume mounted readOnly is admitted', () => {
     const d = withSpec((spec) => {
       spec.initContainers.push({
         name: 'helper',
@@ -200,14 +210,14 @@ describe('a container that can remount or reach the node can write a readOnly mo
     expectDenied(decide(d, { policy: PINNED }), 'model-volume-writable');
   });
 
-  it.fails('BYPASS: a serving container with capabilities.add [SYS_ADMIN] and a readOnly model mount is admitted', () => {
+  it('was a bypass, now refused: a serving container with capabilities.add [SYS_ADMIN] and a readOnly model mount is admitted', () => {
     const d = withSpec((spec) => {
       spec.containers[0].securityContext = { runAsUser: 0, capabilities: { add: ['SYS_ADMIN'] } };
     });
     expectDenied(decide(d, { policy: PINNED }), 'model-volume-writable');
   });
 
-  it.fails('BYPASS: a privileged container with no model mount at all reaches the emptyDir on the node', () => {
+  it('was a bypass, now refused: a privileged container with no model mount at all reaches the emptyDir on the node', () => {
     const d = withSpec((spec) => {
       spec.containers.push({
         name: 'metrics',
@@ -238,22 +248,26 @@ describe('pods of a verified workload must stay recognisable as inference pods',
   }
   const NO_INIT = policyWith({ requireVerifyInit: false });
 
-  it('(control) the Deployment itself is verified and admitted', () => {
-    expect(decide(markedOnlyOnDeployment(), { policy: NO_INIT }).response.allowed).toBe(true);
+  it('was a bypass (kubectl debug on its unmarked pods): such a Deployment is now refused, pods-unmarked', () => {
+    expectDenied(decide(markedOnlyOnDeployment(), { policy: NO_INIT }), 'pods-unmarked');
   });
 
-  it.fails('BYPASS: kubectl debug on its controller-made Pod is admitted (not-inference)', () => {
-    const old = podFrom(markedOnlyOnDeployment());
+  it('the same Deployment with the label on its template too is admitted, and kubectl debug on its pods refused', () => {
+    const d = markedOnlyOnDeployment();
+    d.spec.template.metadata.labels['modelgate.dev/inference'] = 'true';
+    expect(decide(d, { policy: NO_INIT }).response.allowed).toBe(true);
+    const old = podFrom(d);
     const pod = structuredClone(old);
     pod.spec.ephemeralContainers = [{ name: 'dbg', image: 'busybox', targetContainerName: 'server' }];
     expectDenied(
-      decide(pod, { operation: 'UPDATE', oldObject: old, subResource: 'ephemeralcontainers', policy: NO_INIT }),
+      decide(pod, {
+        operation: 'UPDATE',
+        oldObject: old,
+        subResource: 'ephemeralcontainers',
+        policy: NO_INIT,
+      }),
       'ephemeral-container',
     );
-  });
-
-  it.fails('BYPASS: ... and the fix belongs on the Deployment: a template without the marks should be refused', () => {
-    expectDenied(decide(markedOnlyOnDeployment(), { policy: NO_INIT }));
   });
 });
 
@@ -261,7 +275,7 @@ describe('pods of a verified workload must stay recognisable as inference pods',
 // Label removal on a running inference pod.
 // ---------------------------------------------------------------------------------------------
 describe('label and annotation removal on a running inference pod', () => {
-  it.fails('BYPASS (low): removing modelgate.dev/inference from a controller-made pod whose template carried the manifest is admitted', () => {
+  it('was a bypass, now refused (low): removing modelgate.dev/inference from a controller-made pod whose template carried the manifest is admitted', () => {
     // markRemoval() refuses only when no rule selects the pod afterwards; the manifest annotation
     // and the verify step keep it selected, so the UPDATE is re-verified as a new pod and passes.
     // The pod stays in scope for modelgate (kubectl debug is still refused), but anything else
@@ -269,14 +283,20 @@ describe('label and annotation removal on a running inference pod', () => {
     const old = podFrom(workloadOfKind('Deployment'));
     const pod = structuredClone(old);
     delete pod.metadata.labels['modelgate.dev/inference'];
-    expectDenied(decide(pod, { operation: 'UPDATE', oldObject: old, policy: PINNED }), 'inference-mark-removed');
+    expectDenied(
+      decide(pod, { operation: 'UPDATE', oldObject: old, policy: PINNED }),
+      'inference-mark-removed',
+    );
   });
 
-  it('removing the manifest annotation (label kept) is refused (missing-manifest)', () => {
+  it('removing the manifest annotation (label kept) is refused (inference-mark-removed)', () => {
     const old = podFrom(workloadOfKind('Deployment'));
     const pod = structuredClone(old);
     delete pod.metadata.annotations['modelgate.dev/manifest'];
-    expectDenied(decide(pod, { operation: 'UPDATE', oldObject: old, policy: PINNED }), 'missing-manifest');
+    expectDenied(
+      decide(pod, { operation: 'UPDATE', oldObject: old, policy: PINNED }),
+      'inference-mark-removed',
+    );
   });
 
   it('kubectl debug after that label removal is still refused', () => {
@@ -285,7 +305,12 @@ describe('label and annotation removal on a running inference pod', () => {
     const pod = structuredClone(old);
     pod.spec.ephemeralContainers = [{ name: 'dbg', image: 'busybox' }];
     expectDenied(
-      decide(pod, { operation: 'UPDATE', oldObject: old, subResource: 'ephemeralcontainers', policy: PINNED }),
+      decide(pod, {
+        operation: 'UPDATE',
+        oldObject: old,
+        subResource: 'ephemeralcontainers',
+        policy: PINNED,
+      }),
       'ephemeral-container',
     );
   });
@@ -295,7 +320,7 @@ describe('label and annotation removal on a running inference pod', () => {
 // UPDATE flows.
 // ---------------------------------------------------------------------------------------------
 describe('UPDATE: what the skip logic compares', () => {
-  it.fails('BYPASS (low): a CronJob UPDATE that only makes jobTemplate.metadata.labels contradict the template is skipped', () => {
+  it('was a bypass, now refused (low): a CronJob UPDATE that only makes jobTemplate.metadata.labels contradict the template is skipped', () => {
     // modelOrTemplateChanged() compares spec.jobTemplate.spec.template and the CronJob's own
     // metadata, not spec.jobTemplate.metadata, which effectiveLabels() reads as a level. The same
     // object as a CREATE is refused (label-contradicts-template).
@@ -313,9 +338,9 @@ describe('UPDATE: what the skip logic compares', () => {
     const d = structuredClone(old);
     d.metadata.labels.team = 'x';
     d.metadata.annotations['example.com/note'] = 'y';
-    expect(decide(d, { operation: 'UPDATE', oldObject: old, policy: PINNED }).record.reasons.map((r) => r.code)).toEqual([
-      'template-unchanged',
-    ]);
+    expect(
+      decide(d, { operation: 'UPDATE', oldObject: old, policy: PINNED }).record.reasons.map((r) => r.code),
+    ).toEqual(['template-unchanged']);
   });
 
   it('a Deployment UPDATE that swaps the workload-level manifest is re-verified', () => {
@@ -369,13 +394,16 @@ describe('refused', () => {
     expectDenied(decide(d, { policy: PINNED }), 'verify-step-not-inert');
   });
 
-  it.each(['Never', 'OnFailure'])('a pre-verify writer with restartPolicy %s is taken as a sidecar (refused)', (p) => {
-    const d = withSpec((spec) => {
-      emptyDirModel(spec);
-      spec.initContainers[0].restartPolicy = p;
-    });
-    expectDenied(decide(d, { policy: PINNED }), 'model-volume-writable');
-  });
+  it.each(['Never', 'OnFailure'])(
+    'a pre-verify writer with restartPolicy %s is taken as a sidecar (refused)',
+    (p) => {
+      const d = withSpec((spec) => {
+        emptyDirModel(spec);
+        spec.initContainers[0].restartPolicy = p;
+      });
+      expectDenied(decide(d, { policy: PINNED }), 'model-volume-writable');
+    },
+  );
 
   it('a later init container mounting the model volume twice: readOnly with mountPropagation, and rw through a subPath', () => {
     const d = withSpec((spec) => {
@@ -434,7 +462,12 @@ describe('refused', () => {
     pod.spec.initContainers = [];
     pod.spec.ephemeralContainers = [{ name: 'dbg', image: 'busybox' }];
     expectDenied(
-      decide(pod, { operation: 'UPDATE', oldObject: old, subResource: 'ephemeralcontainers', policy: PINNED }),
+      decide(pod, {
+        operation: 'UPDATE',
+        oldObject: old,
+        subResource: 'ephemeralcontainers',
+        policy: PINNED,
+      }),
     );
   });
 });
