@@ -18,8 +18,8 @@ Runs the validating admission webhook over HTTPS: POST /validate, GET /healthz, 
     --service-name NAME      the Service the API server calls (certificate DNS names)
     --webhook-config NAME    the ValidatingWebhookConfiguration whose caBundle is set
   --client-ca FILE         PEM bundle; POST /validate then needs a client certificate chaining to
-                           it (the API server's, see docs/install.md "mTLS"), others get 401 and
-                           are not recorded. /healthz, /readyz, /metrics need none. Reloaded when
+                           it (the API server's; docs/install.md "Caller authentication (mTLS)"),
+                           others get 401 and are not recorded. /healthz, /readyz, /metrics need none. Reloaded when
                            it changes. Without it callers are not authenticated, and every audit
                            line and Event says caller "unauthenticated"
   --keys-dir DIR           signing keys (a mounted Secret: one file per key id); hot-reloaded
