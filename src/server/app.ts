@@ -93,14 +93,26 @@ function clientCertGate(deps: AppDeps) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (!deps.requireClientCert || callerOf(req) === 'verified-client-cert') return next();
     deps.metrics.unauthenticated.inc();
-    const socket = req.socket as Partial<TLSSocket>;
     deps.validate.logger.info(
-      { remote: req.socket.remoteAddress, tlsError: socket.authorizationError?.message ?? 'no certificate' },
+      { remote: req.socket.remoteAddress, tlsError: tlsError(req) },
       'admission request without a verified client certificate refused',
     );
     res.setHeader('Connection', 'close');
     sendError(res, 401, 'modelgate: a client certificate issued by the configured --client-ca is required');
   };
+}
+
+/**
+ * Why the caller is not verified, for the log: "no certificate", or OpenSSL's code (e.g.
+ * UNABLE_TO_VERIFY_LEAF_SIGNATURE). `authorizationError` is typed Error but is a string code at
+ * runtime (Node 24), and without any certificate it names a misleading issuer error.
+ */
+function tlsError(req: Request): string {
+  const socket = req.socket as Partial<TLSSocket>;
+  if (Object.keys(socket.getPeerCertificate?.() ?? {}).length === 0) return 'no certificate';
+  const why = socket.authorizationError as unknown;
+  if (typeof why === 'string') return why;
+  return why instanceof Error ? why.message : 'not verified';
 }
 
 /** Errors from reading the body (too large, aborted, bad encoding), mapped once, here. */

@@ -52,20 +52,20 @@ describe('serve --client-ca', () => {
   });
 
   it.each([
-    ['no client certificate', () => undefined],
+    ['no client certificate', () => undefined, 'no certificate'],
     [
       'a certificate from another CA',
       () => issue(newCA('intruder-ca'), { commonName: 'x', usage: 'client' }),
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
     ],
-  ])('refuses %s with 401 before deciding: no audit line', async (_, cert) => {
+  ])('refuses %s with 401 before deciding: no audit line', async (_, cert, tlsError) => {
     const uid = `uid-refused-${Math.random()}`;
     const a = await post(uid, cert());
     expect(a.status).toBe(401);
     expect(a.json.response.status.message).toMatch(/client certificate/);
     expect(recorded(uid)).toEqual([]);
-    expect(
-      logs.find('admission request without a verified client certificate refused').length,
-    ).toBeGreaterThan(0);
+    const refusals = logs.find('admission request without a verified client certificate refused');
+    expect(refusals.at(-1)).toMatchObject({ remote: '127.0.0.1', tlsError });
   });
 
   it('serves /healthz, /readyz and /metrics without a client certificate (kubelet probes, scrapes)', async () => {
