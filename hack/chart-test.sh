@@ -40,6 +40,9 @@ case_args() { # case_args NAME -> prints one argument per line
       --set 'webhook.annotations.cert-manager\.io/inject-ca-from-secret=modelgate/modelgate-serving' ;;
     out-of-cluster) printf '%s\n' "${url[@]}" ;;
     out-of-cluster-existing-secret) printf '%s\n' "${url[@]}" --set tls.mode=existingSecret ;;
+    client-ca) printf '%s\n' "${base[@]}" --set webhook.clientCA.existingSecret=apiserver-webhook-client-ca \
+      --set webhook.clientCA.key=ca.pem ;;
+    network-policy-off) printf '%s\n' "${base[@]}" --set networkPolicy.enabled=false ;;
     existing-policy) printf '%s\n' "${base[@]}" --set policy.existingConfigMap=team-policy \
       --set policy.existingConfigMapKey=modelgate.yaml ;;
     network-policy) printf '%s\n' "${base[@]}" --set networkPolicy.enabled=true \
@@ -64,7 +67,7 @@ case_args() { # case_args NAME -> prints one argument per line
 }
 VALID=(defaults tls-cert-manager-issuer tls-cert-manager-selfsigned tls-existing-secret
   tls-existing-secret-injected out-of-cluster out-of-cluster-existing-secret existing-policy
-  network-policy monitoring everything long-names long-names-cert-manager)
+  network-policy network-policy-off client-ca monitoring everything long-names long-names-cert-manager)
 
 # ---- bad combinations: name | expected message fragment | helm arguments (one string, word-split)
 BAD=(
@@ -77,7 +80,8 @@ BAD=(
   "no Deployment and no url|set webhook.url|--set deployment.enabled=false"
   "url over plain http|https://|--set deployment.enabled=false --set webhook.url=http://127.0.0.1:8443/validate --set-file webhook.caBundle=@CA@"
   "url mode with cert-manager|issues a certificate for the in-cluster Service|--set deployment.enabled=false --set webhook.url=https://127.0.0.1:8443/validate --set-file webhook.caBundle=@CA@ --set tls.mode=certManager"
-  "url mode with a NetworkPolicy|networkPolicy.enabled needs the in-cluster pods|--set deployment.enabled=false --set webhook.url=https://127.0.0.1:8443/validate --set-file webhook.caBundle=@CA@ --set networkPolicy.enabled=true"
+  "url mode with a client CA Secret|pass --client-ca FILE to modelgate serve|--set deployment.enabled=false --set webhook.url=https://127.0.0.1:8443/validate --set-file webhook.caBundle=@CA@ --set webhook.clientCA.existingSecret=ca"
+  "a client CA Secret with an invalid name|existingSecret|--set keys.existingSecret=k --set webhook.clientCA.existingSecret=Bad_Name"
   "existing TLS Secret without its name|needs tls.existingSecret.name|--set keys.existingSecret=k --set tls.mode=existingSecret --set-file webhook.caBundle=@CA@"
   "existing TLS Secret without a CA|tls.mode=existingSecret needs webhook.caBundle|--set keys.existingSecret=k --set tls.mode=existingSecret --set tls.existingSecret.name=s"
   "caBundle that is not a certificate|must be a PEM certificate|--set keys.existingSecret=k --set tls.mode=existingSecret --set tls.existingSecret.name=s --set webhook.caBundle=bm90LWEtY2VydA=="
@@ -260,6 +264,14 @@ if (caseName.startsWith('out-of-cluster')) {
   } else {
     expect(args.includes('--tls-cert=/etc/modelgate/tls/tls.crt') && args.includes('--tls-key=/etc/modelgate/tls/tls.key'), 'mounted TLS args');
   }
+  const clientCa = pod.volumes.find((v) => v.name === 'client-ca');
+  if (caseName === 'client-ca') {
+    expect(args.includes('--client-ca=/etc/modelgate/client-ca/ca.crt') && clientCa?.secret?.secretName === 'apiserver-webhook-client-ca'
+      && clientCa.secret.items[0].key === 'ca.pem' && clientCa.secret.items[0].path === 'ca.crt'
+      && c.volumeMounts.some((m) => m.name === 'client-ca' && m.mountPath === '/etc/modelgate/client-ca'), 'client CA Secret mounted (no subPath) and passed as --client-ca');
+  } else {
+    expect(!args.includes('--client-ca') && !clientCa, 'no --client-ca unless webhook.clientCA.existingSecret is set');
+  }
   expect(wh.clientConfig?.service?.name === one('Service').metadata.name && wh.clientConfig.service.path === '/validate' && wh.clientConfig.service.namespace === NS, 'clientConfig.service -> the Service /validate');
   const pdb = one('PodDisruptionBudget');
   expect(pdb && JSON.stringify(pdb.spec.selector.matchLabels) === JSON.stringify(dep.spec.selector.matchLabels), 'PDB selects the pods');
@@ -279,7 +291,7 @@ if (caseName === 'defaults') {
   expect(wh.failurePolicy === 'Fail' && wh.timeoutSeconds === 10, 'failurePolicy Fail, timeoutSeconds 10 by default');
   expect(!wh.clientConfig.caBundle, 'self-managed: caBundle left to the server');
   expect(dep.spec.replicas === 2 && one('PodDisruptionBudget'), '2 replicas and a PDB by default');
-  for (const k of ['NetworkPolicy', 'ServiceMonitor', 'PrometheusRule', 'Certificate', 'Issuer']) expect(!one(k), `no ${k} by default`);
+  for (const k of ['ServiceMonitor', 'PrometheusRule', 'Certificate', 'Issuer']) expect(!one(k), `no ${k} by default`);
 }
 if (caseName.startsWith('tls-cert-manager') || caseName === 'everything') {
   const certs = all('Certificate');
@@ -295,10 +307,22 @@ if (caseName === 'tls-existing-secret') {
   expect(dep.spec.template.spec.volumes.find((v) => v.name === 'tls')?.secret.secretName === 'modelgate-serving', 'mounts the existing TLS Secret');
 }
 if (caseName === 'tls-existing-secret-injected') expect(vwc.metadata.annotations?.['cert-manager.io/inject-ca-from-secret'] && !wh.clientConfig.caBundle, 'CA injected from the Secret');
-if (caseName === 'network-policy' || caseName === 'everything') {
-  const np = one('NetworkPolicy');
-  expect(np?.spec.policyTypes.join() === 'Ingress,Egress', 'NetworkPolicy for both directions');
-  expect(np?.spec.ingress[0].ports[0].port === 8443, 'ingress only to 8443');
+const np = one('NetworkPolicy');
+if (caseName === 'network-policy-off' || caseName.startsWith('out-of-cluster')) {
+  expect(!np, 'no NetworkPolicy when turned off, or without in-cluster pods');
+} else {
+  expect(np?.spec.policyTypes.join() === 'Ingress,Egress', 'a NetworkPolicy (on by default) for both directions');
+  expect(JSON.stringify(np?.spec.podSelector.matchLabels) === JSON.stringify(dep.spec.selector.matchLabels), 'the NetworkPolicy selects the webhook pods');
+  const ingress = np?.spec.ingress ?? [];
+  expect(ingress.length === 1 && ingress[0].ports.length === 1 && ingress[0].ports[0].port === 8443, 'ingress only to 8443');
+  if (caseName === 'network-policy') {
+    expect(JSON.stringify(ingress[0]?.from) === '[{"ipBlock":{"cidr":"10.0.0.0/16"}}]', 'ingress only from networkPolicy.ingressFrom');
+  } else {
+    expect(ingress[0] && !('from' in ingress[0]), 'by default any source on that port (the API server address is cluster-specific)');
+  }
+  const egressPorts = (np?.spec.egress ?? []).flatMap((e) => e.ports.map((p) => `${p.port}/${p.protocol}`)).join();
+  if (caseName === 'network-policy') expect(egressPorts === '443/TCP,6443/TCP,53/UDP,53/TCP', `egress to the API server and DNS, got ${egressPorts}`);
+  else expect(egressPorts === '443/TCP,6443/TCP', `egress only to the API server ports, got ${egressPorts}`);
 }
 if (caseName === 'monitoring' || caseName === 'everything') {
   expect(one('ServiceMonitor')?.spec.endpoints[0].scheme === 'https', 'ServiceMonitor over HTTPS');

@@ -112,6 +112,21 @@ describe('EventRecorder', () => {
     expect(sink.sent).toHaveLength(3);
   });
 
+  it('does not fold a repeat from another caller into the series (modelgate.dev/caller)', async () => {
+    const { sink, recorder } = setup();
+    const by = (caller: string): EventIntent => ({
+      ...rejected,
+      annotations: { 'modelgate.dev/caller': caller },
+    });
+    recorder.record(by('verified-client-cert'), false);
+    expect(recorder.record(by('unauthenticated'), false)).toBe('queued');
+    await recorder.idle();
+    expect(sink.sent.map((e) => e.metadata.annotations?.['modelgate.dev/caller'])).toEqual([
+      'verified-client-cert',
+      'unauthenticated',
+    ]);
+  });
+
   it('a single occurrence closes its window without a second Event', async () => {
     const { sink, recorder, advance } = setup();
     recorder.record(rejected, false);

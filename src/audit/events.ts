@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { EventIntent } from '../decision/types.js';
+import { CALLER_ANNOTATION } from './caller.js';
 
 /**
  * Kubernetes Events for decisions, sent off the request path.
@@ -217,7 +218,9 @@ export class EventRecorder {
 
 function aggregateKey(intent: EventIntent): string {
   const r = intent.regarding;
-  return JSON.stringify([r.namespace, r.apiVersion, r.kind, r.name, intent.reason, intent.note]);
+  // The caller is part of the key: an unauthenticated repeat never folds into a verified series.
+  const caller = intent.annotations?.[CALLER_ANNOTATION];
+  return JSON.stringify([r.namespace, r.apiVersion, r.kind, r.name, intent.reason, intent.note, caller]);
 }
 
 /** Network errors, timeouts, 429 and 5xx are worth another try; other HTTP answers are not. */

@@ -73,6 +73,13 @@ describe('audit log line', () => {
     expect(lines[0]).toMatchObject({ level: 'info', decision: 'allow' });
   });
 
+  it('adds the caller the server shell proved, and nothing when it is not given', () => {
+    const { lines, logger } = capture();
+    decisionLogger(logger)(record, 1, 'verified-client-cert');
+    expect(lines[0]).toMatchObject({ caller: 'verified-client-cert' });
+    expect(auditLine(record, 1)).not.toHaveProperty('caller');
+  });
+
   it('copies only known fields (nothing extra leaks from a record)', () => {
     const sneaky = { ...record, secret: 'x' } as AuditRecord;
     expect(auditLine(sneaky, 1)).not.toHaveProperty('secret');

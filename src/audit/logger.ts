@@ -1,5 +1,6 @@
 import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
 import type { AuditRecord } from '../decision/types.js';
+import type { Caller } from './caller.js';
 
 /**
  * Paths removed from every log line whatever logs them. Key bytes never reach a logger by
@@ -51,9 +52,11 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
 /** The DESIGN.md audit line: one per decision, `msg: "admission"` (pino adds time and level). */
 export interface AuditLine extends AuditRecord {
   durationMs: number;
+  /** Whether the TLS handshake proved the caller (see caller.ts); absent where no server is involved. */
+  caller?: Caller;
 }
 
-export function auditLine(record: AuditRecord, durationMs: number): AuditLine {
+export function auditLine(record: AuditRecord, durationMs: number, caller?: Caller): AuditLine {
   const line: AuditLine = {
     uid: record.uid,
     kind: record.kind,
@@ -71,18 +74,19 @@ export function auditLine(record: AuditRecord, durationMs: number): AuditLine {
   };
   if (record.rule !== undefined) line.rule = record.rule;
   if (record.breakGlass) line.breakGlass = { user: record.breakGlass.user, reason: record.breakGlass.reason };
+  if (caller !== undefined) line.caller = caller;
   return line;
 }
 
-export type DecisionLogger = (record: AuditRecord, durationMs: number) => void;
+export type DecisionLogger = (record: AuditRecord, durationMs: number, caller?: Caller) => void;
 
-/** Returns `logDecision(record, durationMs)`: denies log at warn, the rest at info. */
+/** Returns `logDecision(record, durationMs, caller)`: denies log at warn, the rest at info. */
 export function decisionLogger(logger: Logger): DecisionLogger {
   // An audit line holds only the fields auditLine copies (no key, Secret or header can be in
   // it), so it skips the wildcard redaction every other line gets: 30 → 12 µs a decision.
   const audit = logger.child({}, { redact: { paths: [] } });
-  return (record, durationMs) => {
-    const line = auditLine(record, durationMs);
+  return (record, durationMs, caller) => {
+    const line = auditLine(record, durationMs, caller);
     if (record.decision === 'deny') audit.warn(line, 'admission');
     else audit.info(line, 'admission');
   };

@@ -92,6 +92,29 @@ describe('audit entries', () => {
     expect(e?.time.toISOString()).toBe('2026-05-01T12:00:00.000Z');
   });
 
+  it.each([
+    ['a log line', () => entryFromLogLine(line({ caller: 'verified-client-cert' }))],
+    [
+      'an Event',
+      () =>
+        entryFromEvent(
+          event({
+            metadata: { annotations: { 'modelgate.dev/caller': 'verified-client-cert' } },
+          }),
+          'modelgate.dev/webhook',
+        ),
+    ],
+  ])('reads the caller from %s', (_, entry) => {
+    expect(entry()?.caller).toBe('verified-client-cert');
+  });
+
+  it.each([
+    ['no caller (written before the field existed)', undefined],
+    ['a caller it does not know', 'root'],
+  ])('says caller "unknown" for %s', (_, caller) => {
+    expect(entryFromLogLine(line({ caller }))?.caller).toBe('unknown');
+  });
+
   it("ignores other controllers' Events", () => {
     expect(
       entryFromEvent(event({ reportingController: 'kubelet' }), 'modelgate.dev/webhook'),
@@ -103,7 +126,7 @@ describe('filterEntries', () => {
   const entries = [
     line(),
     line({ user: 'bob', decision: 'allow', reasons: [] }),
-    line({ namespace: 'prod', time: '2026-05-02T00:00:00Z' }),
+    line({ namespace: 'prod', time: '2026-05-02T00:00:00Z', caller: 'verified-client-cert' }),
   ].map((l) => entryFromLogLine(l) as AuditEntry);
 
   it.each([
@@ -112,6 +135,7 @@ describe('filterEntries', () => {
     ['by namespace', { namespace: 'prod' }, 1],
     ['by reason code', { reason: 'bad-signature' }, 2],
     ['by time', { since: new Date('2026-05-01T12:00:00Z') }, 1],
+    ['to authenticated callers only', { authenticatedOnly: true }, 1],
     ['by everything at once', { user: 'alice', decision: 'deny' as const, namespace: 'ml' }, 1],
   ])('filters %s', (_, filter, n) => {
     expect(filterEntries(entries, filter)).toHaveLength(n);
@@ -120,7 +144,9 @@ describe('filterEntries', () => {
   it('prints an aligned table without raw control characters', () => {
     const evil = entryFromLogLine(line({ name: 'x\n\u001b[31mfake' }))!;
     const table = formatTable([evil]);
-    expect(table.split('\n')[0]).toMatch(/^TIME\s+DECISION\s+NAMESPACE\s+OBJECT\s+USER\s+REASONS\s+MESSAGE$/);
+    expect(table.split('\n')[0]).toMatch(
+      /^TIME\s+DECISION\s+NAMESPACE\s+OBJECT\s+USER\s+CALLER\s+REASONS\s+MESSAGE$/,
+    );
     expect(table.trimEnd().split('\n')).toHaveLength(2);
     expect(table).not.toMatch(/\u001b/);
   });

@@ -5,6 +5,7 @@
 import type { DecisionOutcome } from '../decision/types.js';
 import { oneLine } from '../decision/message.js';
 import { isObject, type Obj } from '../json/object.js';
+import { CALLER_ANNOTATION, isCaller, type Caller } from './caller.js';
 
 export interface AuditEntry {
   time: Date;
@@ -22,6 +23,8 @@ export interface AuditEntry {
   /** How many identical decisions this entry stands for (aggregated Events). */
   count: number;
   source: 'log' | 'event';
+  /** What the TLS handshake proved about the sender; "unknown" for records older than the field. */
+  caller: Caller | 'unknown';
 }
 
 export interface AuditFilter {
@@ -30,6 +33,8 @@ export interface AuditFilter {
   namespace?: string;
   reason?: string;
   since?: Date;
+  /** Only decisions on requests whose sender presented a verified client certificate. */
+  authenticatedOnly?: boolean;
 }
 
 const DECISIONS: readonly DecisionOutcome[] = ['allow', 'deny', 'warn', 'audit'];
@@ -64,6 +69,7 @@ export function entryFromLogLine(line: string): AuditEntry | undefined {
     breakGlass: isObject(value.breakGlass),
     count: 1,
     source: 'log',
+    caller: isCaller(value.caller) ? value.caller : 'unknown',
   };
 }
 
@@ -121,6 +127,7 @@ export function entryFromEvent(event: Obj, reportingController: string): AuditEn
     breakGlass: str(event.note).startsWith('break-glass'),
     count: typeof series?.count === 'number' ? series.count : 1,
     source: 'event',
+    caller: isCaller(annotations[CALLER_ANNOTATION]) ? annotations[CALLER_ANNOTATION] : 'unknown',
   };
 }
 
@@ -129,6 +136,7 @@ export function matches(entry: AuditEntry, f: AuditFilter): boolean {
   if (f.decision !== undefined && entry.decision !== f.decision) return false;
   if (f.namespace !== undefined && entry.namespace !== f.namespace) return false;
   if (f.reason !== undefined && !entry.reasons.some((r) => r === f.reason)) return false;
+  if (f.authenticatedOnly === true && entry.caller !== 'verified-client-cert') return false;
   return !(f.since !== undefined && !(entry.time >= f.since));
 }
 
@@ -136,7 +144,7 @@ export function filterEntries(entries: readonly AuditEntry[], f: AuditFilter): A
   return entries.filter((e) => matches(e, f)).sort((a, b) => a.time.getTime() - b.time.getTime());
 }
 
-const COLUMNS = ['TIME', 'DECISION', 'NAMESPACE', 'OBJECT', 'USER', 'REASONS', 'MESSAGE'] as const;
+const COLUMNS = ['TIME', 'DECISION', 'NAMESPACE', 'OBJECT', 'USER', 'CALLER', 'REASONS', 'MESSAGE'] as const;
 const MESSAGE_WIDTH = 100;
 
 /** A readable, aligned table; control characters are never printed raw. */
@@ -151,6 +159,7 @@ export function formatTable(entries: readonly AuditEntry[]): string {
       e.namespace || '-',
       `${e.kind}/${e.name}`,
       e.user || '-',
+      e.caller,
       e.reasons.join(',') || '-',
       truncate(e.message, MESSAGE_WIDTH) || '-',
     ].map(oneLine),

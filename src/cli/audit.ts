@@ -28,6 +28,10 @@ filters:
   --namespace N     only namespace N (with Events, only N is listed)
   --reason R        a problem code (e.g. bad-signature) or an Event reason (ModelRejected)
   --since S         30m, 24h, 7d, or an ISO 8601 time
+  --authenticated-only
+                    only decisions whose caller presented a client certificate verified
+                    against serve --client-ca (CALLER verified-client-cert); without
+                    --client-ca anyone who reaches the port can write "unauthenticated" ones
   --json            JSON array instead of a table`;
 
 export const audit: Command = async (args, io) => {
@@ -39,6 +43,7 @@ export const audit: Command = async (args, io) => {
     namespace: { type: 'string', short: 'n' },
     reason: { type: 'string' },
     since: { type: 'string' },
+    'authenticated-only': { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -62,6 +67,7 @@ function toFilter(values: {
   namespace?: string;
   reason?: string;
   since?: string;
+  'authenticated-only'?: boolean;
 }): AuditFilter {
   const filter: AuditFilter = {};
   if (values.decision !== undefined) {
@@ -78,6 +84,7 @@ function toFilter(values: {
   if (values.user !== undefined) filter.user = values.user;
   if (values.namespace !== undefined) filter.namespace = values.namespace;
   if (values.reason !== undefined) filter.reason = values.reason;
+  if (values['authenticated-only']) filter.authenticatedOnly = true;
   return filter;
 }
 

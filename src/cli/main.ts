@@ -16,8 +16,8 @@ commands:
   sign <model> --key-file F [--key-id ID] [--format v1|v2] [--out M]   write a manifest
   verify <model> [--manifest M] (--key-file F | --keys-dir D | --sha256 HEX)   re-hash and check
   review [-f FILE|-] [--policy P] [--keys-dir D]   decide one AdmissionReview offline
-  serve --keys-dir D (--tls-cert F --tls-key F | --tls-self-managed ...) [--policy P] [--port N]   run the webhook
-  audit [--log FILE...] [--kubeconfig F] [--user U] [--decision D] [--namespace N] [--reason R] [--since DUR] [--json]
+  serve --keys-dir D (--tls-cert F --tls-key F | --tls-self-managed ...) [--policy P] [--port N] [--client-ca F]   run the webhook
+  audit [--log FILE...] [--kubeconfig F] [--user U] [--decision D] [--namespace N] [--reason R] [--since DUR] [--authenticated-only] [--json]
                                                                         past decisions, from log files or the cluster's Events
   policy check <file>                                                   validate a policy file
 

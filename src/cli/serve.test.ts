@@ -17,6 +17,13 @@ describe('modelgate serve flags', () => {
       deadlineMs: 8000,
       logLevel: 'info',
       eventQueueSize: 1000,
+      clientCaFile: undefined,
+    });
+  });
+
+  it('--client-ca names the CA bundle callers of POST /validate must chain to', () => {
+    expect(serveConfig([...tls, '--client-ca', 'apiserver-ca.pem'], {})).toMatchObject({
+      clientCaFile: 'apiserver-ca.pem',
     });
   });
 

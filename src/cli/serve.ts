@@ -17,6 +17,11 @@ Runs the validating admission webhook over HTTPS: POST /validate, GET /healthz, 
     --namespace NS           the namespace of the Secret and Service
     --service-name NAME      the Service the API server calls (certificate DNS names)
     --webhook-config NAME    the ValidatingWebhookConfiguration whose caBundle is set
+  --client-ca FILE         PEM bundle; POST /validate then needs a client certificate chaining to
+                           it (the API server's; docs/install.md "Caller authentication (mTLS)"),
+                           others get 401 and are not recorded. /healthz, /readyz, /metrics need none. Reloaded when
+                           it changes. Without it callers are not authenticated, and every audit
+                           line and Event says caller "unauthenticated"
   --keys-dir DIR           signing keys (a mounted Secret: one file per key id); hot-reloaded
   --policy FILE            policy YAML (default: the built-in default policy); hot-reloaded,
                            a broken file keeps the last good policy
@@ -41,6 +46,7 @@ const OPTIONS = {
   namespace: { type: 'string' },
   'service-name': { type: 'string' },
   'webhook-config': { type: 'string' },
+  'client-ca': { type: 'string' },
   'keys-dir': { type: 'string' },
   policy: { type: 'string' },
   kubeconfig: { type: 'string' },
@@ -96,6 +102,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): WebhookConf
     host: v.host,
     port: integer('port', v.port, 0, 65535),
     tls: tlsConfig(v),
+    clientCaFile: v['client-ca'],
     keysDir: v['keys-dir'],
     policyFile: v.policy,
     kubeconfig: v.kubeconfig,

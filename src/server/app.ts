@@ -1,5 +1,13 @@
-import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import type { TLSSocket } from 'node:tls';
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type NextFunction,
+  type Request,
+  type Response,
+} from 'express';
 import { MAX_REVIEW_BYTES } from '../admission/decode.js';
+import type { Caller } from '../audit/caller.js';
 import { errored, reviewResponse } from '../admission/respond.js';
 import type { Metrics } from './metrics.js';
 import { handleReview, type ValidateDeps } from './validate.js';
@@ -17,6 +25,20 @@ export interface AppDeps {
   validate: ValidateDeps;
   metrics: Metrics;
   health: Health;
+  /**
+   * `serve --client-ca`: POST /validate only from a caller whose certificate chains to that CA.
+   * The TLS layer asks for a certificate but lets the handshake finish without one, so that the
+   * kubelet's probes (/healthz, /readyz) and scrapes (/metrics) on the same port keep working.
+   */
+  requireClientCert?: boolean;
+}
+
+/**
+ * `authorized` is true only on a TLS socket whose server asked for a certificate (--client-ca)
+ * and got one that chains to that CA; without --client-ca nothing is asked, so nobody is.
+ */
+function callerOf(req: Request): Caller {
+  return (req.socket as Partial<TLSSocket>).authorized === true ? 'verified-client-cert' : 'unauthenticated';
 }
 
 /** The routes, thin: all admission logic is in handleReview. */
@@ -31,10 +53,11 @@ export function createApp(deps: AppDeps): Express {
   // Any content type is read as bytes; decodeAdmissionReview checks it with a precise message.
   app.post(
     '/validate',
+    clientCertGate(deps),
     express.raw({ type: () => true, limit: MAX_REVIEW_BYTES }),
     (req: Request, res: Response) => {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      handleReview(body, req.headers['content-type'], deps.validate).then(
+      handleReview(body, req.headers['content-type'], deps.validate, callerOf(req)).then(
         (answer) => void res.status(answer.status).json(answer.body),
         (err: unknown) =>
           sendError(res, 500, `modelgate: internal error: ${err instanceof Error ? err.message : 'unknown'}`),
@@ -59,6 +82,37 @@ export function createApp(deps: AppDeps): Express {
   app.use((_req, res) => void res.status(404).type('text/plain').send('not found\n'));
   app.use(bodyErrors(deps.metrics));
   return app;
+}
+
+/**
+ * With --client-ca, an unverified caller gets 401 before its body is read: nothing is decided,
+ * so no audit line (msg "admission") and no Event can be attributed to it. The refusal itself
+ * is logged under another message and counted.
+ */
+function clientCertGate(deps: AppDeps) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (!deps.requireClientCert || callerOf(req) === 'verified-client-cert') return next();
+    deps.metrics.unauthenticated.inc();
+    deps.validate.logger.info(
+      { remote: req.socket.remoteAddress, tlsError: tlsError(req) },
+      'admission request without a verified client certificate refused',
+    );
+    res.setHeader('Connection', 'close');
+    sendError(res, 401, 'modelgate: a client certificate issued by the configured --client-ca is required');
+  };
+}
+
+/**
+ * Why the caller is not verified, for the log: "no certificate", or OpenSSL's code (e.g.
+ * UNABLE_TO_VERIFY_LEAF_SIGNATURE). `authorizationError` is typed Error but is a string code at
+ * runtime (Node 24), and without any certificate it names a misleading issuer error.
+ */
+function tlsError(req: Request): string {
+  const socket = req.socket as Partial<TLSSocket>;
+  if (Object.keys(socket.getPeerCertificate?.() ?? {}).length === 0) return 'no certificate';
+  const why = socket.authorizationError as unknown;
+  if (typeof why === 'string') return why;
+  return why instanceof Error ? why.message : 'not verified';
 }
 
 /** Errors from reading the body (too large, aborted, bad encoding), mapped once, here. */

@@ -1,12 +1,30 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { KeyPair } from '../tls/x509.js';
 
 export interface HttpsOptions {
   host: string;
   port: number;
   pair: KeyPair;
+  /** PEM bundle (`--client-ca`): ask every client for a certificate and verify it against this. */
+  clientCaPem?: string;
+}
+
+/**
+ * The secure context for the serving pair and, when given, the client CA. With a client CA the
+ * server asks for a certificate but does not fail the handshake without one
+ * (`rejectUnauthorized: false`): the kubelet's probes carry none, and /validate checks
+ * `socket.authorized` itself (app.ts). Without one, no certificate is asked for.
+ */
+export function tlsOptions(pair: KeyPair, clientCaPem?: string): SecureContextOptions & TlsOptions {
+  return {
+    cert: pair.certPem,
+    key: pair.keyPem,
+    minVersion: 'TLSv1.2',
+    ...(clientCaPem ? { ca: clientCaPem, requestCert: true, rejectUnauthorized: false } : {}),
+  };
 }
 
 /**
@@ -18,12 +36,7 @@ export async function listenHttps(
   opts: HttpsOptions,
 ): Promise<{ server: Server; port: number }> {
   // A TLS handshake that stalls is dropped after 10 s (Node's default is 120 s).
-  const tls = {
-    cert: opts.pair.certPem,
-    key: opts.pair.keyPem,
-    minVersion: 'TLSv1.2' as const,
-    handshakeTimeout: 10_000,
-  };
+  const tls = { ...tlsOptions(opts.pair, opts.clientCaPem), handshakeTimeout: 10_000 };
   const server = createServer(tls, handler);
   // Slowloris: a client must finish sending its headers within 10 s or the socket is closed.
   server.headersTimeout = 10_000;

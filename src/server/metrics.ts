@@ -17,6 +17,7 @@ export interface Metrics {
   policyReloads: Counter<'result'>;
   certificateExpiry: Gauge;
   malformed: Counter<'status'>;
+  unauthenticated: Counter;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -83,6 +84,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'modelgate_malformed_requests_total',
       help: 'Requests refused before a decision, by HTTP status.',
       labelNames: ['status'] as const,
+      registers,
+    }),
+    unauthenticated: new Counter({
+      name: 'modelgate_unauthenticated_requests_total',
+      help: 'POST /validate refused (401) because --client-ca is set and the caller presented no certificate chaining to it.',
       registers,
     }),
   };

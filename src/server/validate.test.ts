@@ -42,7 +42,7 @@ describe('handleReview', () => {
         Promise.resolve({ data: { 'fraud-detector.manifest.json': vectors.manifestText } }),
     };
     const { d, logged } = deps(api);
-    const a = await handleReview(configMapDeployment(), 'application/json', d);
+    const a = await handleReview(configMapDeployment(), 'application/json', d, 'unauthenticated');
     expect(a.body.response).toMatchObject({ uid: 'uid-cm', allowed: true });
     expect(logged).toEqual(['allow']);
   });
@@ -51,7 +51,7 @@ describe('handleReview', () => {
     const api = { readConfigMap: () => new Promise<never>(() => {}) };
     const { d, logged } = deps(api);
     const started = Date.now();
-    const a = await handleReview(configMapDeployment(), 'application/json', d);
+    const a = await handleReview(configMapDeployment(), 'application/json', d, 'unauthenticated');
     expect(Date.now() - started).toBeLessThan(1500);
     expect(a.status).toBe(200);
     expect(a.body.response).toMatchObject({ uid: 'uid-cm', allowed: false, status: { code: 403 } });
@@ -61,7 +61,7 @@ describe('handleReview', () => {
 
   it('without cluster access a ConfigMap ref is denied with a clear message', async () => {
     const { d } = deps(undefined);
-    const a = await handleReview(configMapDeployment(), 'application/json', d);
+    const a = await handleReview(configMapDeployment(), 'application/json', d, 'unauthenticated');
     expect(a.body.response).toMatchObject({ allowed: false });
     expect(a.body.response!.status!.message).toMatch(/API access/);
   });
@@ -72,7 +72,7 @@ describe('handleReview', () => {
       Buffer.from(
         JSON.stringify(admissionReview(deployment(vectors.wrongKeyManifestText), { uid: 'u', dryRun })),
       );
-    await handleReview(review(false), 'application/json', d);
+    await handleReview(review(false), 'application/json', d, 'unauthenticated');
     expect(events).toEqual([
       expect.objectContaining({
         dryRun: false,
@@ -80,15 +80,30 @@ describe('handleReview', () => {
       }),
     ]);
     events.length = 0;
-    await handleReview(review(true), 'application/json', d);
+    await handleReview(review(true), 'application/json', d, 'unauthenticated');
     expect(events.every((e) => e.dryRun)).toBe(true);
   });
+
+  it.each(['verified-client-cert', 'unauthenticated'] as const)(
+    'records the caller %s on the audit line and as the Event annotation modelgate.dev/caller',
+    async (caller) => {
+      const callers: (string | undefined)[] = [];
+      const { d, events } = deps(undefined, { logDecision: (_r, _ms, c) => void callers.push(c) });
+      const review = admissionReview(deployment(vectors.wrongKeyManifestText), { uid: 'u-caller' });
+      await handleReview(Buffer.from(JSON.stringify(review)), 'application/json', d, caller);
+      expect(callers).toEqual([caller]);
+      expect(events[0]?.intent.annotations).toMatchObject({
+        'modelgate.dev/caller': caller,
+        'modelgate.dev/request-uid': 'u-caller',
+      });
+    },
+  );
 
   it('gives kinds it is not registered for one metric label, so posted junk cannot grow the series', async () => {
     const { d } = deps(undefined);
     for (const kind of ['Junk1', 'Junk2', 'Junk3']) {
       const review = admissionReview({ ...deployment(), kind }, { uid: `u-${kind}` });
-      await handleReview(Buffer.from(JSON.stringify(review)), 'application/json', d);
+      await handleReview(Buffer.from(JSON.stringify(review)), 'application/json', d, 'unauthenticated');
     }
     const text = await d.metrics.registry.metrics();
     expect(text).toMatch(/modelgate_requests_total\{[^}]*kind="other"[^}]*\} 3/);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { decodeAdmissionReview } from '../admission/decode.js';
 import { errored, reviewResponse } from '../admission/respond.js';
 import type { AdmissionRequest, AdmissionResponse, AdmissionReview } from '../admission/types.js';
+import { CALLER_ANNOTATION, type Caller } from '../audit/caller.js';
 import type { DecisionLogger } from '../audit/logger.js';
 import { decideAdmission } from '../decision/decide.js';
 import { referencesToResolve } from '../decision/plan.js';
@@ -39,11 +40,14 @@ export interface HttpAnswer {
  * POST /validate after the body is read: decode once at the edge, resolve cluster refs
  * within the deadline, decide (pure), audit. Malformed input → 400/413/415 with a message;
  * anything that throws after decoding → an answer that keeps the uid, by the failure mode.
+ * `caller` is what the TLS handshake proved about the sender (app.ts); it goes on the audit
+ * line and the Event, never into the decision.
  */
 export async function handleReview(
   body: Buffer,
   contentType: string | undefined,
   deps: ValidateDeps,
+  caller: Caller,
 ): Promise<HttpAnswer> {
   const started = performance.now();
   const decoded = decodeAdmissionReview(body, contentType);
@@ -61,7 +65,7 @@ export async function handleReview(
   const request = decoded.request;
   try {
     const decision = await decide(request, deps);
-    finish(request, decision, deps, started);
+    finish({ request, decision, caller, started }, deps);
     return { status: 200, body: reviewResponse(decision.response) };
   } catch (err) {
     return { status: 200, body: reviewResponse(internalError(request, err, deps, started)) };
@@ -95,7 +99,14 @@ function kindLabel(kind: string): string {
   return isPodCreatingKind(kind) ? kind : 'other';
 }
 
-function finish(request: AdmissionRequest, decision: Decision, deps: ValidateDeps, started: number): void {
+interface Decided {
+  request: AdmissionRequest;
+  decision: Decision;
+  caller: Caller;
+  started: number;
+}
+
+function finish({ request, decision, caller, started }: Decided, deps: ValidateDeps): void {
   const seconds = (performance.now() - started) / 1000;
   const { record } = decision;
   deps.metrics.requests.inc({
@@ -107,8 +118,13 @@ function finish(request: AdmissionRequest, decision: Decision, deps: ValidateDep
   if (record.decision !== 'allow') {
     for (const r of record.reasons) deps.metrics.verificationFailures.inc({ reason: r.code });
   }
-  deps.logDecision(record, seconds * 1000);
-  if (decision.event && deps.recordEvent) deps.recordEvent(decision.event, request.dryRun === true);
+  deps.logDecision(record, seconds * 1000, caller);
+  if (decision.event && deps.recordEvent)
+    deps.recordEvent(withCaller(decision.event, caller), request.dryRun === true);
+}
+
+function withCaller(event: EventIntent, caller: Caller): EventIntent {
+  return { ...event, annotations: { ...event.annotations, [CALLER_ANNOTATION]: caller } };
 }
 
 /** A throw after decoding: logged with the uid; the answer follows the failure mode. */

@@ -11,9 +11,10 @@ import { defaultPolicy } from '../policy/defaults.js';
 import { formatPolicyError } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
 import type { KeyPair } from '../tls/x509.js';
+import { FileClientCaSource } from '../tls/client-ca.js';
 import { FileCertificateSource, type CertificateSource } from '../tls/source.js';
 import { createApp } from './app.js';
-import { drainHttps, listenHttps } from './https.js';
+import { drainHttps, listenHttps, tlsOptions } from './https.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { watchPolicyFile, type PolicyReload, type PolicyWatch } from './policy-watch.js';
 import type { FailureMode } from './validate.js';
@@ -32,6 +33,8 @@ export interface WebhookConfig {
   host: string;
   port: number;
   tls: TlsConfig;
+  /** PEM bundle: POST /validate only from callers with a certificate chaining to it; reloaded. */
+  clientCaFile?: string;
   keysDir: string;
   /** Absent: the default policy. */
   policyFile?: string;
@@ -91,6 +94,7 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
   const { logger, metrics, stops } = parts;
   const api = await connectCluster(cfg, logger);
   const tls = await startTls(cfg, api, parts);
+  const clientCa = cfg.clientCaFile ? await startClientCa(cfg.clientCaFile, cfg, parts) : undefined;
   const keys = await startKeys(cfg, parts);
   const rt: Runtime = { policy: defaultPolicy(), draining: false, listening: false };
   if (cfg.policyFile) stops.push(await startPolicy(cfg.policyFile, rt, parts, cfg.reloadPollMs));
@@ -98,6 +102,7 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
   const events = api ? startEvents(api, cfg, parts) : undefined;
   const app = createApp({
     metrics,
+    requireClientCert: clientCa !== undefined,
     health: {
       healthy: () => tls.healthy(),
       draining: () => rt.draining,
@@ -120,11 +125,16 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
     host: cfg.host,
     port: cfg.port,
     pair: tls.current() as KeyPair,
+    clientCaPem: clientCa?.current(),
   });
   tls.onChange((pair) => {
-    server.setSecureContext({ cert: pair.certPem, key: pair.keyPem, minVersion: 'TLSv1.2' });
+    server.setSecureContext(tlsOptions(pair, clientCa?.current()));
     setExpiry(metrics, tls);
     logger.info({ notAfter: tls.notAfter()?.toISOString() }, 'serving certificate reloaded');
+  });
+  clientCa?.onChange((pem) => {
+    server.setSecureContext(tlsOptions(tls.current() as KeyPair, pem));
+    logger.info({ clientCa: cfg.clientCaFile }, 'client CA reloaded');
   });
   rt.listening = true;
   logger.info(
@@ -134,6 +144,7 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
       policy: rt.policy.source,
       keyCount: keys.current().ids().length,
       cluster: api !== undefined,
+      clientCa: cfg.clientCaFile ?? 'none: callers are not authenticated',
     },
     'modelgate webhook listening',
   );
@@ -211,6 +222,17 @@ async function startTls(
   }
   parts.stops.push(() => source.stop());
   setExpiry(parts.metrics, source);
+  return source;
+}
+
+async function startClientCa(file: string, cfg: WebhookConfig, parts: Parts): Promise<FileClientCaSource> {
+  const source = new FileClientCaSource({
+    file,
+    pollMs: cfg.reloadPollMs,
+    onError: (message) => parts.logger.warn(message),
+  });
+  await source.start();
+  parts.stops.push(() => source.stop());
   return source;
 }
 

@@ -8,6 +8,8 @@ export interface E2EContext {
   server: string;
   /** The cluster CA (PEM). */
   caPem: string;
+  /** The CA of the client certificate the API server presents to webhooks that ask (serve --client-ca). */
+  webhookClientCaPem: string;
   /** The webhook's keys dir (kubelet Secret layout; rotate with KeysDir). */
   keysDir: string;
   /** The webhook's decision log. */

@@ -258,12 +258,16 @@ export interface EventSummary {
   regarding: string;
   note: string;
   reportingController: string;
+  reportingInstance: string;
+  annotations: Record<string, string>;
 }
 
 interface EventItem {
+  metadata?: { annotations?: Record<string, string> };
   reason?: string;
   note?: string;
   reportingController?: string;
+  reportingInstance?: string;
   regarding?: { kind?: string; name?: string };
 }
 
@@ -276,6 +280,8 @@ export async function events(ns: string): Promise<EventSummary[]> {
     regarding: `${e.regarding?.kind ?? ''}/${e.regarding?.name ?? ''}`,
     note: e.note ?? '',
     reportingController: e.reportingController ?? '',
+    reportingInstance: e.reportingInstance ?? '',
+    annotations: e.metadata?.annotations ?? {},
   }));
 }
 

@@ -812,7 +812,7 @@ describe('modelgate audit lists what this file refused', () => {
     const table = await audit('--log', webhook.logFile, '--namespace', 'rules-breakglass');
     const line = table.split('\n').find((l) => l.includes('Deployment/glass '));
     expect(line, table).toMatch(/warn \(break-glass\)/);
-    expect(table.split('\n')[0]).toMatch(/^TIME\s+DECISION\s+NAMESPACE\s+OBJECT\s+USER\s+REASONS\s+MESSAGE/);
+    expect(table.split('\n')[0]).toMatch(/^TIME\s+DECISION\s+NAMESPACE\s+OBJECT\s+USER\s+CALLER\s+REASONS\s+MESSAGE/);
   });
 
   it('from the cluster’s Events: every refusal, with its code and user; break glass marked', async () => {

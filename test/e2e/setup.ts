@@ -40,6 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     kubeconfig: cp.kubeconfig,
     server: cp.server,
     caPem: cp.caPem,
+    webhookClientCaPem: cp.webhookClientCaPem ?? '',
     keysDir: webhook.keys.dir,
     webhookLog: webhook.logFile,
     webhookUrl: webhook.url,

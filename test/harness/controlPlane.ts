@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeKubeconfig } from './kubeconfig.js';
 import { freePort, get, waitFor, type TlsClient } from './net.js';
-import { issue, newCA, newKeyPair, type Issued } from './pki.js';
+import { stringify } from 'yaml';
+import { b64, issue, newCA, newKeyPair, type Issued } from './pki.js';
 import { repoRoot, Sandbox, type ManagedProcess } from './sandbox.js';
 
 export const toolsBin = process.env.MODELGATE_TOOLS_BIN ?? path.join(repoRoot, '.tools', 'bin');
@@ -42,6 +43,11 @@ export interface Cluster {
   kubeconfig: string;
   /** The cluster CA (PEM). */
   caPem: string;
+  /**
+   * The CA of the client certificate the API server presents to every webhook that asks for
+   * one (its AdmissionConfiguration): what `modelgate serve --client-ca` is given.
+   */
+  webhookClientCaPem?: string;
 }
 
 export interface ControlPlane extends Cluster {
@@ -74,6 +80,7 @@ interface Pki {
   files: Record<string, string>;
   admin: Issued;
   controllerManager: Issued;
+  webhookClientCA: Issued;
 }
 
 function writePki(sandbox: Sandbox): Pki {
@@ -86,6 +93,13 @@ function writePki(sandbox: Sandbox): Pki {
   });
   const admin = issue(ca, { commonName: 'e2e-admin', organizations: ['system:masters'], usage: 'client' });
   const controllerManager = issue(ca, { commonName: 'system:kube-controller-manager', usage: 'client' });
+  // Its own CA, apart from the cluster's: a webhook that trusts it trusts only this certificate,
+  // not every user the cluster CA has issued.
+  const webhookClientCA = newCA('modelgate-e2e-webhook-client-ca');
+  const webhookClient = issue(webhookClientCA, {
+    commonName: 'kube-apiserver-webhook-client',
+    usage: 'client',
+  });
   const sa = newKeyPair();
   const pkiDir = sandbox.path('pki');
   fs.mkdirSync(pkiDir, { mode: 0o700 });
@@ -104,7 +118,41 @@ function writePki(sandbox: Sandbox): Pki {
     saPub: sa.publicKeyPem,
   };
   for (const [k, file] of Object.entries(files)) fs.writeFileSync(file, contents[k] ?? '', { mode: 0o600 });
-  return { ca, files, admin, controllerManager };
+  files.admissionConfig = writeAdmissionConfig(pkiDir, webhookClient);
+  return { ca, files, admin, controllerManager, webhookClientCA };
+}
+
+/**
+ * The API server's AdmissionConfiguration (docs/install.md "Caller authentication"): for every
+ * webhook host ("*"), present this client certificate when the webhook asks for one. A webhook
+ * that does not ask (no --client-ca) never sees it, so the suite's other webhooks are unaffected.
+ */
+function writeAdmissionConfig(dir: string, client: Issued): string {
+  const kubeconfig = path.join(dir, 'webhook-client.kubeconfig');
+  const user = { 'client-certificate-data': b64(client.certPem), 'client-key-data': b64(client.keyPem) };
+  fs.writeFileSync(
+    kubeconfig,
+    stringify({ apiVersion: 'v1', kind: 'Config', users: [{ name: '*', user }] }),
+    {
+      mode: 0o600,
+    },
+  );
+  const webhook = {
+    apiVersion: 'apiserver.config.k8s.io/v1',
+    kind: 'WebhookAdmissionConfiguration',
+    kubeConfigFile: kubeconfig,
+  };
+  const config = {
+    apiVersion: 'apiserver.config.k8s.io/v1',
+    kind: 'AdmissionConfiguration',
+    plugins: ['ValidatingAdmissionWebhook', 'MutatingAdmissionWebhook'].map((name) => ({
+      name,
+      configuration: webhook,
+    })),
+  };
+  const file = path.join(dir, 'admission-config.yaml');
+  fs.writeFileSync(file, stringify(config), { mode: 0o600 });
+  return file;
 }
 
 async function startEtcd(sandbox: Sandbox): Promise<string> {
@@ -154,6 +202,8 @@ async function startApiserver(sandbox: Sandbox, pki: Pki, etcdUrl: string): Prom
     '--service-cluster-ip-range=10.0.0.0/24',
     // Defaults (NamespaceLifecycle, ServiceAccount, PodSecurity, ...ValidatingAdmissionWebhook) + NodeRestriction.
     '--enable-admission-plugins=NodeRestriction',
+    // Client certificate for webhooks that ask for one (mtls.test.ts); see writeAdmissionConfig.
+    `--admission-control-config-file=${f.admissionConfig}`,
     '--allow-privileged=false',
     '--profiling=false',
     // The "kubernetes" Service's Endpoints may not point at loopback; nothing here needs them.
@@ -229,6 +279,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       kubeconfig,
       caFile: pki.files.ca ?? '',
       caPem: pki.ca.certPem,
+      webhookClientCaPem: pki.webhookClientCA.certPem,
       ca: pki.ca,
       admin,
       sandbox,

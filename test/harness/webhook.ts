@@ -32,6 +32,10 @@ export interface WebhookOptions {
   /** Register the webhook configuration under another name and only for these namespaces (a second instance). */
   only?: { configName: string; namespaces: string[] };
   logLevel?: string;
+  /** `serve --client-ca` with this PEM bundle (e.g. the cluster's webhookClientCaPem). */
+  clientCaPem?: string;
+  /** Extra environment, e.g. POD_NAME (the Events' reportingInstance) to tell instances apart. */
+  env?: Record<string, string>;
 }
 
 export interface Webhook {
@@ -160,6 +164,8 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
   const sandbox = Sandbox.create('modelgate-wh');
   try {
     const port = await freePort();
+    const clientCaFile = opts.clientCaPem ? sandbox.path('client-ca.crt') : undefined;
+    if (clientCaFile) fs.writeFileSync(clientCaFile, opts.clientCaPem ?? '');
     const url = `https://127.0.0.1:${port}/validate`;
     const tls = writeServingCert(sandbox);
     const keys = new KeysDir(sandbox.path('keys'), opts.keys);
@@ -180,6 +186,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       '--kubeconfig', files.kubeconfig,
       '--log-level', opts.logLevel ?? 'info',
       ...(opts.policyFile ? ['--policy', opts.policyFile] : []),
+      ...(clientCaFile ? ['--client-ca', clientCaFile] : []),
     ];
     let proc: ManagedProcess | undefined;
     const guard = (): void => {
@@ -190,7 +197,10 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       }
     };
     const startServer = async (): Promise<void> => {
-      proc = sandbox.spawn('modelgate', process.execPath, args, { cwd: repoRoot });
+      proc = sandbox.spawn('modelgate', process.execPath, args, {
+        cwd: repoRoot,
+        env: { ...process.env, ...opts.env },
+      });
       await waitFor(
         'modelgate /readyz',
         async () =>

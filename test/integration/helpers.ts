@@ -101,6 +101,8 @@ export function call(
     path?: string;
     body?: Buffer | string;
     contentType?: string;
+    /** A client certificate and its key (PEM), for `--client-ca`. */
+    clientCert?: { certPem: string; keyPem: string };
   },
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -114,6 +116,7 @@ export function call(
         path: opts.path ?? '/validate',
         ca: opts.ca,
         agent: opts.agent,
+        ...(opts.clientCert ? { cert: opts.clientCert.certPem, key: opts.clientCert.keyPem } : {}),
         headers: {
           ...(opts.contentType === undefined ? {} : { 'content-type': opts.contentType }),
           ...(body === undefined ? {} : { 'content-length': body.length }),

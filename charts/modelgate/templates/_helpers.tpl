@@ -142,8 +142,8 @@ Included once, from validate.yaml.
 {{- if eq $v.tls.mode "certManager" -}}
 {{- fail "modelgate: tls.mode=certManager issues a certificate for the in-cluster Service; with deployment.enabled=false use tls.mode=selfManaged or existingSecret and webhook.caBundle" -}}
 {{- end -}}
-{{- if $v.networkPolicy.enabled -}}
-{{- fail "modelgate: networkPolicy.enabled needs the in-cluster pods (deployment.enabled=true)" -}}
+{{- if $v.webhook.clientCA.existingSecret -}}
+{{- fail "modelgate: webhook.clientCA.existingSecret is mounted into the in-cluster pods; out of the cluster pass --client-ca FILE to modelgate serve instead" -}}
 {{- end -}}
 {{- if $v.serviceMonitor.enabled -}}
 {{- fail "modelgate: serviceMonitor.enabled needs the in-cluster Service (deployment.enabled=true)" -}}
