@@ -113,6 +113,14 @@ describe('modelgate verify --sha256 (init container)', () => {
   ])('%s → exit %i', async (_n, args, code) => {
     expect((await run(...args)).code).toBe(code);
   });
+
+  it('refuses a pinned file reached through a symlink: another container may resolve it elsewhere', async () => {
+    const link = join(dir, 'linked.onnx');
+    await symlink(MODEL, link);
+    const r = await run(link, '--sha256', SHA);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('reached through a symlink');
+  });
 });
 
 describe('modelgate verify on a sharded v2 model', () => {
