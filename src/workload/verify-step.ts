@@ -107,9 +107,36 @@ function within(path: string, dir: string): boolean {
 }
 
 /**
- * The verify step mounts the model volumes and nothing else, none inside another: any other
- * mount at, above or below a model mount could lay other bytes over the files it hashes, which
- * the serving containers would not see.
+ * Where the verify step's program lives in its image (and what Node reads at start): a mount
+ * over any of these would run other code under the verify step's name.
+ */
+const IMAGE_PATHS = [
+  '/app',
+  '/node_modules',
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/etc',
+  '/opt',
+  '/proc',
+  '/sys',
+  '/dev',
+  '/var/lib',
+];
+
+function overlaps(a: string, b: string): boolean {
+  return within(a, b) || within(b, a);
+}
+
+/**
+ * No mount of the verify step may lie over its program (the image's /app, /usr, /etc, ...), and
+ * none may lie at, above or below another where a model file is: such a mount could lay other
+ * bytes over the files it hashes, which the serving containers would not see. Other mounts (the
+ * ServiceAccount token the API server adds) are harmless.
  */
 function checkMountLayout(
   mounts: unknown[],
@@ -118,16 +145,22 @@ function checkMountLayout(
   fail: (field: string, why: string) => void,
 ): void {
   const paths = mounts.map((m) => cleanPath(asString(asObject(m)?.mountPath) ?? ''));
+  const holdsModel = paths.map((p) => files.some((f) => within(f.path, p)));
   paths.forEach((p, i) => {
     const field = `${path}.volumeMounts[${i}]`;
-    if (!files.some((f) => within(f.path, p)))
+    if (!p.startsWith('/')) return fail(field, `mountPath "${p}" must be absolute`);
+    const program = IMAGE_PATHS.find((q) => overlaps(p, q));
+    if (program !== undefined)
       return fail(
         field,
-        `a verify step mounts only the model volumes (this one could shadow them): remove it`,
+        `a mount at ${p} lies over the image's ${program}: mount the model elsewhere (e.g. /models)`,
       );
-    const other = paths.findIndex((q, j) => j !== i && (within(p, q) || within(q, p)));
+    const other = paths.findIndex((q, j) => j !== i && (holdsModel[i] || holdsModel[j]) && overlaps(p, q));
     if (other >= 0)
-      fail(field, `mounts at ${p} and ${paths[other]} overlap: mount each model volume once, apart`);
+      fail(
+        field,
+        `mounts at ${p} and ${paths[other]} overlap where a model file lies: mount each model volume once, apart`,
+      );
   });
 }
 

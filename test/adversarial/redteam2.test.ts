@@ -443,15 +443,14 @@ describe('refused', () => {
     expectDenied(decide(d, { policy: PINNED }), 'verify-step-not-inert');
   });
 
-  it('a verify step pinning through the kubelet-managed /etc/hosts (model volume at /etc) never gets the good bytes', () => {
-    // Recorded: the kubelet bind-mounts its hosts file over /etc/hosts even when a volume sits at
-    // /etc, so verify would hash hostAliases text, not the volume; it fails closed (the pin is a
-    // signed model's hash). The webhook admits the spec; harmless.
+  it("a model volume mounted over the image's /etc (or /app, /usr: its program) in the verify step is refused", () => {
+    // The kubelet bind-mounts its hosts file over /etc/hosts even when a volume sits at /etc, and a
+    // volume over /app would replace the verify program itself: no model mount over image paths.
     const d = withSpec((spec) => {
       spec.initContainers[0].args = ['verify', '/etc/hosts', '--sha256', PIN];
       spec.initContainers[0].volumeMounts = [{ name: 'models', mountPath: '/etc', readOnly: true }];
     });
-    expect(allowed(d)).toBe(true);
+    expectDenied(decide(d, { policy: PINNED }), 'verify-step-not-inert');
   });
 
   it('an ephemeral-containers request whose new labels select no rule but whose old pod was inference', () => {

@@ -487,9 +487,42 @@ describe('what the red team found (each was admitted before)', () => {
         s.volumeMounts.push({ name: 'root', mountPath: '/', readOnly: true });
       },
     ],
+    [
+      'a model volume over the verify program (/app)',
+      (s) => {
+        s.volumeMounts[0].mountPath = '/app/dist';
+        s.args = ['verify', '/app/dist/model.onnx', '--sha256', PIN];
+      },
+    ],
+    [
+      'an extra volume over the verify program',
+      (s, spec) => {
+        spec.volumes.push({ name: 'code', emptyDir: {} });
+        s.volumeMounts.push({ name: 'code', mountPath: '/app/dist/cli', readOnly: true });
+      },
+    ],
+    [
+      'an extra volume over /node_modules',
+      (s, spec) => {
+        spec.volumes.push({ name: 'code', emptyDir: {} });
+        s.volumeMounts.push({ name: 'code', mountPath: '/node_modules' });
+      },
+    ],
     ['a NUL inside a file path', (s) => (s.args = ['verify', `${SIGNED}\u0000x`, '--sha256', PIN])],
   ])('%s: the verify step does not count', (_, change) => {
     expectDenied(decide(withStep(change)), 'verify-step-not-inert');
+  });
+
+  it('the ServiceAccount token the API server mounts into every container is harmless', () => {
+    const d = withStep((s, spec) => {
+      spec.volumes.push({ name: 'kube-api-access-x', projected: { sources: [] } });
+      s.volumeMounts.push({
+        name: 'kube-api-access-x',
+        mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+        readOnly: true,
+      });
+    });
+    expect(decide(d).response.allowed).toBe(true);
   });
 
   it('a writer before the verify step beside a native sidecar (it could pass its open file on) is refused', () => {
