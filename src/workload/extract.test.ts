@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { deployment, podTemplate, workloadOfKind } from '../../test/fixtures/objects.js';
 import { vectors } from '../../test/fixtures/vectors.js';
+import { POD_KINDS } from '../policy/defaults.js';
 import { extractWorkload, hasInferenceLabel } from './extract.js';
 
-const KINDS = [
-  'Pod',
-  'Deployment',
-  'ReplicaSet',
-  'ReplicationController',
-  'StatefulSet',
-  'DaemonSet',
-  'Job',
-  'CronJob',
-];
+const KINDS = POD_KINDS;
 
 describe('extractWorkload', () => {
   it.each(KINDS)('reads the manifest annotation, labels and verify init container of a %s', (kind) => {

@@ -11,32 +11,7 @@ import { vectors } from '../fixtures/vectors.js';
 import { classifyRequest } from '../../src/decision/classify.js';
 import { defaultPolicy } from '../../src/policy/defaults.js';
 import { decide, expectDenied, policyWith } from './helpers.js';
-
-const PIN = vectors.sha256;
-const FILE = '/models/fraud-detector.onnx';
-const VERIFY_IMAGE = 'ghcr.io/modelgate/modelgate:0.1.0';
-/** The operator's policy as the chart renders it: only the chart's image counts as a verify image. */
-const PINNED = policyWith({ verifyImages: [VERIFY_IMAGE] });
-
-/** The fixture Deployment with its pod spec changed by `change`. */
-function withSpec(change: (spec: Obj) => void, base: Obj = deployment()): Obj {
-  change(base.spec.template.spec);
-  return base;
-}
-
-/** Model on an emptyDir filled by a downloader init container that runs before the verify step. */
-function emptyDirModel(spec: Obj): void {
-  spec.volumes = [{ name: 'models', emptyDir: {} }];
-  spec.initContainers.unshift({
-    name: 'fetch',
-    image: 'registry.example.com/fetch:1',
-    volumeMounts: [{ name: 'models', mountPath: '/models' }],
-  });
-}
-
-function allowed(d: Obj, policy = PINNED): boolean {
-  return decide(d, { policy }).response.allowed;
-}
+import { allowed, emptyDirModel, FILE, PIN, PINNED, withSpec } from './podspec.js';
 
 // ---------------------------------------------------------------------------------------------
 // BYPASS 1: the verify container reads other bytes at FILE than the volume the webhook guards.

@@ -11,31 +11,7 @@ import { admissionRequest, deployment, workloadOfKind, type Obj } from '../fixtu
 import { vectors } from '../fixtures/vectors.js';
 import { classifyRequest } from '../../src/decision/classify.js';
 import { decide, expectDenied, policyWith } from './helpers.js';
-
-const PIN = vectors.sha256;
-const FILE = '/models/fraud-detector.onnx';
-const VERIFY_IMAGE = 'ghcr.io/modelgate/modelgate:0.1.0';
-/** The operator's policy as the chart renders it: only the chart's image counts as a verify image. */
-const PINNED = policyWith({ verifyImages: [VERIFY_IMAGE] });
-
-function withSpec(change: (spec: Obj) => void, base: Obj = deployment()): Obj {
-  change(base.spec.template.spec);
-  return base;
-}
-
-/** The documented downloader form: a plain init container fills the emptyDir before the step. */
-function emptyDirModel(spec: Obj): void {
-  spec.volumes = [{ name: 'models', emptyDir: {} }];
-  spec.initContainers.unshift({
-    name: 'fetch',
-    image: 'registry.example.com/fetch:1',
-    volumeMounts: [{ name: 'models', mountPath: '/models' }],
-  });
-}
-
-function allowed(d: Obj, policy = PINNED): boolean {
-  return decide(d, { policy }).response.allowed;
-}
+import { allowed, emptyDirModel, FILE, PIN, PINNED, VERIFY_IMAGE, withSpec } from './podspec.js';
 
 /** A Pod as the ReplicaSet controller makes it from `d`'s template (template labels/annotations only). */
 function podFrom(d: Obj, name = 'fraud-detector-7d9f-abcde'): Obj {
