@@ -10,9 +10,6 @@
  */
 export type Caller = 'verified-client-cert' | 'unauthenticated';
 
-/** The Event annotation that carries the Caller (writer: server/validate.ts, reader: audit/query.ts). */
-export const CALLER_ANNOTATION = 'modelgate.dev/caller';
-
 const CALLERS: readonly Caller[] = ['verified-client-cert', 'unauthenticated'];
 
 export function isCaller(value: unknown): value is Caller {

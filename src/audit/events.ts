@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { EventIntent } from '../decision/types.js';
-import { CALLER_ANNOTATION } from './caller.js';
+import { EVENT_ANNOTATIONS, REPORTING_CONTROLLER } from '../vocabulary/keys.js';
 
 /**
  * Kubernetes Events for decisions, sent off the request path.
@@ -18,7 +18,7 @@ import { CALLER_ANNOTATION } from './caller.js';
  *   answers (403, 422...) are final. An Event that cannot be sent is counted as dropped.
  */
 
-export const REPORTING_CONTROLLER = 'modelgate.dev/webhook';
+export { REPORTING_CONTROLLER };
 
 export interface KubeEvent {
   apiVersion: 'events.k8s.io/v1';
@@ -219,7 +219,7 @@ export class EventRecorder {
 function aggregateKey(intent: EventIntent): string {
   const r = intent.regarding;
   // The caller is part of the key: an unauthenticated repeat never folds into a verified series.
-  const caller = intent.annotations?.[CALLER_ANNOTATION];
+  const caller = intent.annotations?.[EVENT_ANNOTATIONS.caller];
   return JSON.stringify([r.namespace, r.apiVersion, r.kind, r.name, intent.reason, intent.note, caller]);
 }
 

@@ -5,7 +5,8 @@
 import type { DecisionOutcome } from '../decision/types.js';
 import { oneLine } from '../decision/message.js';
 import { isObject, type Obj } from '../json/object.js';
-import { CALLER_ANNOTATION, isCaller, type Caller } from './caller.js';
+import { EVENT_ANNOTATIONS } from '../vocabulary/keys.js';
+import { isCaller, type Caller } from './caller.js';
 
 export interface AuditEntry {
   time: Date;
@@ -97,7 +98,7 @@ function eventParts(event: Obj): EventParts {
 }
 
 function eventDecision(event: Obj, annotations: Obj): DecisionOutcome | undefined {
-  const annotated = str(annotations['modelgate.dev/decision']);
+  const annotated = str(annotations[EVENT_ANNOTATIONS.decision]);
   return isDecision(annotated) ? annotated : DECISION_OF_REASON[str(event.reason)];
 }
 
@@ -112,14 +113,14 @@ export function entryFromEvent(event: Obj, reportingController: string): AuditEn
   const { annotations, regarding, series } = parts;
   const decision = eventDecision(event, annotations);
   if (!decision) return undefined;
-  const codes = str(annotations['modelgate.dev/reasons']);
+  const codes = str(annotations[EVENT_ANNOTATIONS.reasons]);
   return {
     time: eventTime(parts, event),
     decision,
     namespace: str(regarding.namespace) || str(parts.meta.namespace),
     kind: str(regarding.kind),
     name: str(regarding.name),
-    user: str(annotations['modelgate.dev/user']),
+    user: str(annotations[EVENT_ANNOTATIONS.user]),
     operation: str(event.action),
     reasons: codes ? codes.split(',') : [str(event.reason)],
     message: str(event.note),
@@ -127,7 +128,7 @@ export function entryFromEvent(event: Obj, reportingController: string): AuditEn
     breakGlass: str(event.note).startsWith('break-glass'),
     count: typeof series?.count === 'number' ? series.count : 1,
     source: 'event',
-    caller: isCaller(annotations[CALLER_ANNOTATION]) ? annotations[CALLER_ANNOTATION] : 'unknown',
+    caller: callerOf(annotations[EVENT_ANNOTATIONS.caller]),
   };
 }
 
@@ -186,4 +187,8 @@ export function parseSince(text: string, now: Date): Date | undefined {
   }
   const t = new Date(text);
   return Number.isNaN(t.getTime()) ? undefined : t;
+}
+
+function callerOf(value: unknown): Caller | 'unknown' {
+  return isCaller(value) ? value : 'unknown';
 }

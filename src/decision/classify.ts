@@ -4,7 +4,8 @@ import { isController, isExemptNamespace, selectRule, type WorkloadSelector } fr
 import { labelsPolicyReads } from '../policy/rules.js';
 import type { Policy, Rule } from '../policy/types.js';
 import { extractWorkload, metadataLevels } from '../workload/extract.js';
-import { ANNOTATION, INFERENCE_LABEL, isPodCreatingKind, TEMPLATE_PATHS } from '../workload/kinds.js';
+import { isPodCreatingKind, TEMPLATE_PATHS } from '../workload/kinds.js';
+import { ANNOTATIONS, LABELS, PREFIX } from '../vocabulary/keys.js';
 import type { Problem } from '../manifest/types.js';
 import { getPath, isObject, stringMap } from '../json/object.js';
 import type { Workload } from '../workload/types.js';
@@ -71,7 +72,7 @@ function unmarkedPods(request: AdmissionRequest, policy: Policy, workload: Workl
   return {
     code: 'pods-unmarked',
     path: at,
-    message: `the pods of this ${workload.kind} would not show they run a verified model (${INFERENCE_LABEL} or the manifest sits only on the ${workload.kind} itself): add ${INFERENCE_LABEL}: "true" to ${at}`,
+    message: `the pods of this ${workload.kind} would not show they run a verified model (${LABELS.inference} or the manifest sits only on the ${workload.kind} itself): add ${LABELS.inference}: "true" to ${at}`,
   };
 }
 
@@ -92,9 +93,9 @@ function selectorOf(workload: Workload): WorkloadSelector {
 
 /** What marks a pod as running a verified model: the label, model annotations, verify steps. */
 function marksOf(w: Workload): string[] {
-  const model = [ANNOTATION.manifest, ANNOTATION.manifestConfigMap, ANNOTATION.manifestVolume];
+  const model = [ANNOTATIONS.manifest, ANNOTATIONS.manifestConfigMap, ANNOTATIONS.manifestVolume];
   return [
-    ...(w.labels[INFERENCE_LABEL] === 'true' ? [`label ${INFERENCE_LABEL}`] : []),
+    ...(w.labels[LABELS.inference] === 'true' ? [`label ${LABELS.inference}`] : []),
     ...model.filter((k) => w.annotations[k] !== undefined).map((k) => `annotation ${k}`),
     ...w.verifySteps.map((s) => `init container "${s.container}"`),
   ];
@@ -164,7 +165,7 @@ function checkedMetadata(object: unknown, ruleLabels: ReadonlySet<string>): Reco
   const pick = (m: Record<string, string>, prefix: string): Record<string, string> =>
     Object.fromEntries(
       Object.entries(m)
-        .filter(([k]) => k.startsWith('modelgate.dev/') || ruleLabels.has(k))
+        .filter(([k]) => k.startsWith(PREFIX) || ruleLabels.has(k))
         .map(([k, v]) => [prefix + k, v]),
     );
   return {

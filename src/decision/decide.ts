@@ -1,4 +1,5 @@
 import { allowed, denied } from '../admission/respond.js';
+import { EVENT_ANNOTATIONS } from '../vocabulary/keys.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import type { Problem, VerifiedModel } from '../manifest/types.js';
 import { breakGlassOverride, evaluateRule } from '../policy/rules.js';
@@ -193,10 +194,10 @@ function eventFor(
   };
   const prefix = verdict.breakGlass ? 'break-glass: ' : '';
   const annotations = {
-    'modelgate.dev/user': record.user,
-    'modelgate.dev/decision': record.decision,
-    'modelgate.dev/reasons': record.reasons.map((r) => r.code).join(','),
-    'modelgate.dev/request-uid': record.uid,
+    [EVENT_ANNOTATIONS.user]: record.user,
+    [EVENT_ANNOTATIONS.decision]: record.decision,
+    [EVENT_ANNOTATIONS.reasons]: record.reasons.map((r) => r.code).join(','),
+    [EVENT_ANNOTATIONS.requestUid]: record.uid,
   };
   return {
     ...kind,

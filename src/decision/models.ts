@@ -1,3 +1,4 @@
+import { ANNOTATIONS } from '../vocabulary/keys.js';
 import type { Keyring } from '../keys/types.js';
 import { parseManifests } from '../manifest/parse.js';
 import type { Manifest, Problem, VerifiedModel } from '../manifest/types.js';
@@ -119,5 +120,5 @@ const MISSING_MANIFEST: Problem = {
   path: 'metadata.annotations',
   message:
     'this inference workload declares no model manifest; sign the model with `modelgate sign` and add the ' +
-    'modelgate.dev/manifest annotation (or manifest-configmap / manifest-volume)',
+    `${ANNOTATIONS.manifest} annotation (or manifest-configmap / manifest-volume)`,
 };

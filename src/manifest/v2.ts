@@ -4,13 +4,14 @@
  * manifest without its `signature` member.
  */
 import canonicalize from 'canonicalize';
+import { API_VERSION } from '../vocabulary/keys.js';
 import { isValidKeyId } from '../keys/keyring.js';
 import type { Keyring } from '../keys/types.js';
 import { isObject, type Obj } from '../json/object.js';
 import { FieldReader, joinPath, parseTimestamp } from './fields.js';
 import type { Claims, ManifestV2, ModelFile, Result } from './types.js';
 
-export const V2_API_VERSION = 'modelgate.dev/v1';
+export const V2_API_VERSION = API_VERSION;
 export const V2_KIND = 'ModelManifest';
 export const V2_ALGORITHM = 'HMAC-SHA256';
 /** Sharded models have tens of files; a thousand is generous and keeps hashing bounded. */

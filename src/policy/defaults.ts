@@ -1,15 +1,5 @@
 import type { Policy, Rule } from './types.js';
 
-/** Label names modelgate reads by default. Policies may require other labels by name. */
-export const LABELS = {
-  inference: 'modelgate.dev/inference',
-  dataClassification: 'modelgate.dev/data-classification',
-  owner: 'modelgate.dev/owner',
-  scanStatus: 'modelgate.dev/scan-status',
-  customerFacing: 'modelgate.dev/customer-facing',
-} as const;
-
-export const BREAK_GLASS_ANNOTATION = 'modelgate.dev/break-glass';
 
 /** How far in the future a signedAt may lie before it is refused (clock skew between CI and cluster). */
 export const CLOCK_SKEW_SECONDS = 5 * 60;

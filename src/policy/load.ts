@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { ANNOTATIONS, API_VERSION } from '../vocabulary/keys.js';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Node } from 'yaml';
 import { POD_KINDS, defaultPolicy, defaultRule } from './defaults.js';
@@ -16,7 +17,7 @@ export interface PolicyError {
 
 export type PolicyLoadResult = { ok: true; policy: Policy } | { ok: false; errors: PolicyError[] };
 
-export const POLICY_API_VERSION = 'modelgate.dev/v1';
+export const POLICY_API_VERSION = API_VERSION;
 export const POLICY_KIND = 'Policy';
 const MODES: readonly Mode[] = ['enforce', 'warn', 'audit'];
 
@@ -283,7 +284,7 @@ function readRules(r: Reader, slot: Slot, path: string): Rule[] | undefined {
 }
 
 function readBreakGlass(r: Reader, slot: Slot, path: string): Policy['breakGlass'] {
-  const target = { group: '', annotation: 'modelgate.dev/break-glass' };
+  const target = { group: '', annotation: ANNOTATIONS.breakGlass as string };
   const fields: FieldReaders<typeof target> = {
     group: (rr, s, p, t) => assign(asGroupName(rr, s, p), (v) => (t.group = v)),
     annotation: (rr, s, p, t) => assign(asNonEmptyString(rr, s, p), (v) => (t.annotation = v)),

@@ -1,4 +1,4 @@
-import { LABELS } from './defaults.js';
+import { LABELS } from '../vocabulary/keys.js';
 import { anyGlobMatches } from './glob.js';
 import { anyPrincipalMatches, type Requester } from './principals.js';
 import type { Policy, Rule } from './types.js';

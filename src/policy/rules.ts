@@ -2,7 +2,8 @@ import { parseTimestamp } from '../manifest/fields.js';
 import type { Problem, VerifiedModel } from '../manifest/types.js';
 import type { Workload } from '../workload/types.js';
 import { CODES as VERIFY_STEP_CODES, modelVolumeProblems, type VerifyStep } from '../workload/verify-step.js';
-import { CLOCK_SKEW_SECONDS, LABELS, OFFICIAL_VERIFY_IMAGES } from './defaults.js';
+import { ANNOTATIONS, LABELS } from '../vocabulary/keys.js';
+import { CLOCK_SKEW_SECONDS, OFFICIAL_VERIFY_IMAGES } from './defaults.js';
 import { anyGlobMatches } from './glob.js';
 import { anyPrincipalMatches, type Requester } from './principals.js';
 import type { Policy, Rule } from './types.js';
@@ -51,7 +52,7 @@ export const CODES = {
   explainabilityMissing: 'explainability-report-missing',
 } as const;
 
-const APPROVED_BY = 'modelgate.dev/approved-by';
+const APPROVED_BY = ANNOTATIONS.approvedBy;
 
 /** Labels that always have to agree with the signed claim of the same meaning. */
 const DEFAULT_LABEL_CLAIMS: readonly { label: string; claim: string }[] = [

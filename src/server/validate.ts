@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { decodeAdmissionReview } from '../admission/decode.js';
 import { errored, reviewResponse } from '../admission/respond.js';
 import type { AdmissionRequest, AdmissionResponse, AdmissionReview } from '../admission/types.js';
-import { CALLER_ANNOTATION, type Caller } from '../audit/caller.js';
+import type { Caller } from '../audit/caller.js';
+import { EVENT_ANNOTATIONS } from '../vocabulary/keys.js';
 import type { DecisionLogger } from '../audit/logger.js';
 import { decideAdmission } from '../decision/decide.js';
 import { referencesToResolve } from '../decision/plan.js';
@@ -124,7 +125,7 @@ function finish({ request, decision, caller, started }: Decided, deps: ValidateD
 }
 
 function withCaller(event: EventIntent, caller: Caller): EventIntent {
-  return { ...event, annotations: { ...event.annotations, [CALLER_ANNOTATION]: caller } };
+  return { ...event, annotations: { ...event.annotations, [EVENT_ANNOTATIONS.caller]: caller } };
 }
 
 /** A throw after decoding: logged with the uid; the answer follows the failure mode. */

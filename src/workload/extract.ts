@@ -1,4 +1,7 @@
-import { ANNOTATION, INFERENCE_LABEL, TEMPLATE_PATHS } from './kinds.js';
+import { ANNOTATIONS as ANNOTATION, LABELS } from '../vocabulary/keys.js';
+import { TEMPLATE_PATHS } from './kinds.js';
+
+const INFERENCE_LABEL = LABELS.inference;
 import type { Obj } from '../json/object.js';
 import { asArray, asObject, asString, getPath, isObject, stringMap } from '../json/object.js';
 import type { ContainerInfo, LabelConflict, ModelRef, Workload } from './types.js';
