@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { admissionReview, deployment } from '../../test/fixtures/objects.js';
+import { MALFORMED_REQUEST_FIELDS, withRequestField } from '../../test/fixtures/malformed.js';
 import { decodeAdmissionReview, MAX_JSON_DEPTH, MAX_REVIEW_BYTES } from './decode.js';
 
 const body = (v: unknown): Buffer => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
@@ -52,16 +53,10 @@ describe('decodeAdmissionReview', () => {
       'AdmissionReview request has an unknown operation "PATCH"',
     ],
     [
-      'no userInfo',
-      { ...review, request: { ...review.request, userInfo: undefined } },
+      'a huge unknown operation, described rather than echoed',
+      { ...review, request: { ...review.request, operation: 'X'.repeat(1000) } },
       400,
-      'AdmissionReview request has no userInfo',
-    ],
-    [
-      'an array object',
-      { ...review, request: { ...review.request, object: [] } },
-      400,
-      'AdmissionReview request object is not an object',
+      'AdmissionReview request has an unknown operation a string',
     ],
   ])('refuses %s with 400 and its own message', (_, input, status, message) => {
     const r = decodeAdmissionReview(body(input), 'application/json');
@@ -80,9 +75,55 @@ describe('decodeAdmissionReview', () => {
     expect(r).toEqual({
       ok: false,
       status: 400,
-      message: 'AdmissionReview request has no kind.kind',
+      message: 'AdmissionReview request kind must be an object, got a string',
       uid: review.request.uid,
     });
+  });
+
+  it.each(MALFORMED_REQUEST_FIELDS)(
+    'refuses %s with 400, its field path and the uid',
+    (_, path, value, message) => {
+      expect(decodeAdmissionReview(body(withRequestField(review, path, value)), 'application/json')).toEqual({
+        ok: false,
+        status: 400,
+        message: `AdmissionReview request ${message}`,
+        uid: review.request.uid,
+      });
+    },
+  );
+
+  it.each([
+    [
+      'no optional field at all',
+      [
+        'subResource',
+        'name',
+        'namespace',
+        'userInfo.uid',
+        'userInfo.groups',
+        'userInfo.extra',
+        'object',
+        'oldObject',
+        'options',
+        'dryRun',
+      ],
+    ],
+    ['null object, oldObject and options (an empty RawExtension)', []],
+  ])('accepts a request with %s', (label, removed) => {
+    let r = review;
+    for (const path of removed) r = withRequestField(r, path, undefined);
+    if (removed.length === 0)
+      for (const path of ['object', 'oldObject', 'options']) r = withRequestField(r, path, null);
+    expect(decodeAdmissionReview(body(r), 'application/json').ok, label).toBe(true);
+  });
+
+  it('accepts the fields the API server sends: empty group, subresource, uid, extra, options', () => {
+    let r = withRequestField(review, 'kind.group', '');
+    r = withRequestField(r, 'subResource', 'status');
+    r = withRequestField(r, 'userInfo.uid', 'b2f8');
+    r = withRequestField(r, 'userInfo.extra', { 'authentication.kubernetes.io/pod-name': ['p'], scopes: [] });
+    r = withRequestField(r, 'options', { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' });
+    expect(decodeAdmissionReview(body(r), 'application/json').ok).toBe(true);
   });
 
   it('refuses a wrong content type', () => {

@@ -1,4 +1,4 @@
-import { isObject } from '../json/object.js';
+import { getPath, isObject } from '../json/object.js';
 import type { AdmissionRequest, Operation } from './types.js';
 
 /**
@@ -75,22 +75,72 @@ export function decodeReview(parsed: unknown): DecodeResult {
   return { ok: true, request: req as unknown as AdmissionRequest };
 }
 
-const optionalObject = (v: unknown): boolean => v === undefined || v === null || isObject(v);
-const optionalString = (v: unknown): boolean => v === undefined || typeof v === 'string';
+type Shape = (value: unknown) => boolean;
 
-/** Shape checks of the request fields modelgate reads: [problem, holds?]. First failing one wins. */
-const REQUEST_CHECKS: readonly [string, (r: Record<string, unknown>) => boolean][] = [
-  ['has no kind.kind', (r) => isObject(r.kind) && typeof r.kind.kind === 'string'],
-  ['has no resource', (r) => isObject(r.resource) && typeof r.resource.resource === 'string'],
-  ['has no userInfo', (r) => isObject(r.userInfo)],
-  ['object is not an object', (r) => optionalObject(r.object)],
-  ['oldObject is not an object', (r) => optionalObject(r.oldObject)],
-  ['namespace is not a string', (r) => optionalString(r.namespace)],
-  ['name is not a string', (r) => optionalString(r.name)],
+const isString: Shape = (v) => typeof v === 'string';
+const isNonEmptyString: Shape = (v) => typeof v === 'string' && v.length > 0;
+const isBoolean: Shape = (v) => typeof v === 'boolean';
+const isStringArray: Shape = (v) => Array.isArray(v) && v.every(isString);
+const isStringArrayMap: Shape = (v) => isObject(v) && Object.values(v).every(isStringArray);
+const absentOr =
+  (shape: Shape): Shape =>
+  (v) =>
+    v === undefined || shape(v);
+/** Go encodes an empty runtime.RawExtension (object, oldObject, options) as `null`. */
+const absentNullOrObject: Shape = (v) => v === undefined || v === null || isObject(v);
+
+/**
+ * The shape of every request field modelgate reads, checked once here so that no later code sees
+ * a number where a string belongs or a string where an array belongs (`groups: "xx-sre-oncall-xx"`
+ * once matched group "sre-oncall" by substring). Parents come before their fields. The username
+ * must be non-empty: the API server always names the requester ("system:anonymous" when
+ * unauthenticated) and it is what break-glass and controller checks match.
+ */
+const REQUEST_FIELDS: readonly [path: string, expected: string, holds: Shape][] = [
+  ['kind', 'an object', isObject],
+  ['kind.group', 'a string', isString],
+  ['kind.version', 'a string', isString],
+  ['kind.kind', 'a string', isString],
+  ['resource', 'an object', isObject],
+  ['resource.group', 'a string', isString],
+  ['resource.version', 'a string', isString],
+  ['resource.resource', 'a string', isString],
+  ['subResource', 'a string when present', absentOr(isString)],
+  ['name', 'a string when present', absentOr(isString)],
+  ['namespace', 'a string when present', absentOr(isString)],
+  ['userInfo', 'an object', isObject],
+  ['userInfo.username', 'a non-empty string', isNonEmptyString],
+  ['userInfo.uid', 'a string when present', absentOr(isString)],
+  ['userInfo.groups', 'an array of strings when present', absentOr(isStringArray)],
+  ['userInfo.extra', 'an object of string arrays when present', absentOr(isStringArrayMap)],
+  ['object', 'an object, null or absent', absentNullOrObject],
+  ['oldObject', 'an object, null or absent', absentNullOrObject],
+  ['options', 'an object, null or absent', absentNullOrObject],
+  ['dryRun', 'a boolean when present', absentOr(isBoolean)],
 ];
 
+/** What a value is, for messages: its JSON type, never its (attacker-written, maybe huge) text. */
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+/** Longest operation echoed back in a message (the known ones are 7 characters). */
+const MAX_ECHOED_OPERATION = 32;
+
 function requestProblem(req: Record<string, unknown>): string | undefined {
-  if (!OPERATIONS.includes(req.operation as Operation))
-    return `has an unknown operation ${JSON.stringify(req.operation)}`;
-  return REQUEST_CHECKS.find(([, holds]) => !holds(req))?.[0];
+  if (!OPERATIONS.includes(req.operation as Operation)) {
+    const shown =
+      typeof req.operation === 'string' && req.operation.length <= MAX_ECHOED_OPERATION
+        ? JSON.stringify(req.operation)
+        : describe(req.operation);
+    return `has an unknown operation ${shown}`;
+  }
+  for (const [path, expected, holds] of REQUEST_FIELDS) {
+    const value = getPath(req, path.split('.'));
+    if (!holds(value)) return `${path} must be ${expected}, got ${describe(value)}`;
+  }
+  return undefined;
 }

@@ -39,17 +39,24 @@ describe('globMatch', () => {
   });
 
   it('agrees with the RegExp it replaced on random small patterns and values', () => {
-    const piece = (chars: string[]) => fc.array(fc.constantFrom(...chars), { maxLength: 12 }).map((a) => a.join(''));
+    const piece = (chars: string[]) =>
+      fc.array(fc.constantFrom(...chars), { maxLength: 12 }).map((a) => a.join(''));
     fc.assert(
-      fc.property(piece(['a', 'b', '/', '.', '*', '?', '\u{1F600}']), piece(['a', 'b', '/', '.', '\u{1F600}']), (pattern, value) => {
-        expect(globMatch(pattern, value)).toBe(regexpGlob(pattern, value));
-      }),
+      fc.property(
+        piece(['a', 'b', '/', '.', '*', '?', '\u{1F600}']),
+        piece(['a', 'b', '/', '.', '\u{1F600}']),
+        (pattern, value) => {
+          expect(globMatch(pattern, value)).toBe(regexpGlob(pattern, value));
+        },
+      ),
       { numRuns: 20_000 },
     );
   });
 
   it('agrees with the RegExp when the value is built from the pattern (mostly matches)', () => {
-    const pattern = fc.array(fc.constantFrom('ab', 'a', '*', '?', '/'), { maxLength: 8 }).map((a) => a.join(''));
+    const pattern = fc
+      .array(fc.constantFrom('ab', 'a', '*', '?', '/'), { maxLength: 8 })
+      .map((a) => a.join(''));
     const fill = fc.array(fc.constantFrom('', 'a', 'b', 'ab', 'x/'), { minLength: 8, maxLength: 8 });
     fc.assert(
       fc.property(pattern, fill, (p, fills) => {

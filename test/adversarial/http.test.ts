@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admissionReview, deployment, workloadOfKind } from '../fixtures/objects.js';
 import { vectors } from '../fixtures/vectors.js';
 import { MAX_REVIEW_BYTES } from '../../src/admission/decode.js';
+import { MALFORMED_REQUEST_FIELDS, withRequestField } from '../fixtures/malformed.js';
 import { expectNoSecret } from './helpers.js';
 import { post, startTestWebhook, type TestWebhook } from './server.js';
 
@@ -149,5 +150,26 @@ describe('hostile input must not reach the failure mode', { timeout: 10_000 }, (
     } finally {
       await lenient.close();
     }
+  });
+
+  describe('a request field of the wrong shape under failure mode "allow" → 400 with the uid, never allowed', () => {
+    let lenient: TestWebhook;
+    beforeAll(async () => {
+      lenient = await startTestWebhook({ failureMode: 'allow' });
+    });
+    afterAll(async () => {
+      await lenient.close();
+    });
+
+    it.each(MALFORMED_REQUEST_FIELDS)('%s', async (_, path, value, message) => {
+      const body = JSON.stringify(withRequestField(admissionReview(deployment(vectors.wrongKeyManifestText)), path, value));
+      const answer = await post(lenient.url, body);
+      expect4xx(answer, 400);
+      expect(answer.json.response).toEqual({
+        uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+        allowed: false,
+        status: { code: 400, message: `AdmissionReview request ${message}` },
+      });
+    });
   });
 });
