@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { admissionReview, deployment } from '../../test/fixtures/objects.js';
 import { MALFORMED_REQUEST_FIELDS, withRequestField } from '../../test/fixtures/malformed.js';
-import { decodeAdmissionReview, MAX_JSON_DEPTH, MAX_REVIEW_BYTES } from './decode.js';
+import {
+  decodeAdmissionReview,
+  MAX_JSON_CONTAINERS,
+  MAX_JSON_DEPTH,
+  MAX_JSON_VALUES,
+  MAX_REVIEW_BYTES,
+  structureProblem,
+} from './decode.js';
 
 const body = (v: unknown): Buffer => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 const review = admissionReview(deployment());
@@ -146,5 +153,50 @@ describe('decodeAdmissionReview', () => {
       status: 400,
       message: `request body nests deeper than ${MAX_JSON_DEPTH} levels`,
     });
+  });
+});
+
+describe('structureProblem (before JSON.parse allocates)', () => {
+  /** The fixture review with `padding` (raw JSON text) as an extra request field. */
+  const padded = (padding: string): Buffer =>
+    Buffer.from(JSON.stringify(review).replace('"request":{', `"request":{"padding":${padding},`));
+  const emptyArrays = (n: number): string => `[${Array(n).fill('[]').join(',')}]`;
+  const zeros = (n: number): string => `[${Array(n).fill('0').join(',')}]`;
+
+  it('accepts a realistic review untouched', () => {
+    expect(structureProblem(body(review))).toBeUndefined();
+  });
+
+  it('refuses more arrays and objects than the limit with 400, before parsing', () => {
+    expect(decodeAdmissionReview(padded(emptyArrays(MAX_JSON_CONTAINERS)), 'application/json')).toEqual({
+      ok: false,
+      status: 400,
+      message: `request body has more than ${MAX_JSON_CONTAINERS} arrays and objects; no AdmissionReview needs that many`,
+    });
+  });
+
+  it('refuses more JSON values than the limit with 400, before parsing', () => {
+    expect(decodeAdmissionReview(padded(zeros(MAX_JSON_VALUES)), 'application/json')).toEqual({
+      ok: false,
+      status: 400,
+      message: `request body has more than ${MAX_JSON_VALUES} JSON values; no AdmissionReview needs that many`,
+    });
+  });
+
+  it('counts containers and values exactly at the limits as acceptable', () => {
+    expect(structureProblem(Buffer.from(emptyArrays(MAX_JSON_CONTAINERS - 1)))).toBeUndefined();
+    expect(structureProblem(Buffer.from(zeros(MAX_JSON_VALUES - 1)))).toBeUndefined();
+    expect(structureProblem(Buffer.from(zeros(MAX_JSON_VALUES)))).toMatch(/JSON values/);
+    const nested = (n: number): Buffer => Buffer.from('['.repeat(n) + ']'.repeat(n));
+    expect(structureProblem(nested(MAX_JSON_DEPTH))).toBeUndefined();
+    expect(structureProblem(nested(MAX_JSON_DEPTH + 1))).toBe(`nests deeper than ${MAX_JSON_DEPTH} levels`);
+  });
+
+  it('does not count brackets, commas or escaped quotes inside strings', () => {
+    const inString = JSON.stringify('[{,\\"'.repeat(MAX_JSON_VALUES));
+    expect(structureProblem(Buffer.from(`{"a":${inString}}`))).toBeUndefined();
+    expect(structureProblem(Buffer.from(`["\\\\",${'['.repeat(MAX_JSON_DEPTH)}`))).toBe(
+      `nests deeper than ${MAX_JSON_DEPTH} levels`,
+    );
   });
 });
