@@ -1,4 +1,10 @@
-import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { MAX_REVIEW_BYTES } from '../admission/decode.js';
 import { errored, reviewResponse } from '../admission/respond.js';
 import type { Metrics } from './metrics.js';
@@ -31,6 +37,7 @@ export function createApp(deps: AppDeps): Express {
   // Any content type is read as bytes; decodeAdmissionReview checks it with a precise message.
   app.post(
     '/validate',
+    refuseAnnouncedOversize(deps.metrics),
     express.raw({ type: () => true, limit: MAX_REVIEW_BYTES }),
     (req: Request, res: Response) => {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -59,6 +66,23 @@ export function createApp(deps: AppDeps): Express {
   app.use((_req, res) => void res.status(404).type('text/plain').send('not found\n'));
   app.use(bodyErrors(deps.metrics));
   return app;
+}
+
+/**
+ * A Content-Length over the limit gets its 413 at once, before a byte of the body is read (else
+ * express's reader drains up to the limit first), and the connection is closed after the answer:
+ * the unread body must not be taken as the next request. Chunked bodies without a length still
+ * get their 413 from express.raw's limit.
+ */
+function refuseAnnouncedOversize(metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const announced = Number(req.headers['content-length'] ?? 0);
+    if (!(announced > MAX_REVIEW_BYTES)) return next();
+    metrics.malformed.inc({ status: '413' });
+    res.setHeader('Connection', 'close');
+    res.on('finish', () => req.socket.end());
+    sendError(res, 413, `request body exceeds ${MAX_REVIEW_BYTES} bytes`);
+  };
 }
 
 /** Errors from reading the body (too large, aborted, bad encoding), mapped once, here. */

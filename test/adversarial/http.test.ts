@@ -2,6 +2,7 @@
  * Hostile bodies at POST /validate on the real app: every one ends in a 400/413/415 with a
  * message, or a 200 deny; never a 500 without a uid, a crash, a hang or a secret.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admissionReview, deployment, workloadOfKind } from '../fixtures/objects.js';
 import { vectors } from '../fixtures/vectors.js';
@@ -57,6 +58,43 @@ describe('malformed reviews get a 4xx with a message, never a 500', { timeout: 1
   it('a body over the limit → 413, before it is parsed', async () => {
     const body = Buffer.alloc(MAX_REVIEW_BYTES + 1024, 0x20);
     expect4xx(await post(hook.url, body), 413);
+  });
+
+  it('a Content-Length announcing 100 MB → 413 with Connection: close at once, the body never read', async () => {
+    const { port } = new URL(hook.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let raw = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (raw += chunk));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(`POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`);
+    // Nothing more is sent: only an answer that does not wait for the body can arrive.
+    const outcome = await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('timeout'), 3000))]);
+    socket.destroy();
+    expect(outcome).toBe('closed');
+    const [head, body] = raw.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(head).toMatch(/\r\nconnection: close\r\n/i);
+    expect(JSON.parse(body!).response).toEqual({
+      uid: '',
+      allowed: false,
+      status: { code: 413, message: `request body exceeds ${MAX_REVIEW_BYTES} bytes` },
+    });
+  });
+
+  it('a chunked body over the limit (no Content-Length) → 413 from the body reader', async () => {
+    const chunks = function* () {
+      for (let sent = 0; sent <= MAX_REVIEW_BYTES; sent += 1024 * 1024) yield Buffer.alloc(1024 * 1024, 0x20);
+    };
+    const res = await fetch(`${hook.url}/validate`, {
+      method: 'POST',
+      body: ReadableStream.from(chunks()),
+      headers: { 'content-type': 'application/json' },
+      duplex: 'half',
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as any).response.status.code).toBe(413);
   });
 
   it('100 000 nested arrays as the whole body → a 400, no stack overflow', async () => {
