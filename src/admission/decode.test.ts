@@ -7,6 +7,7 @@ import {
   MAX_JSON_DEPTH,
   MAX_JSON_VALUES,
   MAX_REVIEW_BYTES,
+  JsonStructureScan,
   structureProblem,
 } from './decode.js';
 
@@ -198,5 +199,26 @@ describe('structureProblem (before JSON.parse allocates)', () => {
     expect(structureProblem(Buffer.from(`["\\\\",${'['.repeat(MAX_JSON_DEPTH)}`))).toBe(
       `nests deeper than ${MAX_JSON_DEPTH} levels`,
     );
+  });
+});
+
+describe('JsonStructureScan fed in chunks', () => {
+  it('gives the same answer for any split of the body, strings and escapes included', () => {
+    const text = `{"a":"[\\\\\\"{,","b":[${'['.repeat(MAX_JSON_DEPTH - 2)}${']'.repeat(MAX_JSON_DEPTH - 2)}]}`;
+    const deeper = text.replace('"b":[', '"b":[[');
+    for (const [input, expected] of [
+      [text, undefined],
+      [deeper, `nests deeper than ${MAX_JSON_DEPTH} levels`],
+    ] as const) {
+      const bytes = Buffer.from(input);
+      expect(structureProblem(bytes)).toBe(expected);
+      for (const size of [1, 2, 3, 7, 64]) {
+        const scan = new JsonStructureScan();
+        let problem: string | undefined;
+        for (let i = 0; i < bytes.length && problem === undefined; i += size)
+          problem = scan.feed(bytes.subarray(i, i + size));
+        expect(problem, `chunks of ${size}`).toBe(expected);
+      }
+    }
   });
 });

@@ -67,40 +67,65 @@ const COMMA = 0x2c;
 const isOpener = (byte: number): boolean => byte === 0x5b || byte === 0x7b; // [ {
 const isCloser = (byte: number): boolean => byte === 0x5d || byte === 0x7d; // ] }
 
-const tooManyValues = `has more than ${MAX_JSON_VALUES} JSON values; no AdmissionReview needs that many`;
+const TOO_DEEP = `nests deeper than ${MAX_JSON_DEPTH} levels`;
+const TOO_MANY_CONTAINERS = `has more than ${MAX_JSON_CONTAINERS} arrays and objects; no AdmissionReview needs that many`;
+const TOO_MANY_VALUES = `has more than ${MAX_JSON_VALUES} JSON values; no AdmissionReview needs that many`;
 
 /**
- * One pass over the raw bytes, before JSON.parse allocates anything: too deep, too many
- * containers or too many values → why; else undefined. String contents are skipped (honouring
- * escapes), so brackets and commas inside strings do not count. UTF-8 continuation bytes are
- * never ASCII, so a byte scan is exact. Not a validator: JSON.parse still judges the syntax.
+ * One linear pass over the raw bytes, before JSON.parse allocates anything, fed chunk by chunk
+ * as the body arrives (so the server can stop reading a hostile body early) or all at once.
+ * `feed` answers why the body is refused (too deep, too many containers, too many values) or
+ * undefined. String contents are skipped, honouring escapes, so brackets and commas inside
+ * strings do not count; UTF-8 continuation bytes are never ASCII, so a byte scan is exact.
+ * Not a validator: JSON.parse still judges the syntax. Values are counted as commas +
+ * containers + 1, an upper bound on the number of JSON values.
  */
-export function structureProblem(body: Uint8Array): string | undefined {
-  let depth = 0;
-  let containers = 0;
-  let commas = 0;
-  for (let i = 0; i < body.length; i++) {
-    const byte = body[i]!;
-    if (byte === QUOTE) i = stringEnd(body, i);
-    else if (byte === COMMA) {
-      if (1 + containers + ++commas > MAX_JSON_VALUES) return tooManyValues;
-    } else if (isCloser(byte)) depth--;
-    else if (isOpener(byte)) {
-      if (++depth > MAX_JSON_DEPTH) return `nests deeper than ${MAX_JSON_DEPTH} levels`;
-      if (++containers > MAX_JSON_CONTAINERS)
-        return `has more than ${MAX_JSON_CONTAINERS} arrays and objects; no AdmissionReview needs that many`;
+export class JsonStructureScan {
+  private depth = 0;
+  private containers = 0;
+  private commas = 0;
+  private inString = false;
+  private escaped = false;
+
+  feed(chunk: Uint8Array): string | undefined {
+    for (let i = 0; i < chunk.length; i++) {
+      if (this.inString) i = this.skipString(chunk, i);
+      else {
+        const problem = this.structural(chunk[i]!);
+        if (problem !== undefined) return problem;
+      }
     }
+    return undefined;
   }
-  return 1 + containers + commas > MAX_JSON_VALUES ? tooManyValues : undefined;
+
+  private structural(byte: number): string | undefined {
+    if (byte === QUOTE) this.inString = true;
+    else if (byte === COMMA) this.commas++;
+    else if (isCloser(byte)) this.depth--;
+    else if (isOpener(byte)) {
+      if (++this.depth > MAX_JSON_DEPTH) return TOO_DEEP;
+      if (++this.containers > MAX_JSON_CONTAINERS) return TOO_MANY_CONTAINERS;
+    } else return undefined;
+    return 1 + this.containers + this.commas > MAX_JSON_VALUES ? TOO_MANY_VALUES : undefined;
+  }
+
+  /** From `i` inside a string: the index of its closing quote, or the chunk's last index. */
+  private skipString(chunk: Uint8Array, i: number): number {
+    for (; i < chunk.length; i++) {
+      if (this.escaped) this.escaped = false;
+      else if (chunk[i] === BACKSLASH) this.escaped = true;
+      else if (chunk[i] === QUOTE) {
+        this.inString = false;
+        return i;
+      }
+    }
+    return i;
+  }
 }
 
-/** Index of the quote closing the string opened at `open` (or the last index when unterminated). */
-function stringEnd(body: Uint8Array, open: number): number {
-  for (let i = open + 1; i < body.length; i++) {
-    if (body[i] === BACKSLASH) i++;
-    else if (body[i] === QUOTE) return i;
-  }
-  return body.length;
+/** The structure scan over a whole body: why it is refused, or undefined. */
+export function structureProblem(body: Uint8Array): string | undefined {
+  return new JsonStructureScan().feed(body);
 }
 
 /** Validates an already-parsed value as an admission.k8s.io/v1 AdmissionReview request. */

@@ -1,13 +1,7 @@
-import express, {
-  type ErrorRequestHandler,
-  type Express,
-  type Request,
-  type RequestHandler,
-  type Response,
-} from 'express';
-import { MAX_REVIEW_BYTES } from '../admission/decode.js';
+import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import { errored, reviewResponse } from '../admission/respond.js';
 import type { Metrics } from './metrics.js';
+import { readReviewBody } from './body.js';
 import { handleReview, type ValidateDeps } from './validate.js';
 
 export interface Health {
@@ -35,19 +29,14 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   // Any content type is read as bytes; decodeAdmissionReview checks it with a precise message.
-  app.post(
-    '/validate',
-    refuseAnnouncedOversize(deps.metrics),
-    express.raw({ type: () => true, limit: MAX_REVIEW_BYTES }),
-    (req: Request, res: Response) => {
-      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      handleReview(body, req.headers['content-type'], deps.validate).then(
-        (answer) => void res.status(answer.status).json(answer.body),
-        (err: unknown) =>
-          sendError(res, 500, `modelgate: internal error: ${err instanceof Error ? err.message : 'unknown'}`),
-      );
-    },
-  );
+  app.post('/validate', readReviewBody(deps.metrics), (req: Request, res: Response) => {
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    handleReview(body, req.headers['content-type'], deps.validate).then(
+      (answer) => void res.status(answer.status).json(answer.body),
+      (err: unknown) =>
+        sendError(res, 500, `modelgate: internal error: ${err instanceof Error ? err.message : 'unknown'}`),
+    );
+  });
   app.get('/healthz', (_req, res) => {
     if (deps.health.healthy()) res.type('text/plain').send('ok\n');
     else res.status(500).type('text/plain').send('serving certificate missing or expired\n');
@@ -68,30 +57,9 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
-/**
- * A Content-Length over the limit gets its 413 at once, before a byte of the body is read (else
- * express's reader drains up to the limit first), and the connection is closed after the answer:
- * the unread body must not be taken as the next request. Chunked bodies without a length still
- * get their 413 from express.raw's limit.
- */
-function refuseAnnouncedOversize(metrics: Metrics): RequestHandler {
-  return (req, res, next) => {
-    const announced = Number(req.headers['content-length'] ?? 0);
-    if (!(announced > MAX_REVIEW_BYTES)) return next();
-    metrics.malformed.inc({ status: '413' });
-    res.setHeader('Connection', 'close');
-    res.on('finish', () => req.socket.end());
-    sendError(res, 413, `request body exceeds ${MAX_REVIEW_BYTES} bytes`);
-  };
-}
-
-/** Errors from reading the body (too large, aborted, bad encoding), mapped once, here. */
+/** Errors from reading the body (aborted, reset), mapped once, here; readReviewBody answers the rest. */
 function bodyErrors(metrics: Metrics): ErrorRequestHandler {
   return (err: { type?: string; status?: number; message?: string }, _req, res, _next) => {
-    if (err.type === 'entity.too.large') {
-      metrics.malformed.inc({ status: '413' });
-      return sendError(res, 413, `request body exceeds ${MAX_REVIEW_BYTES} bytes`);
-    }
     const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
     metrics.malformed.inc({ status: String(status) });
     sendError(

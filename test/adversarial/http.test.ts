@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admissionReview, deployment, workloadOfKind } from '../fixtures/objects.js';
 import { vectors } from '../fixtures/vectors.js';
-import { MAX_REVIEW_BYTES } from '../../src/admission/decode.js';
+import { MAX_JSON_DEPTH, MAX_REVIEW_BYTES } from '../../src/admission/decode.js';
 import { MALFORMED_REQUEST_FIELDS, withRequestField } from '../fixtures/malformed.js';
 import { expectNoSecret } from './helpers.js';
 import { post, startTestWebhook, type TestWebhook } from './server.js';
@@ -60,26 +60,46 @@ describe('malformed reviews get a 4xx with a message, never a 500', { timeout: 1
     expect4xx(await post(hook.url, body), 413);
   });
 
-  it('a Content-Length announcing 100 MB → 413 with Connection: close at once, the body never read', async () => {
+  /** Raw HTTP/1.1 over a socket: writes `head` and `body`, then waits (≤ 3 s) for the server to close. */
+  async function rawExchange(head: string, body = ''): Promise<{ outcome: unknown; head: string; json: any }> {
     const { port } = new URL(hook.url);
     const socket = connect(Number(port), '127.0.0.1');
     let raw = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => (raw += chunk));
+    socket.on('error', () => undefined);
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    socket.write(`POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`);
-    // Nothing more is sent: only an answer that does not wait for the body can arrive.
+    socket.write(`POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${head}\r\n${body}`);
     const outcome = await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('timeout'), 3000))]);
     socket.destroy();
-    expect(outcome).toBe('closed');
-    const [head, body] = raw.split('\r\n\r\n');
-    expect(head).toMatch(/^HTTP\/1\.1 413 /);
-    expect(head).toMatch(/\r\nconnection: close\r\n/i);
-    expect(JSON.parse(body!).response).toEqual({
+    const [answerHead, answerBody] = raw.split('\r\n\r\n');
+    return { outcome, head: answerHead ?? '', json: answerBody ? JSON.parse(answerBody) : undefined };
+  }
+
+  it('a Content-Length announcing 100 MB → 413 with Connection: close at once, the body never read', async () => {
+    // Nothing follows the headers: only an answer that does not wait for the body can arrive.
+    const answer = await rawExchange(`Content-Length: ${100 * 1024 * 1024}\r\n`);
+    expect(answer.outcome).toBe('closed');
+    expect(answer.head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.head).toMatch(/\r\nconnection: close(\r\n|$)/i);
+    expect(answer.json.response).toEqual({
       uid: '',
       allowed: false,
       status: { code: 413, message: `request body exceeds ${MAX_REVIEW_BYTES} bytes` },
     });
+  });
+
+  it('a 7 MiB body of nested arrays → 400 and closed after its first kilobytes, the rest never awaited', async () => {
+    const answer = await rawExchange(`Content-Length: ${MAX_REVIEW_BYTES - 1}\r\n`, '['.repeat(1000));
+    expect(answer.outcome).toBe('closed');
+    expect(answer.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer.json.response.status).toEqual({ code: 400, message: `request body nests deeper than ${MAX_JSON_DEPTH} levels` });
+  });
+
+  it('a gzip-encoded body → 415 (the API server never compresses; no inflating for an attacker)', async () => {
+    const answer = await rawExchange('Content-Encoding: gzip\r\nContent-Length: 2\r\n', '{}');
+    expect(answer.head).toMatch(/^HTTP\/1\.1 415 /);
+    expect(answer.json.response.allowed).toBe(false);
   });
 
   it('a chunked body over the limit (no Content-Length) → 413 from the body reader', async () => {
