@@ -18,19 +18,19 @@ export const MAX_JSON_DEPTH = 512;
 /**
  * Most arrays + objects accepted in one body, counted before JSON.parse allocates them. The
  * largest realistic review measured, an UPDATE of a 100-container Deployment with 50 env vars
- * per container, managedFields and the last-applied annotation (1.8 MB), has 55k; an UPDATE of a
- * pod whose only content is env vars at etcd's 1.5 MiB object limit has 106k. Each container
- * costs 50–100 bytes of heap once parsed, so 8 reviews at this cap stay near 100 MB, whereas a
- * 6.6 MiB body of empty arrays (2.3M of them) took one request from 81 to 585 MB RSS.
+ * per container, managedFields and the last-applied annotation (1.8 MB), has 55k. Parsed, each
+ * costs 50–100 bytes of heap and the whole parse ~10 ms per 100k: under 8 concurrent hostile
+ * reviews at this cap the server peaked near 230 MiB RSS (150k: 290 MiB, over the chart's 256 Mi
+ * limit), whereas a 6.6 MiB body of empty arrays (2.3M of them) took one request from 81 to 585 MB.
  */
-export const MAX_JSON_CONTAINERS = 150_000;
+export const MAX_JSON_CONTAINERS = 100_000;
 
 /**
  * Most JSON values (scalars, arrays and objects) accepted in one body, counted as commas +
- * containers + 1 (an upper bound). The reviews above have 107k and 317k; scalars cost ~10 bytes
- * each, so this bounds the rest of the parse without refusing any object etcd would store.
+ * containers + 1 (an upper bound). The review above has 107k; scalars are cheaper than
+ * containers, so this allows ~2.3× that before refusing.
  */
-export const MAX_JSON_VALUES = 500_000;
+export const MAX_JSON_VALUES = 250_000;
 
 export type DecodeResult =
   | { ok: true; request: AdmissionRequest }
