@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Express, type Request, type Res
 import { errored, reviewResponse } from '../admission/respond.js';
 import type { Metrics } from './metrics.js';
 import { readReviewBody } from './body.js';
+import { oneJobPerTurn } from './turns.js';
 import { handleReview, type ValidateDeps } from './validate.js';
 
 export interface Health {
@@ -29,13 +30,16 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   // Any content type is read as bytes; decodeAdmissionReview checks it with a precise message.
+  const inTurn = oneJobPerTurn();
   app.post('/validate', readReviewBody(deps.metrics), (req: Request, res: Response) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    handleReview(body, req.headers['content-type'], deps.validate).then(
-      (answer) => void res.status(answer.status).json(answer.body),
-      (err: unknown) =>
-        sendError(res, 500, `modelgate: internal error: ${err instanceof Error ? err.message : 'unknown'}`),
-    );
+    inTurn(() => {
+      handleReview(body, req.headers['content-type'], deps.validate).then(
+        (answer) => void res.status(answer.status).json(answer.body),
+        (err: unknown) =>
+          sendError(res, 500, `modelgate: internal error: ${err instanceof Error ? err.message : 'unknown'}`),
+      );
+    });
   });
   app.get('/healthz', (_req, res) => {
     if (deps.health.healthy()) res.type('text/plain').send('ok\n');
