@@ -6,7 +6,9 @@
  *  - p50/p99 latency at 1,000 req/s paced (targets ≤ 2 ms / ≤ 10 ms, zero errors);
  *  - saturation throughput of modelgate beside a bare node:https server doing the same
  *    decodeAdmissionReview + decideAdmission + JSON answer (target ≥ 0.5×);
- *  - RSS of the server process after 100,000 requests (target ≤ 150 MB).
+ *  - RSS of the server process after 100,000 requests (target ≤ 150 MB);
+ *  - under 8 connections of worst-case bodies (worstCaseBodies): the server's peak RSS (target
+ *    < 256 MiB, the chart's limit) and /healthz latency sampled every 50 ms (target < 100 ms).
  *
  * modelgate runs as shipped (`node dist/cli/bin.js serve`) in its own process; the bare server
  * runs in this one; the load generator is a third process (this file with --loadgen), so
@@ -25,6 +27,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ADMISSION_TARGETS = { p50Ms: 2, p99Ms: 10, ratio: 0.5, rssMB: 150 } as const;
+
+/**
+ * Under worst-case bodies: peak RSS under the chart's memory limit (256 Mi, else the pod is
+ * OOM-killed) and every /healthz answered within 100 ms (the event loop is never held).
+ */
+export const WORST_CASE_TARGETS = { peakRssMiB: 256, healthzMaxMs: 100 } as const;
 
 const REPO = new URL('..', import.meta.url);
 const VECTORS = process.env.MODELGATE_VECTORS ?? fileURLToPath(new URL('../shared/vectors/seed-v1/', REPO));
@@ -51,6 +59,8 @@ export interface AdmissionBenchOptions {
   concurrency?: number;
   /** Requests after which RSS is read (default 100,000). */
   totalRequests?: number;
+  /** Worst-case phase length (default 10 s) at 8 concurrent hostile bodies. */
+  worstSeconds?: number;
 }
 
 export interface LoadResult {
@@ -64,6 +74,21 @@ export interface LoadResult {
   max: number;
   /** Server-process CPU time per request (user + system), when measured. */
   cpuMsPerRequest?: number;
+  /** Answers by HTTP status, when any status counts (the worst-case phase). */
+  statuses?: Record<string, number>;
+}
+
+export interface WorstCaseResult {
+  bodies: { label: string; bytes: number }[];
+  load: LoadResult;
+  /** Highest VmRSS sampled every 20 ms during the phase, and the baseline before it. */
+  peakRssMiB: number;
+  baselineRssMiB: number;
+  /** GET /healthz every 50 ms from the driver while the hostile load runs. */
+  healthz: { count: number; errors: number; p50: number; p99: number; max: number };
+  /** The server's own event-loop delay over the phase (prom-client's monitorEventLoopDelay), in ms. */
+  loopDelay: { p99: number; max: number };
+  pass: { rss: boolean; healthz: boolean };
 }
 
 export interface AdmissionBenchResult {
@@ -80,6 +105,7 @@ export interface AdmissionBenchResult {
   ratio: number;
   served: number;
   rssMB: number;
+  worst?: WorstCaseResult;
   pass: { p50: boolean; p99: boolean; errors: boolean; ratio: boolean; rss: boolean };
 }
 
@@ -172,6 +198,68 @@ export function deploymentReview(manifestText: string, sha256: string, uid: stri
   };
 }
 
+/**
+ * Image globs with several literal parts, each of which a compiled `^.*a.*b.*$` RegExp would
+ * backtrack on quadratically: on the default rule of the test policy, they select nothing in the
+ * normal review (it is labelled) and are tried against every image of the unlabelled hostile one.
+ */
+export const BENCH_IMAGE_GLOBS = ['*registry.example/*/llm-*:*', '*/models/*/serve-*@sha256:*'];
+
+async function benchPolicy(): Promise<string> {
+  const base = await readFile(new URL('test/fixtures/reviews/policy.yaml', REPO), 'utf8');
+  const rule = '  - name: default\n    mode: enforce\n';
+  if (!base.includes(rule)) throw new Error('test/fixtures/reviews/policy.yaml changed: update benchPolicy');
+  const images = `    match:\n      images: ${JSON.stringify(BENCH_IMAGE_GLOBS)}\n`;
+  return base.replace(rule, rule + images);
+}
+
+const ENVELOPE_HEAD =
+  '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"worst","x":';
+const ENVELOPE_TAIL = '}}';
+/** Just under the body limit (MAX_REVIEW_BYTES is 7 MiB), so express reads it whole. */
+const NEAR_LIMIT = 7 * 1024 * 1024 - 1024;
+
+/** `unit` repeated (joined by `sep`) inside a review envelope to just under the body limit. */
+function filled(open: string, unit: string, sep: string, close: string): string {
+  const room = NEAR_LIMIT - ENVELOPE_HEAD.length - ENVELOPE_TAIL.length - open.length - close.length;
+  const n = Math.floor((room + sep.length) / (unit.length + sep.length));
+  return ENVELOPE_HEAD + open + Array(n).fill(unit).join(sep) + close + ENVELOPE_TAIL;
+}
+
+/**
+ * The bodies an attacker would send: each as large or as dense as the edge lets through, and
+ * one that the edge accepts (just under the container and value caps) so the decision runs on it.
+ */
+export function worstCaseBodies(
+  normal: Record<string, unknown>,
+  caps: { containers: number; values: number },
+): { label: string; body: string }[] {
+  const depth = Math.floor((NEAR_LIMIT - ENVELOPE_HEAD.length - ENVELOPE_TAIL.length) / 2);
+  const hostile = structuredClone(normal) as any;
+  const object = hostile.request.object;
+  delete object.metadata.labels['modelgate.dev/inference'];
+  delete object.spec.template.metadata.labels['modelgate.dev/inference'];
+  object.spec.template.spec.containers[0].image = 'registry.example/'.repeat(62_000); // ~1 MiB
+  const dense = structuredClone(normal) as any;
+  dense.request.uid = 'dense';
+  // The normal review has a few hundred values of its own: leave it room under each cap.
+  const objects = caps.containers - 1000;
+  dense.request.object.spec.template.spec.padding = {
+    objects: Array.from({ length: objects }, () => ({})),
+    zeros: Array<number>(caps.values - 2 * objects - 2000).fill(0),
+  };
+  return [
+    {
+      label: 'nested empty arrays',
+      body: ENVELOPE_HEAD + '['.repeat(depth) + ']'.repeat(depth) + ENVELOPE_TAIL,
+    },
+    { label: 'wide empty arrays', body: filled('[', '[]', ',', ']') },
+    { label: 'maximal value count', body: filled('[', '0', ',', ']') },
+    { label: 'accepted, just under the caps', body: JSON.stringify(dense) },
+    { label: '1 MiB hostile glob image', body: JSON.stringify(hostile) },
+  ];
+}
+
 interface Fixture {
   dir: string;
   certFile: string;
@@ -200,9 +288,10 @@ async function fixture(): Promise<Fixture> {
     certPem: serving.certPem,
     keyPem: serving.keyPem,
     keysDir: join(dir, 'keys'),
-    policyFile: fileURLToPath(new URL('test/fixtures/reviews/policy.yaml', REPO)),
+    policyFile: join(dir, 'policy.yaml'),
     body: '',
   };
+  await writeFile(f.policyFile, await benchPolicy());
   await writeFile(f.certFile, serving.certPem);
   await writeFile(f.keyFile, serving.keyPem);
   await mkdir(f.keysDir);
@@ -266,6 +355,10 @@ interface Phase {
   seconds?: number;
   /** closed: stop after this many requests instead of `seconds`. */
   count?: number;
+  /** closed: worker i sends bodies[i % length] instead of `body`. */
+  bodies?: string[];
+  /** Any complete HTTP answer counts (tallied by status), not only an allowed 200. */
+  anyStatus?: boolean;
 }
 
 function percentile(sorted: Float64Array, q: number): number {
@@ -287,7 +380,7 @@ function summarise(latencies: number[], errors: number, seconds: number): LoadRe
   };
 }
 
-function once(agent: Agent, p: Phase, body: Buffer): Promise<number> {
+function once(agent: Agent, p: Phase, body: Buffer, statuses?: Record<string, number>): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = request(
@@ -304,7 +397,10 @@ function once(agent: Agent, p: Phase, body: Buffer): Promise<number> {
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
         res.on('end', () => {
-          if (res.statusCode === 200 && text.includes('"allowed":true')) resolve(performance.now() - started);
+          const status = String(res.statusCode);
+          if (statuses) statuses[status] = (statuses[status] ?? 0) + 1;
+          if (p.anyStatus || (res.statusCode === 200 && text.includes('"allowed":true')))
+            resolve(performance.now() - started);
           else reject(new Error(`HTTP ${res.statusCode}`));
         });
       },
@@ -346,20 +442,22 @@ async function runClosed(p: Phase, agent: Agent, body: Buffer): Promise<LoadResu
   const latencies: number[] = [];
   let errors = 0;
   let issued = 0;
+  const statuses: Record<string, number> = {};
+  const bodies = p.bodies?.map((b) => Buffer.from(b)) ?? [body];
   const t0 = performance.now();
   const end = t0 + (p.seconds ?? 5) * 1000;
   const more = (): boolean => (p.count !== undefined ? issued < p.count : performance.now() < end);
-  const worker = async (): Promise<void> => {
+  const worker = async (_: unknown, index: number): Promise<void> => {
     while (more()) {
       issued++;
-      await once(agent, p, body).then(
+      await once(agent, p, bodies[index % bodies.length]!, statuses).then(
         (ms) => void latencies.push(ms),
         () => void errors++,
       );
     }
   };
   await Promise.all(Array.from({ length: p.concurrency ?? 32 }, worker));
-  return summarise(latencies, errors, (performance.now() - t0) / 1000);
+  return { ...summarise(latencies, errors, (performance.now() - t0) / 1000), statuses };
 }
 
 function loadgen(): void {
@@ -522,6 +620,128 @@ async function rssMB(pid: number): Promise<number> {
   return kb ? (Number(kb) * 1024) / 1e6 : Number.NaN;
 }
 
+/** Samples VmRSS every `everyMs` until stopped; resolves with the highest, in MiB. */
+function sampleRss(pid: number, everyMs: number): { stop: () => Promise<number> } {
+  let peak = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      peak = Math.max(peak, (await rssMB(pid)) * (1e6 / 2 ** 20));
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return peak;
+    },
+  };
+}
+
+/** GET /healthz every `everyMs` (whether or not the previous one returned) until stopped. */
+function probeHealthz(
+  port: number,
+  ca: string,
+  everyMs: number,
+): { stop: () => Promise<WorstCaseResult['healthz']> } {
+  const agent = new Agent({ keepAlive: true, ca });
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  let errors = 0;
+  const probe = (): Promise<void> =>
+    new Promise((resolve) => {
+      const started = performance.now();
+      const req = request({ host: '127.0.0.1', port, path: '/healthz', agent, timeout: 10_000 }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) latencies.push(performance.now() - started);
+          else errors++;
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end();
+    });
+  const timer = setInterval(() => pending.push(probe()), everyMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await Promise.all(pending);
+      agent.destroy();
+      const r = summarise(latencies, errors, 1);
+      return { count: r.count, errors, p50: r.p50, p99: r.p99, max: r.max };
+    },
+  };
+}
+
+function scrape(port: number, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/metrics', ca }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** 8 connections sending the worst-case bodies in turn for `seconds`, with RSS and /healthz sampled. */
+async function worstCase(
+  child: ChildProcess,
+  serve: { port: number; pid: number },
+  f: Fixture,
+  seconds: number,
+): Promise<WorstCaseResult> {
+  const only = process.env.BENCH_WORST_ONLY; // a label substring, to study one body alone
+  const decode = await dist<DecodeModule>('admission/decode.js');
+  const caps = { containers: decode.MAX_JSON_CONTAINERS, values: decode.MAX_JSON_VALUES };
+  const bodies = worstCaseBodies(JSON.parse(f.body) as Record<string, unknown>, caps).filter(
+    (b) => only === undefined || b.label.includes(only),
+  );
+  const baselineRssMiB = (await rssMB(serve.pid)) * (1e6 / 2 ** 20);
+  await scrape(serve.port, f.caPem); // prom-client resets its event-loop histogram on each scrape
+  const rss = sampleRss(serve.pid, 20);
+  const healthz = probeHealthz(serve.port, f.caPem, 50);
+  const load = await drive(child, {
+    kind: 'closed',
+    port: serve.port,
+    ca: f.caPem,
+    body: '',
+    bodies: bodies.map((b) => b.body),
+    concurrency: 8,
+    seconds,
+    anyStatus: true,
+  });
+  const h = await healthz.stop();
+  const peakRssMiB = await rss.stop();
+  const metrics = await scrape(serve.port, f.caPem);
+  const gauge = (name: string): number =>
+    Number(
+      new RegExp(`^modelgate_process_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(metrics)?.[1] ??
+        NaN,
+    ) * 1000;
+  const loopDelay = { p99: gauge('p99'), max: gauge('max') };
+  return {
+    bodies: bodies.map((b) => ({ label: b.label, bytes: Buffer.byteLength(b.body) })),
+    load,
+    peakRssMiB,
+    baselineRssMiB,
+    healthz: h,
+    loopDelay,
+    pass: {
+      rss: peakRssMiB < WORST_CASE_TARGETS.peakRssMiB,
+      healthz: h.errors === 0 && h.max < WORST_CASE_TARGETS.healthzMaxMs,
+    },
+  };
+}
+
 async function measureCpu(read: () => Promise<number>, run: () => Promise<LoadResult>): Promise<LoadResult> {
   const before = await read();
   const r = await run();
@@ -576,6 +796,8 @@ export async function runAdmissionBench(
       });
       served += rest.count + rest.errors;
     }
+    const rss = await rssMB(pid);
+    const worst = await worstCase(child, { port: serve.port, pid }, f, opts.worstSeconds ?? 10);
     const results = summariseBench({
       f,
       paced,
@@ -584,11 +806,12 @@ export async function runAdmissionBench(
       mg,
       bareResult,
       served,
-      rss: await rssMB(pid),
+      rss,
       concurrency,
       nodeFlags: serve.nodeFlags,
     });
-    return { results, lines: formatAdmission(results) };
+    results.worst = worst;
+    return { results, lines: [...formatAdmission(results), ...formatWorstCase(worst)] };
   } finally {
     child.kill();
     serve.child.kill('SIGTERM');
@@ -650,6 +873,19 @@ export function formatAdmission(r: AdmissionBenchResult): string[] {
     `  ${mark(r.pass.ratio)} saturation: modelgate ${r.modelgate.rps.toFixed(0)} req/s (p99 ${ms(r.modelgate.p99)}) vs bare node:https + same decision ${r.bare.rps.toFixed(0)} req/s (p99 ${ms(r.bare.p99)}): ${r.ratio.toFixed(2)}× (target ≥ ${ADMISSION_TARGETS.ratio}×)`,
     `       server CPU per request: modelgate ${ms(r.modelgate.cpuMsPerRequest ?? 0)}, bare ${ms(r.bare.cpuMsPerRequest ?? 0)}; concurrency ${r.concurrency}, ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)} at the end`,
     `  ${mark(r.pass.rss)} modelgate serve process RSS after ${r.served} requests: ${r.rssMB.toFixed(1)} MB (target ≤ ${ADMISSION_TARGETS.rssMB} MB; node flags: ${r.nodeFlags.join(' ') || 'none'})`,
+  ];
+}
+
+export function formatWorstCase(w: WorstCaseResult): string[] {
+  const statuses = Object.entries(w.load.statuses ?? {})
+    .map(([status, n]) => `${n}× ${status}`)
+    .join(', ');
+  return [
+    `worst case: 8 connections for ${w.load.seconds.toFixed(1)} s, each sending in turn: ${w.bodies.map((b) => `${b.label} (${(b.bytes / 2 ** 20).toFixed(2)} MiB)`).join('; ')}`,
+    `       ${w.load.count} answers (${statuses || 'none'}), ${w.load.errors} transport errors; latency p50 ${ms(w.load.p50)}, p99 ${ms(w.load.p99)}, max ${ms(w.load.max)}`,
+    `  ${mark(w.pass.rss)} modelgate serve peak RSS ${w.peakRssMiB.toFixed(1)} MiB (from ${w.baselineRssMiB.toFixed(1)} MiB before the phase; target < ${WORST_CASE_TARGETS.peakRssMiB} MiB, the chart's memory limit)`,
+    `  ${mark(w.pass.healthz)} GET /healthz every 50 ms meanwhile: ${w.healthz.count} answered, ${w.healthz.errors} failed; p50 ${ms(w.healthz.p50)}, p99 ${ms(w.healthz.p99)}, max ${ms(w.healthz.max)} (target max < ${WORST_CASE_TARGETS.healthzMaxMs} ms)`,
+    `       the server's own event-loop delay over the phase: p99 ${ms(w.loopDelay.p99)}, max ${ms(w.loopDelay.max)}; load average ${loadavg()[0]?.toFixed(1)} (the client, the server and anything else share ${availableParallelism()} cores)`,
   ];
 }
 

@@ -2,7 +2,7 @@
  * `make bench`: hashing (bench/hash.ts) and admission (bench/admission.ts) in one run.
  * Needs the build (dist/). Node runs it by stripping types: `node bench/run.ts`.
  * BENCH_ONLY=hash|admission runs one of them; BENCH_HASH_MIB sets the hash file size;
- * BENCH_REQUESTS, BENCH_PACED_SECONDS, BENCH_CONCURRENCY shorten the admission run.
+ * BENCH_REQUESTS, BENCH_PACED_SECONDS, BENCH_CONCURRENCY, BENCH_WORST_SECONDS shorten the admission run.
  */
 type HashBench = typeof import('./hash.js');
 type AdmissionBench = typeof import('./admission.js');
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       totalRequests: n('BENCH_REQUESTS'),
       pacedSeconds: n('BENCH_PACED_SECONDS'),
       concurrency: n('BENCH_CONCURRENCY'),
+      worstSeconds: n('BENCH_WORST_SECONDS'),
     });
     console.log(lines.join('\n'));
   }

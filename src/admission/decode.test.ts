@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { admissionReview, deployment } from '../../test/fixtures/objects.js';
-import { decodeAdmissionReview, MAX_JSON_DEPTH, MAX_REVIEW_BYTES } from './decode.js';
+import { MALFORMED_REQUEST_FIELDS, withRequestField } from '../../test/fixtures/malformed.js';
+import {
+  decodeAdmissionReview,
+  MAX_JSON_CONTAINERS,
+  MAX_JSON_DEPTH,
+  MAX_JSON_VALUES,
+  MAX_REVIEW_BYTES,
+  JsonStructureScan,
+  structureProblem,
+} from './decode.js';
 
 const body = (v: unknown): Buffer => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 const review = admissionReview(deployment());
@@ -52,16 +61,10 @@ describe('decodeAdmissionReview', () => {
       'AdmissionReview request has an unknown operation "PATCH"',
     ],
     [
-      'no userInfo',
-      { ...review, request: { ...review.request, userInfo: undefined } },
+      'a huge unknown operation, described rather than echoed',
+      { ...review, request: { ...review.request, operation: 'X'.repeat(1000) } },
       400,
-      'AdmissionReview request has no userInfo',
-    ],
-    [
-      'an array object',
-      { ...review, request: { ...review.request, object: [] } },
-      400,
-      'AdmissionReview request object is not an object',
+      'AdmissionReview request has an unknown operation a string',
     ],
   ])('refuses %s with 400 and its own message', (_, input, status, message) => {
     const r = decodeAdmissionReview(body(input), 'application/json');
@@ -80,9 +83,55 @@ describe('decodeAdmissionReview', () => {
     expect(r).toEqual({
       ok: false,
       status: 400,
-      message: 'AdmissionReview request has no kind.kind',
+      message: 'AdmissionReview request kind must be an object, got a string',
       uid: review.request.uid,
     });
+  });
+
+  it.each(MALFORMED_REQUEST_FIELDS)(
+    'refuses %s with 400, its field path and the uid',
+    (_, path, value, message) => {
+      expect(decodeAdmissionReview(body(withRequestField(review, path, value)), 'application/json')).toEqual({
+        ok: false,
+        status: 400,
+        message: `AdmissionReview request ${message}`,
+        uid: review.request.uid,
+      });
+    },
+  );
+
+  it.each([
+    [
+      'no optional field at all',
+      [
+        'subResource',
+        'name',
+        'namespace',
+        'userInfo.uid',
+        'userInfo.groups',
+        'userInfo.extra',
+        'object',
+        'oldObject',
+        'options',
+        'dryRun',
+      ],
+    ],
+    ['null object, oldObject and options (an empty RawExtension)', []],
+  ])('accepts a request with %s', (label, removed) => {
+    let r = review;
+    for (const path of removed) r = withRequestField(r, path, undefined);
+    if (removed.length === 0)
+      for (const path of ['object', 'oldObject', 'options']) r = withRequestField(r, path, null);
+    expect(decodeAdmissionReview(body(r), 'application/json').ok, label).toBe(true);
+  });
+
+  it('accepts the fields the API server sends: empty group, subresource, uid, extra, options', () => {
+    let r = withRequestField(review, 'kind.group', '');
+    r = withRequestField(r, 'subResource', 'status');
+    r = withRequestField(r, 'userInfo.uid', 'b2f8');
+    r = withRequestField(r, 'userInfo.extra', { 'authentication.kubernetes.io/pod-name': ['p'], scopes: [] });
+    r = withRequestField(r, 'options', { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' });
+    expect(decodeAdmissionReview(body(r), 'application/json').ok).toBe(true);
   });
 
   it('refuses a wrong content type', () => {
@@ -105,5 +154,71 @@ describe('decodeAdmissionReview', () => {
       status: 400,
       message: `request body nests deeper than ${MAX_JSON_DEPTH} levels`,
     });
+  });
+});
+
+describe('structureProblem (before JSON.parse allocates)', () => {
+  /** The fixture review with `padding` (raw JSON text) as an extra request field. */
+  const padded = (padding: string): Buffer =>
+    Buffer.from(JSON.stringify(review).replace('"request":{', `"request":{"padding":${padding},`));
+  const emptyArrays = (n: number): string => `[${Array(n).fill('[]').join(',')}]`;
+  const zeros = (n: number): string => `[${Array(n).fill('0').join(',')}]`;
+
+  it('accepts a realistic review untouched', () => {
+    expect(structureProblem(body(review))).toBeUndefined();
+  });
+
+  it('refuses more arrays and objects than the limit with 400, before parsing', () => {
+    expect(decodeAdmissionReview(padded(emptyArrays(MAX_JSON_CONTAINERS)), 'application/json')).toEqual({
+      ok: false,
+      status: 400,
+      message: `request body has more than ${MAX_JSON_CONTAINERS} arrays and objects; no AdmissionReview needs that many`,
+    });
+  });
+
+  it('refuses more JSON values than the limit with 400, before parsing', () => {
+    expect(decodeAdmissionReview(padded(zeros(MAX_JSON_VALUES)), 'application/json')).toEqual({
+      ok: false,
+      status: 400,
+      message: `request body has more than ${MAX_JSON_VALUES} JSON values; no AdmissionReview needs that many`,
+    });
+  });
+
+  it('counts containers and values exactly at the limits as acceptable', () => {
+    expect(structureProblem(Buffer.from(emptyArrays(MAX_JSON_CONTAINERS - 1)))).toBeUndefined();
+    expect(structureProblem(Buffer.from(zeros(MAX_JSON_VALUES - 1)))).toBeUndefined();
+    expect(structureProblem(Buffer.from(zeros(MAX_JSON_VALUES)))).toMatch(/JSON values/);
+    const nested = (n: number): Buffer => Buffer.from('['.repeat(n) + ']'.repeat(n));
+    expect(structureProblem(nested(MAX_JSON_DEPTH))).toBeUndefined();
+    expect(structureProblem(nested(MAX_JSON_DEPTH + 1))).toBe(`nests deeper than ${MAX_JSON_DEPTH} levels`);
+  });
+
+  it('does not count brackets, commas or escaped quotes inside strings', () => {
+    const inString = JSON.stringify('[{,\\"'.repeat(MAX_JSON_VALUES));
+    expect(structureProblem(Buffer.from(`{"a":${inString}}`))).toBeUndefined();
+    expect(structureProblem(Buffer.from(`["\\\\",${'['.repeat(MAX_JSON_DEPTH)}`))).toBe(
+      `nests deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+  });
+});
+
+describe('JsonStructureScan fed in chunks', () => {
+  it('gives the same answer for any split of the body, strings and escapes included', () => {
+    const text = `{"a":"[\\\\\\"{,","b":[${'['.repeat(MAX_JSON_DEPTH - 2)}${']'.repeat(MAX_JSON_DEPTH - 2)}]}`;
+    const deeper = text.replace('"b":[', '"b":[[');
+    for (const [input, expected] of [
+      [text, undefined],
+      [deeper, `nests deeper than ${MAX_JSON_DEPTH} levels`],
+    ] as const) {
+      const bytes = Buffer.from(input);
+      expect(structureProblem(bytes)).toBe(expected);
+      for (const size of [1, 2, 3, 7, 64]) {
+        const scan = new JsonStructureScan();
+        let problem: string | undefined;
+        for (let i = 0; i < bytes.length && problem === undefined; i += size)
+          problem = scan.feed(bytes.subarray(i, i + size));
+        expect(problem, `chunks of ${size}`).toBe(expected);
+      }
+    }
   });
 });

@@ -24,8 +24,10 @@ export interface AdmissionRequest {
   namespace?: string;
   operation: Operation;
   userInfo: UserInfo;
-  object?: Record<string, unknown>;
-  oldObject?: Record<string, unknown>;
+  object?: Record<string, unknown> | null;
+  oldObject?: Record<string, unknown> | null;
+  /** CreateOptions, UpdateOptions or DeleteOptions; not read, only shape-checked. */
+  options?: Record<string, unknown> | null;
   dryRun?: boolean;
 }
 

@@ -6,10 +6,11 @@ import express, {
   type Request,
   type Response,
 } from 'express';
-import { MAX_REVIEW_BYTES } from '../admission/decode.js';
 import type { Caller } from '../audit/caller.js';
 import { errored, reviewResponse } from '../admission/respond.js';
 import type { Metrics } from './metrics.js';
+import { readReviewBody } from './body.js';
+import { oneJobPerTurn } from './turns.js';
 import { handleReview, type ValidateDeps } from './validate.js';
 
 export interface Health {
@@ -51,19 +52,17 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   // Any content type is read as bytes; decodeAdmissionReview checks it with a precise message.
-  app.post(
-    '/validate',
-    clientCertGate(deps),
-    express.raw({ type: () => true, limit: MAX_REVIEW_BYTES }),
-    (req: Request, res: Response) => {
-      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const inTurn = oneJobPerTurn();
+  app.post('/validate', clientCertGate(deps), readReviewBody(deps.metrics), (req: Request, res: Response) => {
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    inTurn(() => {
       handleReview(body, req.headers['content-type'], deps.validate, callerOf(req)).then(
         (answer) => void res.status(answer.status).json(answer.body),
         (err: unknown) =>
           sendError(res, 500, `modelgate: internal error: ${err instanceof Error ? err.message : 'unknown'}`),
       );
-    },
-  );
+    });
+  });
   app.get('/healthz', (_req, res) => {
     if (deps.health.healthy()) res.type('text/plain').send('ok\n');
     else res.status(500).type('text/plain').send('serving certificate missing or expired\n');
@@ -115,13 +114,9 @@ function tlsError(req: Request): string {
   return why instanceof Error ? why.message : 'not verified';
 }
 
-/** Errors from reading the body (too large, aborted, bad encoding), mapped once, here. */
+/** Errors from reading the body (aborted, reset), mapped once, here; readReviewBody answers the rest. */
 function bodyErrors(metrics: Metrics): ErrorRequestHandler {
   return (err: { type?: string; status?: number; message?: string }, _req, res, _next) => {
-    if (err.type === 'entity.too.large') {
-      metrics.malformed.inc({ status: '413' });
-      return sendError(res, 413, `request body exceeds ${MAX_REVIEW_BYTES} bytes`);
-    }
     const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
     metrics.malformed.inc({ status: String(status) });
     sendError(

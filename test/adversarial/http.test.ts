@@ -2,10 +2,12 @@
  * Hostile bodies at POST /validate on the real app: every one ends in a 400/413/415 with a
  * message, or a 200 deny; never a 500 without a uid, a crash, a hang or a secret.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admissionReview, deployment, workloadOfKind } from '../fixtures/objects.js';
 import { vectors } from '../fixtures/vectors.js';
-import { MAX_REVIEW_BYTES } from '../../src/admission/decode.js';
+import { MAX_JSON_DEPTH, MAX_REVIEW_BYTES } from '../../src/admission/decode.js';
+import { MALFORMED_REQUEST_FIELDS, withRequestField } from '../fixtures/malformed.js';
 import { expectNoSecret } from './helpers.js';
 import { post, startTestWebhook, type TestWebhook } from './server.js';
 
@@ -56,6 +58,63 @@ describe('malformed reviews get a 4xx with a message, never a 500', { timeout: 1
   it('a body over the limit → 413, before it is parsed', async () => {
     const body = Buffer.alloc(MAX_REVIEW_BYTES + 1024, 0x20);
     expect4xx(await post(hook.url, body), 413);
+  });
+
+  /** Raw HTTP/1.1 over a socket: writes `head` and `body`, then waits (≤ 3 s) for the server to close. */
+  async function rawExchange(head: string, body = ''): Promise<{ outcome: unknown; head: string; json: any }> {
+    const { port } = new URL(hook.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let raw = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (raw += chunk));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(`POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${head}\r\n${body}`);
+    const outcome = await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('timeout'), 3000))]);
+    socket.destroy();
+    const [answerHead, answerBody] = raw.split('\r\n\r\n');
+    return { outcome, head: answerHead ?? '', json: answerBody ? JSON.parse(answerBody) : undefined };
+  }
+
+  it('a Content-Length announcing 100 MB → 413 with Connection: close at once, the body never read', async () => {
+    // Nothing follows the headers: only an answer that does not wait for the body can arrive.
+    const answer = await rawExchange(`Content-Length: ${100 * 1024 * 1024}\r\n`);
+    expect(answer.outcome).toBe('closed');
+    expect(answer.head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.head).toMatch(/\r\nconnection: close(\r\n|$)/i);
+    expect(answer.json.response).toEqual({
+      uid: '',
+      allowed: false,
+      status: { code: 413, message: `request body exceeds ${MAX_REVIEW_BYTES} bytes` },
+    });
+  });
+
+  it('a 7 MiB body of nested arrays → 400 and closed after its first kilobytes, the rest never awaited', async () => {
+    const answer = await rawExchange(`Content-Length: ${MAX_REVIEW_BYTES - 1}\r\n`, '['.repeat(1000));
+    expect(answer.outcome).toBe('closed');
+    expect(answer.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer.json.response.status).toEqual({ code: 400, message: `request body nests deeper than ${MAX_JSON_DEPTH} levels` });
+  });
+
+  it('a gzip-encoded body → 415 (the API server never compresses; no inflating for an attacker)', async () => {
+    const answer = await rawExchange('Content-Encoding: gzip\r\nContent-Length: 2\r\n', '{}');
+    expect(answer.head).toMatch(/^HTTP\/1\.1 415 /);
+    expect(answer.json.response.allowed).toBe(false);
+  });
+
+  it('a chunked body over the limit (no Content-Length) → 413 from the body reader', async () => {
+    const chunks = function* () {
+      for (let sent = 0; sent <= MAX_REVIEW_BYTES; sent += 1024 * 1024) yield Buffer.alloc(1024 * 1024, 0x20);
+    };
+    const res = await fetch(`${hook.url}/validate`, {
+      method: 'POST',
+      body: ReadableStream.from(chunks()),
+      headers: { 'content-type': 'application/json' },
+      duplex: 'half',
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as any).response.status.code).toBe(413);
   });
 
   it('100 000 nested arrays as the whole body → a 400, no stack overflow', async () => {
@@ -149,5 +208,26 @@ describe('hostile input must not reach the failure mode', { timeout: 10_000 }, (
     } finally {
       await lenient.close();
     }
+  });
+
+  describe('a request field of the wrong shape under failure mode "allow" → 400 with the uid, never allowed', () => {
+    let lenient: TestWebhook;
+    beforeAll(async () => {
+      lenient = await startTestWebhook({ failureMode: 'allow' });
+    });
+    afterAll(async () => {
+      await lenient.close();
+    });
+
+    it.each(MALFORMED_REQUEST_FIELDS)('%s', async (_, path, value, message) => {
+      const body = JSON.stringify(withRequestField(admissionReview(deployment(vectors.wrongKeyManifestText)), path, value));
+      const answer = await post(lenient.url, body);
+      expect4xx(answer, 400);
+      expect(answer.json.response).toEqual({
+        uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+        allowed: false,
+        status: { code: 400, message: `AdmissionReview request ${message}` },
+      });
+    });
   });
 });
