@@ -15,7 +15,14 @@ const record: AuditRecord = {
   decision: 'deny',
   mode: 'enforce',
   rule: 'default',
-  reasons: [{ code: 'signature-mismatch', message: 'no trusted key matches' }],
+  reasons: [
+    {
+      code: 'signature-mismatch',
+      message: 'no trusted key matches',
+      path: 'metadata.annotations[modelgate.dev/manifest]',
+      origin: 'annotation modelgate.dev/manifest',
+    },
+  ],
   models: [{ name: 'fraud-detector.onnx', keyId: 'ci', format: 'v1', sha256: 'ab'.repeat(32) }],
 };
 

@@ -1,5 +1,5 @@
 import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
-import type { AuditRecord } from '../decision/types.js';
+import type { AuditRecord, Reason } from '../decision/types.js';
 import type { Caller } from './caller.js';
 
 /**
@@ -68,7 +68,7 @@ export function auditLine(record: AuditRecord, durationMs: number, caller?: Call
     dryRun: record.dryRun,
     decision: record.decision,
     mode: record.mode,
-    reasons: record.reasons.map((r) => ({ code: r.code, message: r.message })),
+    reasons: record.reasons.map(copyReason),
     models: record.models.map((m) => ({ name: m.name, keyId: m.keyId, format: m.format, sha256: m.sha256 })),
     durationMs: Math.round(durationMs * 1000) / 1000,
   };
@@ -90,4 +90,12 @@ export function decisionLogger(logger: Logger): DecisionLogger {
     if (record.decision === 'deny') audit.warn(line, 'admission');
     else audit.info(line, 'admission');
   };
+}
+
+/** The fields of a reason, copied one by one: a log line holds only what it names. */
+function copyReason(r: Reason): Reason {
+  const out: Reason = { code: r.code, message: r.message };
+  if (r.path !== undefined) out.path = r.path;
+  if (r.origin !== undefined) out.origin = r.origin;
+  return out;
 }

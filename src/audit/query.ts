@@ -3,7 +3,7 @@
  * modelgate's Events, filter, and print. Pure: the CLI does the reading.
  */
 import type { DecisionOutcome } from '../decision/types.js';
-import { oneLine } from '../decision/message.js';
+import { located, oneLine } from '../decision/message.js';
 import { isObject, type Obj } from '../json/object.js';
 import { EVENT_ANNOTATIONS } from '../vocabulary/keys.js';
 import { isCaller, type Caller } from './caller.js';
@@ -65,7 +65,7 @@ export function entryFromLogLine(line: string): AuditEntry | undefined {
     user: str(value.user),
     operation: str(value.operation),
     reasons: reasons.map((r) => str(r.code)),
-    message: reasons.map((r) => str(r.message)).join('; '),
+    message: reasons.map((r) => located({ message: str(r.message), path: str(r.path) })).join('; '),
     dryRun: value.dryRun === true,
     breakGlass: isObject(value.breakGlass),
     count: 1,

@@ -337,3 +337,42 @@ describe('decideAdmission', () => {
     expect(decideAdmission({ request, resolved: [], keyring, policy, now, classification })).toEqual(plain);
   });
 });
+
+describe('a reason carries where', () => {
+  it('the audit record keeps the field path and the manifest origin apart', () => {
+    const r = decide(deployment(vectors.wrongKeyManifestText));
+    expect(r.record.reasons[0]).toMatchObject({
+      path: 'metadata.annotations[modelgate.dev/manifest]',
+      origin: expect.stringMatching(/^annotation modelgate\.dev\/manifest/),
+    });
+  });
+
+  it('the deny message, the Event note and the warning name the field', () => {
+    const d = deployment();
+    d.spec.template.spec.containers[0].volumeMounts[0].readOnly = false;
+    const denied = decide(d);
+    expect(denied.response.status?.message).toContain('spec.template.spec.containers[0].volumeMounts[0]');
+    expect(denied.event?.note).toContain('spec.template.spec.containers[0].volumeMounts[0]');
+    const missing = deployment();
+    missing.spec.template.metadata.labels.tier = 'x';
+    const policy = defaultPolicy();
+    policy.rules = policy.rules.map((rule) => ({
+      ...rule,
+      mode: 'warn' as const,
+      requiredLabels: [{ name: 'owner', values: [] }],
+    }));
+    expect(decide(missing, { policy }).response.warnings).toContainEqual(
+      expect.stringContaining('(at metadata.labels["owner"])'),
+    );
+  });
+
+  it('a rule problem about a verified model points at the reference and its origin', () => {
+    const policy = defaultPolicy();
+    policy.revokedKeys = ['ci'];
+    const reason = decide(deployment(), { policy }).record.reasons.find((x) => x.code === 'key-revoked');
+    expect(reason).toMatchObject({
+      path: 'metadata.annotations[modelgate.dev/manifest]',
+      origin: 'annotation modelgate.dev/manifest',
+    });
+  });
+});

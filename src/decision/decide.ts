@@ -7,7 +7,7 @@ import type { Mode, Rule } from '../policy/types.js';
 import type { Workload } from '../workload/types.js';
 import type { Classification } from './classify.js';
 import { classifyRequest } from './classify.js';
-import { describe, oneLine } from './message.js';
+import { describe, located, oneLine } from './message.js';
 import { verifyWorkloadModels } from './models.js';
 import type {
   AuditRecord,
@@ -16,6 +16,7 @@ import type {
   DecisionOutcome,
   EventIntent,
   ModelSummary,
+  Reason,
 } from './types.js';
 
 /**
@@ -115,7 +116,7 @@ function applyBreakGlass(verdict: Verdict, input: DecisionInput, workload: Workl
 
 function finish(request: AdmissionRequest, verdict: Verdict, workload?: Workload): Decision {
   const subject = describe(request, workload);
-  const reasons = verdict.problems.map((p) => ({ code: p.code, message: oneLine(p.message) }));
+  const reasons = verdict.problems.map(reasonOf);
   const response =
     verdict.outcome === 'deny'
       ? denied(request.uid, denyMessage(subject, reasons))
@@ -125,19 +126,25 @@ function finish(request: AdmissionRequest, verdict: Verdict, workload?: Workload
   return event ? { response, record, event } : { response, record };
 }
 
-function denyMessage(subject: string, reasons: { message: string }[]): string {
+/** A problem as it is recorded: its message on one line, where it is, and where its manifest came from. */
+function reasonOf(p: Problem): Reason {
+  const reason: Reason = { code: p.code, message: oneLine(p.message), path: oneLine(p.path) };
+  return p.origin === undefined ? reason : { ...reason, origin: oneLine(p.origin) };
+}
+
+function denyMessage(subject: string, reasons: Reason[]): string {
   const [first] = reasons;
   const more =
     reasons.length > 1
       ? ` (and ${reasons.length - 1} more problem${reasons.length > 2 ? 's' : ''}: see the ModelRejected Event)`
       : '';
-  return oneLine(`modelgate: ${subject} denied: ${first?.message ?? 'rejected'}${more}`);
+  return oneLine(`modelgate: ${subject} denied: ${first ? located(first) : 'rejected'}${more}`);
 }
 
 function auditRecord(
   request: AdmissionRequest,
   verdict: Verdict,
-  reasons: { code: string; message: string }[],
+  reasons: Reason[],
   workload?: Workload,
 ): AuditRecord {
   const record: AuditRecord = {
@@ -182,7 +189,7 @@ function eventFor(
   const note =
     verdict.outcome === 'allow'
       ? `verified ${record.models.map((m) => `${m.name} (key ${m.keyId})`).join(', ')}`
-      : record.reasons.map((r) => r.message).join('; ');
+      : record.reasons.map(located).join('; ');
   const regarding = {
     apiVersion: apiVersionOf(request),
     kind: request.kind.kind,
@@ -226,10 +233,10 @@ function ephemeralProblem(workload: Workload): Problem {
 }
 
 /** Warn mode shows every problem as a warning (kubectl prints them); audit mode records only. */
-function responseWarnings(verdict: Verdict, reasons: { message: string }[]): string[] {
+function responseWarnings(verdict: Verdict, reasons: Reason[]): string[] {
   if (verdict.outcome === 'audit') return [];
   const own = verdict.warnings ?? [];
   const problems =
-    verdict.outcome === 'warn' && !verdict.breakGlass ? reasons.map((r) => `modelgate: ${r.message}`) : [];
+    verdict.outcome === 'warn' && !verdict.breakGlass ? reasons.map((r) => `modelgate: ${located(r)}`) : [];
   return [...new Set([...own, ...problems].map(oneLine))];
 }

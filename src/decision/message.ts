@@ -17,3 +17,8 @@ export function describe(request: AdmissionRequest, workload?: Workload): string
   const name = request.name || workload?.name || '(unnamed)';
   return oneLine(`${request.kind.kind} ${ns ? `${ns}/` : ''}${name}`);
 }
+
+/** A reason as a user reads it: its message, and the field it is about unless it names it already. */
+export function located(r: { message: string; path?: string }): string {
+  return r.path && !r.message.includes(r.path) ? `${r.message} (at ${r.path})` : r.message;
+}

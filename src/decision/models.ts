@@ -26,7 +26,7 @@ export function verifyWorkloadModels(
   for (const source of manifestTexts(workload, resolved, findings.problems)) {
     const parsed = parseManifests(source.text, source.origin);
     if (!parsed.ok) {
-      findings.problems.push({ ...parsed.problem, path: source.path });
+      findings.problems.push({ ...parsed.problem, path: source.path, origin: parsed.problem.path });
       continue;
     }
     for (const manifest of parsed.value) verifyOne(manifest, source, keyring, findings);
@@ -56,12 +56,13 @@ function verifyOne(
     const { problem } = verified;
     findings.problems.push({
       ...problem,
-      path: problem.path || source.path,
+      path: source.path,
+      origin: problem.path || source.origin,
       message: `model ${name}: ${problem.message}`,
     });
     return;
   }
-  findings.models.push(verified.value);
+  findings.models.push({ ...verified.value, path: source.path });
   for (const w of verified.value.warnings ?? [])
     findings.warnings.push(`modelgate: model ${name}: ${w.message}`);
 }
@@ -110,7 +111,7 @@ function collectResolved(
   }
   for (const r of found) {
     if ('text' in r) texts.push({ origin: r.origin, path: r.path, text: r.text });
-    else problems.push({ code: r.error.code, path: r.path, message: r.error.message });
+    else problems.push({ code: r.error.code, path: r.path, origin: r.origin, message: r.error.message });
   }
 }
 

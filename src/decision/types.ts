@@ -9,6 +9,10 @@ export type DecisionOutcome = 'allow' | 'deny' | 'warn' | 'audit';
 export interface Reason {
   code: string;
   message: string;
+  /** The field of the admitted object it is about (absent for a skip). */
+  path?: string;
+  /** Where the manifest it is about came from, and the field in it. */
+  origin?: string;
 }
 
 export interface ModelSummary {

@@ -1,9 +1,15 @@
 /** Model manifests: the seed's v1 format and modelgate's own v2. See docs/manifests.md. */
 
-/** A policy or verification failure, as a value. `path` says where (a field path or origin). */
+/**
+ * A policy or verification failure, as a value, saying where: `path` is the field of the admitted
+ * object (`spec.template.spec.initContainers[0].args`, `metadata.annotations[modelgate.dev/manifest]`,
+ * `userInfo.username`); `origin`, for a manifest, is where its text came from and the field in it
+ * (`annotation modelgate.dev/manifest:files[0].sha256`, `ConfigMap ml/models key a.json`).
+ */
 export interface Problem {
   code: string;
   path: string;
+  origin?: string;
   message: string;
 }
 
@@ -65,6 +71,8 @@ export interface VerifiedModel {
   expiresAt?: string;
   /** Where the manifest came from (annotation, configmap ns/name/key, volume). */
   origin: string;
+  /** The field of the admitted object that references the manifest (set by the decision). */
+  path?: string;
   /** Accepted, but worth saying (e.g. v1's signature binds only the hash: code `v1-weak-binding`). */
   warnings?: Problem[];
 }

@@ -65,6 +65,11 @@ function problem(code: string, path: string, message: string): Problem {
   return { code, path, message };
 }
 
+/** A problem with a verified model: where the workload references it, and where its text came from. */
+function modelProblem(code: string, m: VerifiedModel, message: string): Problem {
+  return { code, path: m.path ?? '', origin: m.origin, message };
+}
+
 function labelPath(name: string): string {
   return `metadata.labels["${name}"]`;
 }
@@ -81,9 +86,7 @@ export const checkKeys: Check = (rule, { models, policy }) =>
   models.flatMap((m) => {
     if (policy.revokedKeys.includes(m.keyId)) {
       return [
-        problem(
-          CODES.keyRevoked,
-          m.origin,
+        modelProblem(CODES.keyRevoked, m,
           `model ${m.name}: signed with key "${m.keyId}", which is revoked: re-sign it with a current key`,
         ),
       ];
@@ -91,9 +94,7 @@ export const checkKeys: Check = (rule, { models, policy }) =>
     if (isKeyTrusted(policy, rule, m.keyId)) return [];
     const trusted = rule.trustedKeys.join(', ');
     return [
-      problem(
-        CODES.keyNotTrusted,
-        m.origin,
+      modelProblem(CODES.keyNotTrusted, m,
         `model ${m.name}: key "${m.keyId}" is not trusted by rule "${rule.name}": re-sign it with one of: ${trusted}`,
       ),
     ];
@@ -105,9 +106,7 @@ export const checkV1Allowed: Check = (rule, { models }) =>
     : models
         .filter((m) => m.format === 'v1')
         .map((m) =>
-          problem(
-            CODES.v1NotAllowed,
-            m.origin,
+          modelProblem(CODES.v1NotAllowed, m,
             `model ${m.name}: v1 manifests are not accepted by rule "${rule.name}": re-sign it as v2 (modelgate sign --format v2)`,
           ),
         );
@@ -115,9 +114,7 @@ export const checkV1Allowed: Check = (rule, { models }) =>
 // ---- time
 
 function badTimestamp(m: VerifiedModel, field: string, value: string): Problem {
-  return problem(
-    CODES.badTimestamp,
-    m.origin,
+  return modelProblem(CODES.badTimestamp, m,
     `model ${m.name}: ${field} "${value}" is not an RFC 3339 time: re-sign it`,
   );
 }
@@ -129,9 +126,7 @@ function ageProblems(rule: Rule, m: VerifiedModel, now: number): Problem[] {
   }
   if (signed > now + CLOCK_SKEW_SECONDS * 1000) {
     return [
-      problem(
-        CODES.signedInFuture,
-        m.origin,
+      modelProblem(CODES.signedInFuture, m,
         `model ${m.name}: signed at ${m.signedAt}, in the future: check the signing host's clock and re-sign`,
       ),
     ];
@@ -139,9 +134,7 @@ function ageProblems(rule: Rule, m: VerifiedModel, now: number): Problem[] {
   if (rule.maxAgeSeconds > 0 && m.format === 'v1') {
     // v1 signs only the file hash: anyone can rewrite signed_at, so an age limit cannot rest on it.
     return [
-      problem(
-        CODES.ageUnsigned,
-        m.origin,
+      modelProblem(CODES.ageUnsigned, m,
         `model ${m.name}: a v1 manifest's signed_at is not covered by its signature, so rule "${rule.name}" cannot enforce its maxAge: re-sign with --format v2`,
       ),
     ];
@@ -149,9 +142,7 @@ function ageProblems(rule: Rule, m: VerifiedModel, now: number): Problem[] {
   if (rule.maxAgeSeconds > 0 && now - signed > rule.maxAgeSeconds * 1000) {
     const days = Math.floor((now - signed) / 86_400_000);
     return [
-      problem(
-        CODES.tooOld,
-        m.origin,
+      modelProblem(CODES.tooOld, m,
         `model ${m.name}: signed ${days} days ago, older than rule "${rule.name}" allows (${rule.maxAgeSeconds}s): re-verify and re-sign it`,
       ),
     ];
@@ -167,9 +158,7 @@ function expiryProblems(m: VerifiedModel, now: number): Problem[] {
   }
   if (expires > now) return [];
   return [
-    problem(
-      CODES.expired,
-      m.origin,
+    modelProblem(CODES.expired, m,
       `model ${m.name}: manifest expired at ${m.expiresAt}: re-sign it with a later expiresAt`,
     ),
   ];
@@ -338,7 +327,7 @@ function scanProblem(m: VerifiedModel): Problem | undefined {
       : m.claims.scan === undefined
         ? 'the manifest has no signed scan result: re-sign it with claims.scan "passed" after the security scan'
         : `the signed scan result is "${m.claims.scan}": fix the findings, re-scan and re-sign`;
-  return problem(CODES.scanNotPassed, m.origin, `model ${m.name}: ${why}`);
+  return modelProblem(CODES.scanNotPassed, m, `model ${m.name}: ${why}`);
 }
 
 export const checkScan: Check = (rule, { models }) =>
@@ -374,9 +363,7 @@ export const checkApprovals: Check = (rule, { models, workload, user }) => {
     if (count >= min) return [];
     const own = rule.approvals.forbidRequester ? `, the requester's own approval does not count` : '';
     return [
-      problem(
-        CODES.approvalsInsufficient,
-        m.origin,
+      modelProblem(CODES.approvalsInsufficient, m,
         `model ${m.name}: ${count} of ${min} required distinct approvals (from ${approvals.from}${own}): get ${min - count} more approver(s) and re-sign with claims.approvers`,
       ),
     ];
@@ -405,9 +392,7 @@ export const checkSource: Check = (rule, { models }) => {
         ? `a ${m.format} manifest carries no signed source`
         : `source "${m.source}" is not allowed`;
     return [
-      problem(
-        CODES.sourceNotAllowed,
-        m.origin,
+      modelProblem(CODES.sourceNotAllowed, m,
         `model ${m.name}: ${what} by rule "${rule.name}": publish it from one of: ${rule.allowedSources.join(', ')}`,
       ),
     ];
@@ -427,9 +412,7 @@ export const checkClassificationAccess: Check = (rule, { models, workload, user 
     const groups = classification === undefined ? undefined : rule.classificationAccess[classification];
     if (groups === undefined || groups.some((g) => user.groups.includes(g))) return [];
     return [
-      problem(
-        CODES.classificationAccessDenied,
-        m.origin,
+      modelProblem(CODES.classificationAccessDenied, m,
         `model ${m.name}: classified "${classification}", which only members of ${groups.join(', ') || '(no group)'} may deploy: ask one of them to deploy it`,
       ),
     ];
@@ -443,9 +426,7 @@ export const checkExplainability: Check = (rule, { models, workload }) => {
     const report = m.claims.explainabilityReport;
     if (!customerFacing || (typeof report === 'string' && report !== '')) return [];
     return [
-      problem(
-        CODES.explainabilityMissing,
-        m.origin,
+      modelProblem(CODES.explainabilityMissing, m,
         `model ${m.name}: customer-facing but its manifest has no signed claims.explainabilityReport: attach the report and re-sign`,
       ),
     ];
