@@ -41,6 +41,7 @@ type CertsModule = typeof import('../src/tls/certs.js');
 type DecodeModule = typeof import('../src/admission/decode.js');
 type RespondModule = typeof import('../src/admission/respond.js');
 type DecideModule = typeof import('../src/decision/decide.js');
+type PlanModule = typeof import('../src/decision/plan.js');
 type KeysModule = typeof import('../src/keys/load.js');
 type PolicyModule = typeof import('../src/policy/load.js');
 
@@ -304,10 +305,11 @@ async function fixture(): Promise<Fixture> {
 
 /** The baseline: node:https, the same decode + decision + JSON answer, nothing else. */
 async function bareServer(f: Fixture): Promise<{ server: Server; port: number }> {
-  const [decode, respond, decide, keys, policy] = await Promise.all([
+  const [decode, respond, decide, plan, keys, policy] = await Promise.all([
     dist<DecodeModule>('admission/decode.js'),
     dist<RespondModule>('admission/respond.js'),
     dist<DecideModule>('decision/decide.js'),
+    dist<PlanModule>('decision/plan.js'),
     dist<KeysModule>('keys/load.js'),
     dist<PolicyModule>('policy/load.js'),
   ]);
@@ -320,11 +322,9 @@ async function bareServer(f: Fixture): Promise<{ server: Server; port: number }>
     req.on('end', () => {
       const decoded = decode.decodeAdmissionReview(Buffer.concat(chunks), req.headers['content-type']);
       const response = decoded.ok
-        ? decide.decideAdmission({
-            request: decoded.request,
+        ? decide.decideAdmission(plan.planAdmission(decoded.request, loaded.policy), {
             resolved: [],
             keyring,
-            policy: loaded.policy,
             now: new Date(),
           }).response
         : respond.errored(decoded.uid ?? '', decoded.status, decoded.message);

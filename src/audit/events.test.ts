@@ -57,16 +57,9 @@ function setup(extra: Partial<ConstructorParameters<typeof EventRecorder>[0]> = 
 }
 
 describe('EventRecorder', () => {
-  it('never emits an Event for a dry-run request', async () => {
-    const { sink, recorder } = setup();
-    expect(recorder.record(rejected, true)).toBe('dry-run');
-    await recorder.idle();
-    expect(sink.sent).toEqual([]);
-  });
-
   it('sends an events.k8s.io/v1 Event regarding the workload in its namespace', async () => {
     const { sink, recorder, sent } = setup();
-    expect(recorder.record(rejected, false)).toBe('queued');
+    expect(recorder.record(rejected)).toBe('queued');
     await recorder.idle();
     expect(sink.sent).toHaveLength(1);
     const ev = sink.sent[0]!;
@@ -89,10 +82,10 @@ describe('EventRecorder', () => {
 
   it('aggregates identical rejections in a window into one series Event', async () => {
     const { sink, recorder, advance } = setup();
-    recorder.record(rejected, false);
+    recorder.record(rejected);
     for (let i = 0; i < 49; i++) {
       advance(100);
-      expect(recorder.record(rejected, false)).toBe('aggregated');
+      expect(recorder.record(rejected)).toBe('aggregated');
     }
     await recorder.idle();
     expect(sink.sent).toHaveLength(1);
@@ -105,9 +98,9 @@ describe('EventRecorder', () => {
 
   it('does not aggregate different notes or objects', async () => {
     const { sink, recorder } = setup();
-    recorder.record(rejected, false);
-    recorder.record({ ...rejected, note: 'modelgate: other reason' }, false);
-    recorder.record({ ...rejected, regarding: { ...rejected.regarding, name: 'other' } }, false);
+    recorder.record(rejected);
+    recorder.record({ ...rejected, note: 'modelgate: other reason' });
+    recorder.record({ ...rejected, regarding: { ...rejected.regarding, name: 'other' } });
     await recorder.idle();
     expect(sink.sent).toHaveLength(3);
   });
@@ -118,8 +111,8 @@ describe('EventRecorder', () => {
       ...rejected,
       annotations: { 'modelgate.dev/caller': caller },
     });
-    recorder.record(by('verified-client-cert'), false);
-    expect(recorder.record(by('unauthenticated'), false)).toBe('queued');
+    recorder.record(by('verified-client-cert'));
+    expect(recorder.record(by('unauthenticated'))).toBe('queued');
     await recorder.idle();
     expect(sink.sent.map((e) => e.metadata.annotations?.['modelgate.dev/caller'])).toEqual([
       'verified-client-cert',
@@ -129,7 +122,7 @@ describe('EventRecorder', () => {
 
   it('a single occurrence closes its window without a second Event', async () => {
     const { sink, recorder, advance } = setup();
-    recorder.record(rejected, false);
+    recorder.record(rejected);
     advance(61_000);
     recorder.sweep();
     await recorder.idle();
@@ -138,7 +131,7 @@ describe('EventRecorder', () => {
 
   it('drops and counts when the bounded queue is full', async () => {
     const { recorder, drops, sink } = setup({ maxQueue: 2 });
-    const results = [0, 1, 2, 3].map((i) => recorder.record({ ...rejected, note: `n${i}` }, false));
+    const results = [0, 1, 2, 3].map((i) => recorder.record({ ...rejected, note: `n${i}` }));
     // The worker took the first Event off the queue synchronously; two fit; the last is dropped.
     expect(results).toEqual(['queued', 'queued', 'queued', 'dropped']);
     expect(drops).toEqual(['queue-full']);
@@ -149,7 +142,7 @@ describe('EventRecorder', () => {
   it('retries transient failures with backoff, then sends', async () => {
     const { recorder, sink, drops } = setup();
     sink.failures.push(new Error('ECONNRESET'), { code: 503 }, { code: 429 });
-    recorder.record(rejected, false);
+    recorder.record(rejected);
     await recorder.idle();
     expect(sink.sent).toHaveLength(1);
     expect(drops).toEqual([]);
@@ -158,7 +151,7 @@ describe('EventRecorder', () => {
   it('gives up after maxAttempts and counts the drop', async () => {
     const { recorder, sink, drops } = setup({ maxAttempts: 3 });
     sink.failures.push({ code: 500 }, { code: 500 }, { code: 500 });
-    recorder.record(rejected, false);
+    recorder.record(rejected);
     await recorder.idle();
     expect(sink.sent).toHaveLength(0);
     expect(drops).toEqual(['failed']);
@@ -167,7 +160,7 @@ describe('EventRecorder', () => {
   it('does not retry a final API answer (403)', async () => {
     const { recorder, sink, drops } = setup();
     sink.failures.push({ code: 403 });
-    recorder.record(rejected, false);
+    recorder.record(rejected);
     await recorder.idle();
     expect(sink.sent).toHaveLength(0);
     expect(drops).toEqual(['rejected']);
@@ -175,11 +168,11 @@ describe('EventRecorder', () => {
 
   it('close() flushes pending aggregates and refuses new Events', async () => {
     const { recorder, sink, drops } = setup();
-    recorder.record(rejected, false);
-    recorder.record(rejected, false);
+    recorder.record(rejected);
+    recorder.record(rejected);
     await recorder.close(1000);
     expect(sink.sent.map((e) => e.series?.count)).toEqual([undefined, 2]);
-    expect(recorder.record(rejected, false)).toBe('dropped');
+    expect(recorder.record(rejected)).toBe('dropped');
     expect(drops).toEqual(['shutdown']);
   });
 });
@@ -200,10 +193,6 @@ describe('toKubeEvent', () => {
     expect(ev.metadata.name).toMatch(/^modelgate\.[0-9a-f]{16}$/);
   });
 
-  it('truncates notes to the API limit of 1 kB', () => {
-    const ev = toKubeEvent({ ...rejected, note: 'x'.repeat(5000) }, 'pod', new Date(0));
-    expect(ev.note).toHaveLength(1024);
-  });
 });
 
 describe('retryable', () => {

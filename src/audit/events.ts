@@ -61,7 +61,7 @@ export interface EventRecorderOptions {
   onError?: (err: unknown, event: KubeEvent) => void;
 }
 
-export type RecordResult = 'dry-run' | 'queued' | 'aggregated' | 'dropped';
+export type RecordResult = 'queued' | 'aggregated' | 'dropped';
 
 interface Aggregate {
   intent: EventIntent;
@@ -71,7 +71,6 @@ interface Aggregate {
 }
 
 const MAX_AGGREGATES = 10_000;
-const MAX_NOTE = 1024;
 const MAX_BACKOFF_MS = 10_000;
 
 export class EventRecorder {
@@ -103,8 +102,8 @@ export class EventRecorder {
     this.sweeper.unref();
   }
 
-  record(intent: EventIntent, dryRun: boolean): RecordResult {
-    if (dryRun) return 'dry-run';
+  /** Dry runs never get here: the decision gives them no EventIntent (decision/decide.ts). */
+  record(intent: EventIntent): RecordResult {
     if (this.closed) return this.drop('shutdown');
     const now = this.opts.now();
     const key = aggregateKey(intent);
@@ -257,7 +256,7 @@ export function toKubeEvent(intent: EventIntent, reportingInstance: string, at: 
     action: intent.action.slice(0, 128),
     reason: intent.reason,
     type: intent.type,
-    note: intent.note.length > MAX_NOTE ? `${intent.note.slice(0, MAX_NOTE - 3)}...` : intent.note,
+    note: intent.note,
     regarding,
   };
 }

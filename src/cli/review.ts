@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { decodeAdmissionReview } from '../admission/decode.js';
 import { reviewResponse } from '../admission/respond.js';
 import { decideAdmission } from '../decision/decide.js';
+import { planAdmission } from '../decision/plan.js';
 import { MemoryKeyring } from '../keys/keyring.js';
 import { loadKeyDir } from '../keys/load.js';
 import type { Keyring } from '../keys/types.js';
@@ -37,7 +38,7 @@ export const review: Command = async (args, io) => {
   if (!decoded.ok) throw new UsageError(`${values.file === '-' ? 'stdin' : values.file}: ${decoded.message}`);
   const [keyring, policy] = await Promise.all([loadKeys(values['keys-dir']), loadPolicy(values.policy)]);
   const now = values.now === undefined ? new Date() : parseNow(values.now);
-  const decision = decideAdmission({ request: decoded.request, resolved: [], keyring, policy, now });
+  const decision = decideAdmission(planAdmission(decoded.request, policy), { resolved: [], keyring, now });
   io.stdout.write(`${JSON.stringify(reviewResponse(decision.response), null, 2)}\n`);
   return decision.response.allowed ? 0 : 1;
 };

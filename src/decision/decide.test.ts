@@ -12,7 +12,7 @@ import { defaultPolicy } from '../policy/defaults.js';
 import type { Mode, Policy } from '../policy/types.js';
 import type { ResolvedManifest } from '../workload/types.js';
 import { decideAdmission } from './decide.js';
-import { referencesToResolve } from './plan.js';
+import { planAdmission } from './plan.js';
 
 const keyring = new MemoryKeyring([['ci', Buffer.from(vectors.key)]]);
 const now = new Date('2026-05-01T00:00:00Z');
@@ -22,11 +22,9 @@ function decide(
   opts: RequestOptions & { policy?: Policy; resolved?: ResolvedManifest[] } = {},
 ) {
   const request = admissionRequest(object, opts);
-  return decideAdmission({
-    request,
+  return decideAdmission(planAdmission(request, opts.policy ?? defaultPolicy()), {
     resolved: opts.resolved ?? [],
     keyring,
-    policy: opts.policy ?? defaultPolicy(),
     now,
   });
 }
@@ -228,7 +226,7 @@ describe('decideAdmission', () => {
     const d = deployment(null);
     d.metadata.annotations['modelgate.dev/manifest-configmap'] = 'manifests';
     const request = admissionRequest(d);
-    const { refs } = referencesToResolve(request, defaultPolicy());
+    const { refs } = planAdmission(request, defaultPolicy());
     expect(refs).toEqual([
       {
         source: 'configmap',
@@ -262,9 +260,7 @@ describe('decideAdmission', () => {
   it('asks the shell to resolve nothing for requests it will not verify', () => {
     const d = deployment(null);
     d.metadata.annotations['modelgate.dev/manifest-configmap'] = 'manifests';
-    expect(referencesToResolve(admissionRequest(d, { operation: 'DELETE' }), defaultPolicy()).refs).toEqual(
-      [],
-    );
+    expect(planAdmission(admissionRequest(d, { operation: 'DELETE' }), defaultPolicy()).refs).toEqual([]);
   });
 
   it('keeps names with newlines and escapes from forging extra lines', () => {
@@ -281,7 +277,7 @@ describe('decideAdmission', () => {
 
   it('denies a CREATE of a pod-creating kind without an object', () => {
     const request = { ...admissionRequest(deployment()), object: undefined };
-    const r = decideAdmission({ request, resolved: [], keyring, policy: defaultPolicy(), now });
+    const r = decideAdmission(planAdmission(request, defaultPolicy()), { resolved: [], keyring, now });
     expect(r.response.allowed).toBe(false);
   });
 
@@ -329,12 +325,13 @@ describe('decideAdmission', () => {
   it.each([
     ['a signed Deployment', deployment()],
     ['an unsigned one', deployment(null)],
-  ])('decides %s the same with the classification referencesToResolve already made', (_, object) => {
+  ])('decides %s from its plan alone: planning again changes nothing', (_, object) => {
     const request = admissionRequest(object);
-    const policy = defaultPolicy();
-    const plain = decideAdmission({ request, resolved: [], keyring, policy, now });
-    const { classification } = referencesToResolve(request, policy);
-    expect(decideAdmission({ request, resolved: [], keyring, policy, now, classification })).toEqual(plain);
+    const plan = planAdmission(request, defaultPolicy());
+    const facts = { resolved: [], keyring, now };
+    expect(decideAdmission(plan, facts)).toEqual(
+      decideAdmission(planAdmission(request, defaultPolicy()), facts),
+    );
   });
 });
 
@@ -374,5 +371,17 @@ describe('a reason carries where', () => {
       path: 'metadata.annotations[modelgate.dev/manifest]',
       origin: 'annotation modelgate.dev/manifest',
     });
+  });
+});
+
+describe('the Event note', () => {
+  it('is cut once, here, to the API limit of 1 KiB, and says so', () => {
+    const d = deployment();
+    d.spec.template.metadata.labels.tier = 'x'.repeat(3000);
+    const policy = defaultPolicy();
+    policy.rules = policy.rules.map((r) => ({ ...r, requiredLabels: [{ name: 'tier', values: ['gold'] }] }));
+    const note = decide(d, { policy }).event?.note ?? '';
+    expect(note).toHaveLength(1024);
+    expect(note.endsWith('...')).toBe(true);
   });
 });

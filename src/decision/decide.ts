@@ -6,26 +6,29 @@ import { breakGlassOverride, evaluateRule } from '../policy/rules.js';
 import type { Mode, Rule } from '../policy/types.js';
 import type { Workload } from '../workload/types.js';
 import type { Classification } from './classify.js';
-import { classifyRequest } from './classify.js';
+import type { AdmissionPlan } from './plan.js';
 import { describe, located, oneLine } from './message.js';
 import { verifyWorkloadModels } from './models.js';
 import type {
   AuditRecord,
   Decision,
-  DecisionInput,
+  DecisionFacts,
   DecisionOutcome,
   EventIntent,
   ModelSummary,
   Reason,
 } from './types.js';
 
+/** What the phases below read: the plan and the facts together. */
+type DecisionInput = AdmissionPlan & DecisionFacts;
+
 /**
- * The admission decision: a pure function of (request, resolved manifests, keyring, policy,
- * clock). Everything it needs from the cluster arrives in `input.resolved`.
+ * Phase two, the admission decision: a pure function of the plan (request, policy,
+ * classification), the resolved manifests, the keyring and the clock.
  */
-export function decideAdmission(input: DecisionInput): Decision {
-  const { request, policy } = input;
-  const classification = input.classification ?? classifyRequest(request, policy);
+export function decideAdmission(plan: AdmissionPlan, facts: DecisionFacts): Decision {
+  const input: DecisionInput = { ...plan, ...facts };
+  const { request, classification } = input;
   if (classification.kind === 'invalid') {
     return finish(request, {
       outcome: 'deny',
@@ -208,11 +211,18 @@ function eventFor(
   };
   return {
     ...kind,
-    note: oneLine(prefix + note).slice(0, 1024),
+    note: cut(oneLine(prefix + note), MAX_EVENT_NOTE),
     regarding,
     annotations,
     action: request.operation === 'CREATE' ? 'Create' : 'Update',
   };
+}
+
+/** events.k8s.io/v1 refuses a note longer than 1 KiB: cut here, once, and say so. */
+const MAX_EVENT_NOTE = 1024;
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
 function apiVersionOf(request: AdmissionRequest): string {

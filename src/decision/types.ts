@@ -1,8 +1,7 @@
-import type { AdmissionRequest, AdmissionResponse } from '../admission/types.js';
+import type { AdmissionResponse } from '../admission/types.js';
 import type { Keyring } from '../keys/types.js';
-import type { Policy, Mode } from '../policy/types.js';
+import type { Mode } from '../policy/types.js';
 import type { ResolvedManifest } from '../workload/types.js';
-import type { Classification } from './classify.js';
 
 export type DecisionOutcome = 'allow' | 'deny' | 'warn' | 'audit';
 
@@ -63,13 +62,10 @@ export interface Decision {
   event?: EventIntent;
 }
 
-export interface DecisionInput {
-  request: AdmissionRequest;
-  /** Manifests fetched for the refs `referencesToResolve` returned (annotations need no fetch). */
+/** What phase two needs besides the plan: the cluster's answers, the keys and the clock. */
+export interface DecisionFacts {
+  /** Manifests fetched for the plan's refs (annotations need no fetch). */
   resolved: ResolvedManifest[];
   keyring: Keyring;
-  policy: Policy;
   now: Date;
-  /** What `referencesToResolve` already worked out for this request and policy (saves doing it twice). */
-  classification?: Classification;
 }

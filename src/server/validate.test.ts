@@ -11,7 +11,7 @@ import { createMetrics } from './metrics.js';
 import { handleReview, type ValidateDeps } from './validate.js';
 
 function deps(api: Partial<KubeApi> | undefined, extra: Partial<ValidateDeps> = {}) {
-  const events: { intent: EventIntent; dryRun: boolean }[] = [];
+  const events: { intent: EventIntent }[] = [];
   const logged: string[] = [];
   const resolver = new ConfigMapResolver({ api: api as KubeApi | undefined });
   const d: ValidateDeps = {
@@ -21,7 +21,7 @@ function deps(api: Partial<KubeApi> | undefined, extra: Partial<ValidateDeps> = 
     metrics: createMetrics({ defaultMetrics: false }),
     logDecision: (r) => logged.push(r.decision),
     logger: pino({ level: 'silent' }),
-    recordEvent: (intent, dryRun) => events.push({ intent, dryRun }),
+    recordEvent: (intent) => events.push({ intent }),
     failureMode: 'deny',
     deadlineMs: 200,
     ...extra,
@@ -66,7 +66,7 @@ describe('handleReview', () => {
     expect(a.body.response!.status!.message).toMatch(/API access/);
   });
 
-  it('hands a denial Event to the recorder; a dry-run one only ever flagged dry-run', async () => {
+  it('hands a denial Event to the recorder; a dry run gets none (the decision said so)', async () => {
     const { d, events } = deps(undefined);
     const review = (dryRun: boolean) =>
       Buffer.from(
@@ -74,14 +74,11 @@ describe('handleReview', () => {
       );
     await handleReview(review(false), 'application/json', d, 'unauthenticated');
     expect(events).toEqual([
-      expect.objectContaining({
-        dryRun: false,
-        intent: expect.objectContaining({ reason: 'ModelRejected' }),
-      }),
+      expect.objectContaining({ intent: expect.objectContaining({ reason: 'ModelRejected' }) }),
     ]);
     events.length = 0;
     await handleReview(review(true), 'application/json', d, 'unauthenticated');
-    expect(events.every((e) => e.dryRun)).toBe(true);
+    expect(events).toEqual([]);
   });
 
   it.each(['verified-client-cert', 'unauthenticated'] as const)(

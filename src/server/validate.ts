@@ -6,8 +6,8 @@ import type { Caller } from '../audit/caller.js';
 import { EVENT_ANNOTATIONS } from '../vocabulary/keys.js';
 import type { DecisionLogger } from '../audit/logger.js';
 import { decideAdmission } from '../decision/decide.js';
-import { referencesToResolve } from '../decision/plan.js';
-import type { Decision, DecisionInput, EventIntent } from '../decision/types.js';
+import { planAdmission } from '../decision/plan.js';
+import type { Decision, EventIntent } from '../decision/types.js';
 import type { Keyring } from '../keys/types.js';
 import type { Policy } from '../policy/types.js';
 import { isPodCreatingKind } from '../workload/kinds.js';
@@ -23,13 +23,12 @@ export interface ValidateDeps {
   metrics: Metrics;
   logDecision: DecisionLogger;
   logger: Logger;
-  recordEvent?: (intent: EventIntent, dryRun: boolean) => void;
+  /** Sends an Event (asynchronously); the decision already left dry runs without one. */
+  recordEvent?: (intent: EventIntent) => void;
   failureMode: FailureMode;
   /** Internal deadline for cluster reads, below the API server's webhook timeout. */
   deadlineMs: number;
   now?: () => Date;
-  /** The decision function (tests inject a throwing one). */
-  decide?: (input: DecisionInput) => Decision;
 }
 
 export interface HttpAnswer {
@@ -66,7 +65,7 @@ export async function handleReview(
   const request = decoded.request;
   try {
     const decision = await decide(request, deps);
-    finish({ request, decision, caller, started }, deps);
+    finish({ decision, caller, started }, deps);
     return { status: 200, body: reviewResponse(decision.response) };
   } catch (err) {
     return { status: 200, body: reviewResponse(internalError(request, err, deps, started)) };
@@ -75,21 +74,13 @@ export async function handleReview(
 
 async function decide(request: AdmissionRequest, deps: ValidateDeps): Promise<Decision> {
   const policy = deps.policy();
-  const plan = referencesToResolve(request, policy);
+  const plan = planAdmission(request, policy);
   // Annotation-only workloads (the common case) need no I/O: stay synchronous.
   const resolved =
     plan.refs.length === 0
       ? []
       : await deps.resolve(plan.namespace, plan.refs, AbortSignal.timeout(deps.deadlineMs));
-  const input: DecisionInput = {
-    request,
-    resolved,
-    keyring: deps.keyring(),
-    policy,
-    now: deps.now?.() ?? new Date(),
-    classification: plan.classification,
-  };
-  return (deps.decide ?? decideAdmission)(input);
+  return decideAdmission(plan, { resolved, keyring: deps.keyring(), now: deps.now?.() ?? new Date() });
 }
 
 /**
@@ -101,13 +92,12 @@ function kindLabel(kind: string): string {
 }
 
 interface Decided {
-  request: AdmissionRequest;
   decision: Decision;
   caller: Caller;
   started: number;
 }
 
-function finish({ request, decision, caller, started }: Decided, deps: ValidateDeps): void {
+function finish({ decision, caller, started }: Decided, deps: ValidateDeps): void {
   const seconds = (performance.now() - started) / 1000;
   const { record } = decision;
   deps.metrics.requests.inc({
@@ -120,8 +110,7 @@ function finish({ request, decision, caller, started }: Decided, deps: ValidateD
     for (const r of record.reasons) deps.metrics.verificationFailures.inc({ reason: r.code });
   }
   deps.logDecision(record, seconds * 1000, caller);
-  if (decision.event && deps.recordEvent)
-    deps.recordEvent(withCaller(decision.event, caller), request.dryRun === true);
+  if (decision.event && deps.recordEvent) deps.recordEvent(withCaller(decision.event, caller));
 }
 
 function withCaller(event: EventIntent, caller: Caller): EventIntent {

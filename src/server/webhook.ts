@@ -3,7 +3,6 @@ import type { Server } from 'node:https';
 import type { DestinationStream, LevelWithSilent, Logger } from 'pino';
 import { EventRecorder } from '../audit/events.js';
 import { createLogger, decisionLogger } from '../audit/logger.js';
-import type { Decision, DecisionInput } from '../decision/types.js';
 import { watchKeyDir, type KeyDirWatch } from '../keys/load.js';
 import { kubeApi, loadKubeConfig, type KubeApi } from '../kube/client.js';
 import { ConfigMapResolver } from '../kube/configmaps.js';
@@ -51,8 +50,6 @@ export interface WebhookConfig {
   shutdownDelayMs?: number;
   /** Longest wait for in-flight requests during shutdown. */
   graceMs?: number;
-  /** Tests inject a throwing decision to prove the failure mode. */
-  decide?: (input: DecisionInput) => Decision;
 }
 
 export interface Webhook {
@@ -115,10 +112,9 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
       metrics,
       logDecision: decisionLogger(logger),
       logger,
-      recordEvent: events ? (intent, dryRun): void => void events.record(intent, dryRun) : undefined,
+      recordEvent: events ? (intent): void => void events.record(intent) : undefined,
       failureMode: cfg.failureMode,
       deadlineMs: cfg.deadlineMs,
-      decide: cfg.decide,
     },
   });
   const { server, port } = await listenHttps(app, {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { admissionRequest, deployment, workloadOfKind } from '../fixtures/objects.js';
 import { vectors } from '../fixtures/vectors.js';
 import { decideAdmission } from '../../src/decision/decide.js';
+import { planAdmission } from '../../src/decision/plan.js';
 import { defaultPolicy } from '../../src/policy/defaults.js';
 import { decide, expectDenied, expectNoSecret, keyring, NOW } from './helpers.js';
 
@@ -80,7 +81,7 @@ describe('property: decideAdmission under the default policy', () => {
           object.metadata.annotations = junk;
           (object.spec.template ?? object.spec.jobTemplate?.spec?.template ?? object).spec = { initContainers: junk, containers: oldJunk, volumes: junk };
           const request = admissionRequest(object, { operation: operation as 'CREATE', oldObject: { spec: oldJunk }, subResource });
-          const d = decideAdmission({ request, resolved: [], keyring, policy: defaultPolicy(), now: NOW });
+          const d = decideAdmission(planAdmission(request, defaultPolicy()), { resolved: [], keyring, now: NOW });
           expect(typeof d.response.allowed).toBe('boolean');
           expect(d.response.uid).toBe(request.uid);
           expectNoSecret(d);

@@ -6,6 +6,7 @@ import { expect } from 'vitest';
 import { admissionRequest, type Obj, type RequestOptions } from '../fixtures/objects.js';
 import { vectors } from '../fixtures/vectors.js';
 import { decideAdmission } from '../../src/decision/decide.js';
+import { planAdmission } from '../../src/decision/plan.js';
 import type { Decision } from '../../src/decision/types.js';
 import { MemoryKeyring } from '../../src/keys/keyring.js';
 import { signV2, type UnsignedManifestV2 } from '../../src/manifest/v2.js';
@@ -40,20 +41,24 @@ export function expectNoSecret(output: unknown): void {
       : output instanceof Error
         ? `${output.name} ${output.message} ${output.stack ?? ''}`
         : JSON.stringify(output ?? null);
-  for (const form of SECRET_FORMS) expect(text.includes(form), `output contains key material (${form.slice(0, 4)}…)`).toBe(false);
+  for (const form of SECRET_FORMS)
+    expect(text.includes(form), `output contains key material (${form.slice(0, 4)}…)`).toBe(false);
 }
 
-export type DecideOptions = RequestOptions & { policy?: Policy; resolved?: ResolvedManifest[]; now?: Date; namespace?: string };
+export type DecideOptions = RequestOptions & {
+  policy?: Policy;
+  resolved?: ResolvedManifest[];
+  now?: Date;
+  namespace?: string;
+};
 
 /** decideAdmission over a fixture object, exactly as the server calls it. */
 export function decide(object: Obj, opts: DecideOptions = {}): Decision {
   const request = admissionRequest(object, opts);
   if (opts.namespace !== undefined) request.namespace = opts.namespace;
-  return decideAdmission({
-    request,
+  return decideAdmission(planAdmission(request, opts.policy ?? defaultPolicy()), {
     resolved: opts.resolved ?? [],
     keyring,
-    policy: opts.policy ?? defaultPolicy(),
     now: opts.now ?? NOW,
   });
 }
@@ -68,7 +73,8 @@ export function expectDenied(d: Decision, code?: string | RegExp): void {
   expect(d.response.status?.message).toMatch(/^modelgate: /);
   expect(d.response.status?.message).not.toMatch(/[\r\n\u2028\u2029]/);
   expect(d.record.decision).toBe('deny');
-  if (code !== undefined) expect(d.record.reasons.map((r) => r.code)).toContainEqual(expect.stringMatching(code));
+  if (code !== undefined)
+    expect(d.record.reasons.map((r) => r.code)).toContainEqual(expect.stringMatching(code));
   expectNoSecret(d);
 }
 

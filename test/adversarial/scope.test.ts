@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { admissionRequest, deployment, workloadOfKind, type Obj } from '../fixtures/objects.js';
 import { vectors } from '../fixtures/vectors.js';
 import { decideAdmission } from '../../src/decision/decide.js';
-import { referencesToResolve } from '../../src/decision/plan.js';
+import { planAdmission } from '../../src/decision/plan.js';
 import type { KubeApi } from '../../src/kube/client.js';
 import { ConfigMapResolver } from '../../src/kube/configmaps.js';
 import { defaultPolicy } from '../../src/policy/defaults.js';
@@ -28,7 +28,9 @@ function recordingApi(reads: string[]): KubeApi {
   return {
     readConfigMap: (namespace, name) => {
       reads.push(`${namespace}/${name}`);
-      return Promise.resolve({ data: { 'model.manifest.json': vectors.manifestText, name: vectors.manifestText } });
+      return Promise.resolve({
+        data: { 'model.manifest.json': vectors.manifestText, name: vectors.manifestText },
+      });
     },
     createEvent: unused,
     readSecret: unused,
@@ -50,14 +52,14 @@ describe('a manifest ConfigMap never resolves across namespaces', () => {
     ['name/key with space', 'a space in the key'],
   ])('%s (%s) is an invalid reference: denied without any API read', (value) => {
     const object = withConfigMapRef(value);
-    const plan = referencesToResolve(admissionRequest(object), defaultPolicy());
+    const plan = planAdmission(admissionRequest(object), defaultPolicy());
     expect(plan.refs).toEqual([]);
     expectDenied(decide(object), 'invalid-reference');
   });
 
   it('"other-ns/name" means ConfigMap "other-ns", key "name", in the request namespace', async () => {
     const object = withConfigMapRef('other-ns/name');
-    const plan = referencesToResolve(admissionRequest(object), defaultPolicy());
+    const plan = planAdmission(admissionRequest(object), defaultPolicy());
     expect(plan.namespace).toBe('ml');
     const reads: string[] = [];
     const resolver = new ConfigMapResolver({ api: recordingApi(reads) });
@@ -67,19 +69,30 @@ describe('a manifest ConfigMap never resolves across namespaces', () => {
 
   it('a dotted name ("kube-system.manifests") is a same-namespace ConfigMap, not a path', async () => {
     const object = withConfigMapRef('kube-system.manifests');
-    const plan = referencesToResolve(admissionRequest(object), defaultPolicy());
+    const plan = planAdmission(admissionRequest(object), defaultPolicy());
     const reads: string[] = [];
-    await new ConfigMapResolver({ api: recordingApi(reads) }).resolve(plan.namespace, plan.refs, AbortSignal.timeout(1000));
+    await new ConfigMapResolver({ api: recordingApi(reads) }).resolve(
+      plan.namespace,
+      plan.refs,
+      AbortSignal.timeout(1000),
+    );
     expect(reads).toEqual(['ml/kube-system.manifests']);
   });
 
-  it('a volume projecting another namespace\'s ConfigMap is read from the request namespace', async () => {
+  it("a volume projecting another namespace's ConfigMap is read from the request namespace", async () => {
     const object = deployment(null);
     object.metadata.annotations['modelgate.dev/manifest-volume'] = 'manifests';
-    object.spec.template.spec.volumes.push({ name: 'manifests', configMap: { name: 'kube-system/manifests' } });
-    const plan = referencesToResolve(admissionRequest(object), defaultPolicy());
+    object.spec.template.spec.volumes.push({
+      name: 'manifests',
+      configMap: { name: 'kube-system/manifests' },
+    });
+    const plan = planAdmission(admissionRequest(object), defaultPolicy());
     const reads: string[] = [];
-    const resolved = await new ConfigMapResolver({ api: recordingApi(reads) }).resolve(plan.namespace, plan.refs, AbortSignal.timeout(1000));
+    const resolved = await new ConfigMapResolver({ api: recordingApi(reads) }).resolve(
+      plan.namespace,
+      plan.refs,
+      AbortSignal.timeout(1000),
+    );
     expect(reads.every((r) => r.startsWith('ml/'))).toBe(true);
     // whatever was read, it came from "ml"; the decision names that origin
     for (const r of resolved) expect(r.origin).toMatch(/^configmap ml\//);
@@ -92,7 +105,7 @@ describe('a manifest ConfigMap never resolves across namespaces', () => {
     object.metadata.namespace = 'kube-system';
     const request = admissionRequest(object);
     request.namespace = 'ml';
-    expect(referencesToResolve(request, defaultPolicy()).namespace).toBe('ml');
+    expect(planAdmission(request, defaultPolicy()).namespace).toBe('ml');
   });
 
   it('an object claiming an exempt metadata.namespace in a request for "ml" is still checked', () => {
@@ -119,19 +132,30 @@ describe('exemptions come only from the policy, never from labels', () => {
 
   it('annotations naming a mode or an exemption change nothing', () => {
     const d = deployment(vectors.wrongKeyManifestText);
-    Object.assign(d.metadata.annotations, { 'modelgate.dev/mode': 'audit', 'modelgate.dev/exempt': 'true', 'modelgate.dev/break-glass': 'urgent' });
+    Object.assign(d.metadata.annotations, {
+      'modelgate.dev/mode': 'audit',
+      'modelgate.dev/exempt': 'true',
+      'modelgate.dev/break-glass': 'urgent',
+    });
     expectDenied(decide(d), 'bad-signature');
   });
 
   it('a break-glass annotation from a user outside the break-glass group is still denied', () => {
-    const policy = { ...defaultPolicy(), breakGlass: { group: 'sre-oncall', annotation: 'modelgate.dev/break-glass' } };
+    const policy = {
+      ...defaultPolicy(),
+      breakGlass: { group: 'sre-oncall', annotation: 'modelgate.dev/break-glass' },
+    };
     const d = deployment(vectors.wrongKeyManifestText);
     d.metadata.annotations['modelgate.dev/break-glass'] = 'prod is down';
-    expectDenied(decide(d, { policy, groups: ['system:authenticated', 'sre-oncall-readonly', 'SRE-ONCALL'] }));
+    expectDenied(
+      decide(d, { policy, groups: ['system:authenticated', 'sre-oncall-readonly', 'SRE-ONCALL'] }),
+    );
   });
 
   it('an image-selected workload labelled modelgate.dev/inference="false" is still checked', () => {
-    const policy = policyWith({ match: { namespaces: [], excludeNamespaces: [], kinds: [], images: ['*tritonserver*'], labels: {} } });
+    const policy = policyWith({
+      match: { namespaces: [], excludeNamespaces: [], kinds: [], images: ['*tritonserver*'], labels: {} },
+    });
     const d = deployment(null);
     d.metadata.labels[INFERENCE] = 'false';
     d.spec.template.metadata.labels[INFERENCE] = 'false';
@@ -176,21 +200,29 @@ describe('unicode-confusable keys are not the keys they imitate', () => {
   });
 
   it('a confusable break-glass annotation does not override, even for the break-glass group', () => {
-    const policy = { ...defaultPolicy(), breakGlass: { group: 'sre', annotation: 'modelgate.dev/break-glass' } };
+    const policy = {
+      ...defaultPolicy(),
+      breakGlass: { group: 'sre', annotation: 'modelgate.dev/break-glass' },
+    };
     const d = deployment(vectors.wrongKeyManifestText);
     d.metadata.annotations[`modelgate.dev/break${NB_HYPHEN}glass`] = 'urgent';
     expectDenied(decide(d, { policy, groups: ['sre'] }));
   });
 
   it('a confusable group name ("ѕre", Cyrillic ѕ) is not the break-glass group', () => {
-    const policy = { ...defaultPolicy(), breakGlass: { group: 'sre', annotation: 'modelgate.dev/break-glass' } };
+    const policy = {
+      ...defaultPolicy(),
+      breakGlass: { group: 'sre', annotation: 'modelgate.dev/break-glass' },
+    };
     const d = deployment(vectors.wrongKeyManifestText);
     d.metadata.annotations['modelgate.dev/break-glass'] = 'urgent';
     expectDenied(decide(d, { policy, groups: ['\u0455re'] }));
   });
 
   it('a required label under a confusable key is missing', () => {
-    const policy = policyWith({ requiredLabels: [{ name: 'modelgate.dev/data-classification', values: ['internal'] }] });
+    const policy = policyWith({
+      requiredLabels: [{ name: 'modelgate.dev/data-classification', values: ['internal'] }],
+    });
     const d = deployment();
     d.metadata.labels[`modelgate.dev/data-classifi\u0441ation`] = 'internal'; // Cyrillic с
     expectDenied(decide(d, { policy }), 'label-missing');
@@ -201,25 +233,42 @@ describe('ephemeral containers on an inference pod', () => {
   function ephemeralUpdate(): { object: Obj; oldObject: Obj } {
     const oldObject = workloadOfKind('Pod');
     const object = structuredClone(oldObject);
-    object.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox', command: ['sh'], targetContainerName: 'server' }];
+    object.spec.ephemeralContainers = [
+      { name: 'debugger', image: 'busybox', command: ['sh'], targetContainerName: 'server' },
+    ];
     return { object, oldObject };
   }
 
   it('adding one through pods/ephemeralcontainers is denied, even with a valid manifest', () => {
     const { object, oldObject } = ephemeralUpdate();
-    expectDenied(decide(object, { operation: 'UPDATE', oldObject, subResource: 'ephemeralcontainers' }), 'ephemeral-container');
+    expectDenied(
+      decide(object, { operation: 'UPDATE', oldObject, subResource: 'ephemeralcontainers' }),
+      'ephemeral-container',
+    );
   });
 
   it('is denied for a cluster-admin (system:masters) too', () => {
     const { object, oldObject } = ephemeralUpdate();
-    const d = decide(object, { operation: 'UPDATE', oldObject, subResource: 'ephemeralcontainers', groups: ['system:masters'] });
+    const d = decide(object, {
+      operation: 'UPDATE',
+      oldObject,
+      subResource: 'ephemeralcontainers',
+      groups: ['system:masters'],
+    });
     expectDenied(d, 'ephemeral-container');
   });
 
   it('an ephemeral container running the model server image with another model is denied', () => {
     const { object, oldObject } = ephemeralUpdate();
-    object.spec.ephemeralContainers[0] = { name: 'x', image: 'nvcr.io/nvidia/tritonserver:24.08-py3', args: ['--model-repository=/tmp/evil'] };
-    expectDenied(decide(object, { operation: 'UPDATE', oldObject, subResource: 'ephemeralcontainers' }), 'ephemeral-container');
+    object.spec.ephemeralContainers[0] = {
+      name: 'x',
+      image: 'nvcr.io/nvidia/tritonserver:24.08-py3',
+      args: ['--model-repository=/tmp/evil'],
+    };
+    expectDenied(
+      decide(object, { operation: 'UPDATE', oldObject, subResource: 'ephemeralcontainers' }),
+      'ephemeral-container',
+    );
   });
 });
 
@@ -227,7 +276,14 @@ describe('who is asking comes from userInfo.username, never from ownerReferences
   it('a user-created Pod with forged ownerReferences to a ReplicaSet is checked and denied', () => {
     const pod = workloadOfKind('Pod', null);
     pod.metadata.ownerReferences = [
-      { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'fraud-detector-7d9f', uid: '11111111-2222-3333-4444-555555555555', controller: true, blockOwnerDeletion: true },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        name: 'fraud-detector-7d9f',
+        uid: '11111111-2222-3333-4444-555555555555',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
     ];
     expectDenied(decide(pod), 'missing-manifest');
   });
@@ -239,7 +295,10 @@ describe('who is asking comes from userInfo.username, never from ownerReferences
     ['system:nodes'],
   ])('a user listing the controller identity %s in groups (not username) is checked', (group) => {
     const pod = workloadOfKind('Pod', null);
-    expectDenied(decide(pod, { username: 'mallory', groups: ['system:authenticated', group] }), 'missing-manifest');
+    expectDenied(
+      decide(pod, { username: 'mallory', groups: ['system:authenticated', group] }),
+      'missing-manifest',
+    );
   });
 
   it.each([
@@ -253,7 +312,9 @@ describe('who is asking comes from userInfo.username, never from ownerReferences
   });
 
   it('(control) the real ReplicaSet controller creating the Pod is not refused', () => {
-    const d = decide(workloadOfKind('Pod', null), { username: 'system:serviceaccount:kube-system:replicaset-controller' });
+    const d = decide(workloadOfKind('Pod', null), {
+      username: 'system:serviceaccount:kube-system:replicaset-controller',
+    });
     expect(d.response.allowed).toBe(true);
     expect(d.record.reasons[0]?.code).toBe('controller-request');
   });
@@ -338,20 +399,32 @@ describe('expired, future-dated and replayed manifests', () => {
     expectDenied(decide(deployment(text)), 'manifest-signed-in-future');
   });
 
-  it('a v2 manifest older than the rule\'s maxAge is denied', () => {
+  it("a v2 manifest older than the rule's maxAge is denied", () => {
     const m = v2Manifest({ signedAt: '2025-01-01T00:00:00Z' });
-    expectDenied(decide(deployment(JSON.stringify(m)), { policy: policyWith({ maxAgeSeconds: 86_400 }) }), 'manifest-too-old');
+    expectDenied(
+      decide(deployment(JSON.stringify(m)), { policy: policyWith({ maxAgeSeconds: 86_400 }) }),
+      'manifest-too-old',
+    );
   });
 
   it('replay: a valid manifest for model A on a workload whose verify init pins model B is denied', () => {
     const d = deployment();
-    d.spec.template.spec.initContainers[0].args = ['verify', '/models/other.onnx', '--sha256', 'b'.repeat(64)];
+    d.spec.template.spec.initContainers[0].args = [
+      'verify',
+      '/models/other.onnx',
+      '--sha256',
+      'b'.repeat(64),
+    ];
     expectDenied(decide(d), 'verify-init-not-pinned');
   });
 
   it('replay: the same, with the pin written as --sha256=<B>', () => {
     const d = deployment();
-    d.spec.template.spec.initContainers[0].args = ['verify', '/models/other.onnx', `--sha256=${'b'.repeat(64)}`];
+    d.spec.template.spec.initContainers[0].args = [
+      'verify',
+      '/models/other.onnx',
+      `--sha256=${'b'.repeat(64)}`,
+    ];
     expectDenied(decide(d), 'verify-init-not-pinned');
   });
 
@@ -392,16 +465,27 @@ describe('dry-run requests: decided, but without side effects', () => {
     const oldObject = workloadOfKind('Pod');
     const object = structuredClone(oldObject);
     object.spec.ephemeralContainers = [{ name: 'd', image: 'busybox' }];
-    const d = decide(object, { operation: 'UPDATE', oldObject, subResource: 'ephemeralcontainers', dryRun: true });
+    const d = decide(object, {
+      operation: 'UPDATE',
+      oldObject,
+      subResource: 'ephemeralcontainers',
+      dryRun: true,
+    });
     expectDenied(d, 'ephemeral-container');
     expect(d.event).toBeUndefined();
   });
 
   it('a break-glass dry-run leaves no Event either', () => {
-    const policy = { ...defaultPolicy(), breakGlass: { group: 'sre', annotation: 'modelgate.dev/break-glass' } };
+    const policy = {
+      ...defaultPolicy(),
+      breakGlass: { group: 'sre', annotation: 'modelgate.dev/break-glass' },
+    };
     const object = deployment(vectors.wrongKeyManifestText);
     object.metadata.annotations['modelgate.dev/break-glass'] = 'incident 42';
-    const d = decideAdmission({ request: admissionRequest(object, { dryRun: true, groups: ['sre'] }), resolved: [], keyring, policy, now: NOW });
+    const d = decideAdmission(
+      planAdmission(admissionRequest(object, { dryRun: true, groups: ['sre'] }), policy),
+      { resolved: [], keyring, now: NOW },
+    );
     expect(d.event).toBeUndefined();
     expect(d.record.breakGlass).toBeDefined();
     expectNoSecret(d);

@@ -19,7 +19,7 @@ export interface TestWebhook {
   url: string;
   /** Raw text the logger wrote (JSON lines). */
   log: () => string;
-  events: { intent: EventIntent; dryRun: boolean }[];
+  events: { intent: EventIntent }[];
   metrics: () => Promise<string>;
   close: () => Promise<void>;
 }
@@ -46,7 +46,7 @@ export async function startTestWebhook(opts: { policy?: Policy; api?: KubeApi; f
       metrics,
       logDecision: decisionLogger(logger),
       logger,
-      recordEvent: (intent, dryRun) => void events.push({ intent, dryRun }),
+      recordEvent: (intent) => void events.push({ intent }),
       failureMode: opts.failureMode ?? 'deny',
       deadlineMs: 1000,
       now: () => NOW,

@@ -1,7 +1,7 @@
 import { Agent } from 'node:https';
 import { connect } from 'node:tls';
 import { readFile, writeFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_REVIEW_BYTES } from '../../src/admission/decode.js';
 import type { Webhook } from '../../src/server/webhook.js';
 import { reviews } from '../fixtures/reviews/reviews.js';
@@ -244,11 +244,20 @@ describe('keys hot reload', () => {
   });
 });
 
-describe('failure mode', () => {
-  const boom = (): never => {
-    throw new Error('boom');
+// A throw inside the pure decision, to prove the failure mode: the real module, wrapped.
+const boom = vi.hoisted(() => ({ on: false }));
+vi.mock('../../src/decision/decide.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/decision/decide.js')>();
+  return {
+    ...real,
+    decideAdmission: (...args: Parameters<typeof real.decideAdmission>) => {
+      if (boom.on) throw new Error('boom');
+      return real.decideAdmission(...args);
+    },
   };
+});
 
+describe('failure mode', () => {
   it.each([
     ['deny', false],
     ['allow', true],
@@ -256,7 +265,8 @@ describe('failure mode', () => {
     'a throw inside the decision answers by failure mode %s and keeps the uid',
     async (mode, allowed) => {
       const e = await makeEnv();
-      const { webhook: w, logs: l } = await start(e, { failureMode: mode, decide: boom });
+      const { webhook: w, logs: l } = await start(e, { failureMode: mode });
+      boom.on = true;
       try {
         const a = await review(w.port, e.ca.certPem, reviews.allowed('uid-panic'), false);
         expect(a.status).toBe(200);
@@ -265,6 +275,7 @@ describe('failure mode', () => {
         if (!allowed) expect(a.json.response.status).toMatchObject({ code: 500 });
         expect(l.find('internal error while deciding')[0]).toMatchObject({ uid: 'uid-panic', err: 'boom' });
       } finally {
+        boom.on = false;
         await w.shutdown();
       }
     },
