@@ -213,7 +213,11 @@ interface Field<T> {
 type Fields<T> = Record<string, Field<T>>;
 
 /** A field holding one kind of value, stored into the target by `apply`. */
-function field<T, V>(kind: ValueKind<V>, apply: (target: T, value: V) => void, doc: FieldDoc<V> = {}): Field<T> {
+function field<T, V>(
+  kind: ValueKind<V>,
+  apply: (target: T, value: V) => void,
+  doc: FieldDoc<V> = {},
+): Field<T> {
   return {
     read: (r, s, p, target) => {
       const value = kind.read(r, s, p);
@@ -280,7 +284,9 @@ const KEYS_FIELDS: Fields<Rule> = {
 
 const APPROVALS_FIELDS: Fields<Rule['approvals']> = {
   min: field(count, (a, v) => (a.min = v), { default: RULE.approvals.min }),
-  forbidRequester: field(bool, (a, v) => (a.forbidRequester = v), { default: RULE.approvals.forbidRequester }),
+  forbidRequester: field(bool, (a, v) => (a.forbidRequester = v), {
+    default: RULE.approvals.forbidRequester,
+  }),
   allowAnnotation: field(bool, (a, v) => (a.allowAnnotation = v), {
     description:
       'Count the unsigned modelgate.dev/approved-by annotation for models without signed claims.approvers (warns).',
@@ -316,7 +322,9 @@ const RULE_FIELDS: Fields<Rule> = {
   match: sectionField('match', MATCH_FIELDS, (rule) => rule.match),
   keys: sectionField('keys', KEYS_FIELDS, (rule) => rule),
   maxAge: field(duration, (rule, v) => (rule.maxAgeSeconds = v)),
-  requireVerifyInit: field(bool, (rule, v) => (rule.requireVerifyInit = v), { default: RULE.requireVerifyInit }),
+  requireVerifyInit: field(bool, (rule, v) => (rule.requireVerifyInit = v), {
+    default: RULE.requireVerifyInit,
+  }),
   verifyImages: field(textList, (rule, v) => (rule.verifyImages = v), {
     description:
       'Image globs a modelgate verify init container must match to count; empty = the official ghcr.io/modelgate/modelgate image (by tag or digest).',
@@ -330,7 +338,9 @@ const RULE_FIELDS: Fields<Rule> = {
   requiredLabels: field(listOf(labelRequirement), (rule, v) => (rule.requiredLabels = v), {
     default: RULE.requiredLabels,
   }),
-  requireScanPassed: field(bool, (rule, v) => (rule.requireScanPassed = v), { default: RULE.requireScanPassed }),
+  requireScanPassed: field(bool, (rule, v) => (rule.requireScanPassed = v), {
+    default: RULE.requireScanPassed,
+  }),
   approvals: sectionField('approvals', APPROVALS_FIELDS, (rule) => rule.approvals),
   allowedRequesters: field(listOf(principal), (rule, v) => (rule.allowedRequesters = v), {
     description: 'Empty = anyone.',
