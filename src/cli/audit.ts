@@ -27,7 +27,8 @@ filters:
   --decision D      allow | deny | warn | audit
   --namespace N     only namespace N (with Events, only N is listed)
   --reason R        a problem code (e.g. bad-signature) or an Event reason (ModelRejected)
-  --since S         30m, 24h, 7d, or an ISO 8601 time
+  --since S         a duration before now, in the policy's grammar (units s m h d w, summed:
+                    30m, 24h, 7d, 2w, 1h30m), or an ISO 8601 time
   --authenticated-only
                     only decisions whose caller presented a client certificate verified
                     against serve --client-ca (CALLER verified-client-cert); without
@@ -78,7 +79,9 @@ function toFilter(values: {
   if (values.since !== undefined) {
     const since = parseSince(values.since, new Date());
     if (!since)
-      throw new UsageError(`--since must be like 30m, 24h, 7d or an ISO 8601 time, got "${values.since}"`);
+      throw new UsageError(
+        `--since must be a duration like 30m, 24h, 7d, 2w or 1h30m, or an ISO 8601 time, got "${values.since}"`,
+      );
     filter.since = since;
   }
   if (values.user !== undefined) filter.user = values.user;
