@@ -14,7 +14,7 @@ import { loadKubeConfig } from '../kube/client.js';
 import { listEvents } from '../kube/events-list.js';
 import type { CliIO, Command } from './types.js';
 import { UsageError } from './types.js';
-import { parseCommandLine } from './args.js';
+import { parseFlags } from './args.js';
 
 const HELP = `usage: modelgate audit [--log FILE|- ...] [--kubeconfig F] [filters] [--json]
 
@@ -36,7 +36,7 @@ filters:
   --json            JSON array instead of a table`;
 
 export const audit: Command = async (args, io) => {
-  const { values, positionals } = parseCommandLine(args, {
+  const values = parseFlags(args, {
     log: { type: 'string', multiple: true },
     kubeconfig: { type: 'string' },
     user: { type: 'string' },
@@ -48,7 +48,6 @@ export const audit: Command = async (args, io) => {
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (values.help) {
     io.stdout.write(`${HELP}\n`);
     return 0;
