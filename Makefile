@@ -18,7 +18,7 @@ endif
 export PATH := $(TOOLS)/bin:$(PATH)
 
 .PHONY: help setup build test test-unit test-e2e lint typecheck bench tools demo \
-        chart-lint chart-test manifests manifests-check image kind-e2e clean
+        chart-lint chart-test manifests manifests-check policy-schema policy-schema-check image kind-e2e clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -76,6 +76,12 @@ manifests: ## regenerate manifests/ from the chart
 manifests-check: ## fail when manifests/ drifted from the chart (CI)
 	bash tools/build.sh helm
 	bash hack/gen-manifests.sh --check
+
+policy-schema: setup ## regenerate docs/policy.schema.json from the policy loader's field tables
+	node --experimental-strip-types --no-warnings --import ./test/harness/tsResolve.ts hack/gen-policy-schema.ts
+
+policy-schema-check: setup ## fail when docs/policy.schema.json drifted from the loader (the unit suite checks it too)
+	node --experimental-strip-types --no-warnings --import ./test/harness/tsResolve.ts hack/gen-policy-schema.ts --check
 
 image: ## build the container image (needs Docker)
 	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "image: needs a running Docker engine (none here)"; exit 1; }

@@ -5,6 +5,7 @@
 import type { DecisionOutcome } from '../decision/types.js';
 import { located, oneLine } from '../decision/message.js';
 import { isObject, type Obj } from '../json/object.js';
+import { parseDuration } from '../policy/duration.js';
 import { EVENT_ANNOTATIONS } from '../vocabulary/keys.js';
 import { isCaller, type Caller } from './caller.js';
 
@@ -178,13 +179,13 @@ function truncate(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, width - 1)}…` : text;
 }
 
-/** "30m", "24h", "7d" before now, or an ISO 8601 time. */
+/**
+ * A duration before now in the policy's grammar (30m, 24h, 7d, 2w, 1h30m; policy/duration.ts),
+ * or an ISO 8601 time.
+ */
 export function parseSince(text: string, now: Date): Date | undefined {
-  const m = /^(\d+)(s|m|h|d)$/.exec(text.trim());
-  if (m) {
-    const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
-    return new Date(now.getTime() - Number(m[1]) * unit * 1000);
-  }
+  const seconds = parseDuration(text.trim());
+  if (seconds !== undefined) return new Date(now.getTime() - seconds * 1000);
   const t = new Date(text);
   return Number.isNaN(t.getTime()) ? undefined : t;
 }

@@ -18,3 +18,10 @@ export function parseCommandLine<O extends Options>(
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
 }
+
+/** Flags only (audit, review, serve): an argument that is not a flag is a UsageError too. */
+export function parseFlags<O extends Options>(args: string[], options: O): Parsed<O>['values'] {
+  const { values, positionals } = parseCommandLine(args, options);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  return values;
+}

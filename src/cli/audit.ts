@@ -14,7 +14,7 @@ import { loadKubeConfig } from '../kube/client.js';
 import { listEvents } from '../kube/events-list.js';
 import type { CliIO, Command } from './types.js';
 import { UsageError } from './types.js';
-import { parseCommandLine } from './args.js';
+import { parseFlags } from './args.js';
 
 const HELP = `usage: modelgate audit [--log FILE|- ...] [--kubeconfig F] [filters] [--json]
 
@@ -27,7 +27,8 @@ filters:
   --decision D      allow | deny | warn | audit
   --namespace N     only namespace N (with Events, only N is listed)
   --reason R        a problem code (e.g. bad-signature) or an Event reason (ModelRejected)
-  --since S         30m, 24h, 7d, or an ISO 8601 time
+  --since S         a duration before now, in the policy's grammar (units s m h d w, summed:
+                    30m, 24h, 7d, 2w, 1h30m), or an ISO 8601 time
   --authenticated-only
                     only decisions whose caller presented a client certificate verified
                     against serve --client-ca (CALLER verified-client-cert); without
@@ -35,7 +36,7 @@ filters:
   --json            JSON array instead of a table`;
 
 export const audit: Command = async (args, io) => {
-  const { values, positionals } = parseCommandLine(args, {
+  const values = parseFlags(args, {
     log: { type: 'string', multiple: true },
     kubeconfig: { type: 'string' },
     user: { type: 'string' },
@@ -47,7 +48,6 @@ export const audit: Command = async (args, io) => {
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (values.help) {
     io.stdout.write(`${HELP}\n`);
     return 0;
@@ -78,7 +78,9 @@ function toFilter(values: {
   if (values.since !== undefined) {
     const since = parseSince(values.since, new Date());
     if (!since)
-      throw new UsageError(`--since must be like 30m, 24h, 7d or an ISO 8601 time, got "${values.since}"`);
+      throw new UsageError(
+        `--since must be a duration like 30m, 24h, 7d, 2w or 1h30m, or an ISO 8601 time, got "${values.since}"`,
+      );
     filter.since = since;
   }
   if (values.user !== undefined) filter.user = values.user;

@@ -11,7 +11,7 @@ import { formatPolicyError, loadPolicyFile } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
 import type { CliIO, Command } from './types.js';
 import { UsageError } from './types.js';
-import { parseCommandLine } from './args.js';
+import { parseFlags } from './args.js';
 
 const HELP = `usage: modelgate review [-f FILE|-] [--policy P] [--keys-dir D]
 
@@ -21,14 +21,13 @@ exit: 0 allowed, 1 denied, 2 bad input`;
 
 /** `modelgate review`: decide one AdmissionReview offline. */
 export const review: Command = async (args, io) => {
-  const { values, positionals } = parseCommandLine(args, {
+  const values = parseFlags(args, {
     file: { type: 'string', short: 'f', default: '-' },
     policy: { type: 'string' },
     'keys-dir': { type: 'string' },
     now: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (values.help) {
     io.stdout.write(`${HELP}\n`);
     return 0;

@@ -21,6 +21,29 @@ describe('modelgate serve flags', () => {
     });
   });
 
+  const run = async (args: string[]) => {
+    const { main } = await import('./main.js');
+    const out = { stdout: '', stderr: '' };
+    const sink = (k: 'stdout' | 'stderr') => ({ write: (t: string) => ((out[k] += t), true) });
+    const io = { stdin: process.stdin, stdout: sink('stdout'), stderr: sink('stderr'), env: {} };
+    return { code: await main(['serve', ...args], io as never), ...out };
+  };
+
+  it('every flag --help documents is one the parser knows', async () => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(0);
+    const flags = new Set(stdout.match(/--[a-z][a-z-]+/g));
+    expect(flags.size).toBeGreaterThan(15);
+    for (const flag of flags) expect(() => serveConfig([flag, '--help'], {})).not.toThrow(/Unknown option/);
+  });
+
+  it("a bad flag is a usage error: exit 2 with the parser's message", async () => {
+    expect(await run(['--prot', '8443'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^modelgate serve: Unknown option '--prot'/),
+    });
+  });
+
   it('--client-ca names the CA bundle callers of POST /validate must chain to', () => {
     expect(serveConfig([...tls, '--client-ca', 'apiserver-ca.pem'], {})).toMatchObject({
       clientCaFile: 'apiserver-ca.pem',
@@ -61,6 +84,9 @@ describe('modelgate serve flags', () => {
     ],
     [[...tls, '--tls-self-managed'], /exclude each other/],
     [[...tls, '--log-level', 'loud'], /--log-level must be one of/],
+    [[...tls, '--prot', '8443'], /Unknown option '--prot'/],
+    [[...tls, '--port'], /--port <value>' argument missing/],
+    [[...tls, 'extra'], /unexpected argument "extra"/],
   ])('%j is refused', (args, message) => {
     expect(() => serveConfig(args, {})).toThrow(UsageError);
     expect(() => serveConfig(args, {})).toThrow(message);

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { startWebhook, type TlsConfig, type WebhookConfig } from '../server/webhook.js';
+import { parseFlags } from './args.js';
 import type { Command } from './types.js';
 import { UsageError } from './types.js';
 
@@ -59,7 +59,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
+type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>;
 
 function integer(name: string, text: string, min: number, max: number): number {
   const n = Number(text);
@@ -89,9 +89,12 @@ function tlsConfig(v: Values): TlsConfig {
   return { kind: 'files', certFile: v['tls-cert'], keyFile: v['tls-key'] };
 }
 
-/** Flags → WebhookConfig; every bad flag is a UsageError (exit 2). */
+/**
+ * Flags → WebhookConfig; every bad flag is a UsageError (exit 2): the shared strict parser, as
+ * every command uses it, so an unknown flag or a stray argument is refused the same way.
+ */
 export function serveConfig(args: string[], env: NodeJS.ProcessEnv): WebhookConfig | 'help' {
-  const { values: v } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false });
+  const v = parseFlags(args, OPTIONS);
   if (v.help) return 'help';
   if (!v['keys-dir']) throw new UsageError('--keys-dir DIR is required');
   if (v['failure-mode'] !== 'deny' && v['failure-mode'] !== 'allow')

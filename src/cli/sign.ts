@@ -141,42 +141,52 @@ function requireString(values: Values, key: 'version' | 'source', what: string):
   return v;
 }
 
+/** What v2 signs besides the files, read from the flags once: typed, or a UsageError. */
+interface V2Inputs {
+  version: string;
+  source: string;
+  claims: Claims;
+  expiresInMs: number | undefined;
+}
+
+function v2Inputs(values: Values): V2Inputs {
+  return {
+    version: requireString(values, 'version', 'the model version'),
+    source: requireString(values, 'source', 'where the model came from (repo@commit, registry URL)'),
+    claims: parseClaims(values.claim ?? []),
+    expiresInMs: values['expires-in'] === undefined ? undefined : parseDuration(values['expires-in']),
+  };
+}
+
 function buildV2(
   models: string[],
   digests: PathDigest[],
   values: Values,
-  key: { keyring: Keyring; keyId: string },
+  signing: { key: { keyring: Keyring; keyId: string }; inputs: V2Inputs },
 ): { out: string; body: ManifestV2 } {
+  const { key, inputs } = signing;
   const name = values.name ?? basename(withSuffix(models[0] as string, ''));
   const out = v2Out(models, values, name);
   const baseDir = values['base-dir'] ?? dirname(out);
   const now = new Date();
-  const expiresIn = values['expires-in'] === undefined ? undefined : parseDuration(values['expires-in']);
+  const expiresAt =
+    inputs.expiresInMs === undefined
+      ? {}
+      : { expiresAt: new Date(now.getTime() + inputs.expiresInMs).toISOString() };
   const body = signV2(
     {
       apiVersion: V2_API_VERSION,
       kind: V2_KIND,
-      model: {
-        name,
-        version: requireString(values, 'version', 'the model version'),
-        source: requireString(values, 'source', 'where the model came from (repo@commit, registry URL)'),
-      },
+      model: { name, version: inputs.version, source: inputs.source },
       files: digests.map((d) => ({ path: v2Path(d.path, baseDir), sha256: d.sha256, size: d.size })),
-      claims: parseClaims(values.claim ?? []),
+      claims: inputs.claims,
       signedAt: now.toISOString(),
-      ...(expiresIn === undefined ? {} : { expiresAt: new Date(now.getTime() + expiresIn).toISOString() }),
+      ...expiresAt,
     },
     key.keyring,
     key.keyId,
   ) as ManifestV2;
   return { out, body };
-}
-
-function checkV2Inputs(values: Values): void {
-  requireString(values, 'version', 'the model version');
-  requireString(values, 'source', 'where the model came from (repo@commit, registry URL)');
-  parseClaims(values.claim ?? []);
-  if (values['expires-in'] !== undefined) parseDuration(values['expires-in']);
 }
 
 function parse(args: string[]): { values: Values; models: string[] } {
@@ -196,10 +206,12 @@ export const sign: Command = async (args, io) => {
   const key = await loadSigningKey(values);
   if (values.format === 'v1' && models.length !== 1)
     throw new UsageError('--format v1 signs exactly one model file; use --format v2 for sharded models');
-  if (values.format === 'v2') checkV2Inputs(values); // before hashing gigabytes
+  const inputs = values.format === 'v2' ? v2Inputs(values) : undefined; // before hashing gigabytes
   const digests = await hashModels(models, io);
   const { out, text, summary } =
-    values.format === 'v1' ? v1Result(models, digests, values, key) : v2Result(models, digests, values, key);
+    inputs === undefined
+      ? v1Result(models, digests, values, key)
+      : v2Result(models, digests, values, { key, inputs });
   await writeFile(out, text);
   io.stdout.write(
     values.json
@@ -238,8 +250,12 @@ function v2Result(
   models: string[],
   digests: PathDigest[],
   values: Values,
-  key: { keyring: Keyring; keyId: string },
+  signing: { key: { keyring: Keyring; keyId: string }; inputs: V2Inputs },
 ): { out: string; text: string; summary: Summary } {
-  const { out, body } = buildV2(models, digests, values, key);
-  return { out, text: formatV2(body), summary: { format: 'v2', keyId: key.keyId, files: body.files } };
+  const { out, body } = buildV2(models, digests, values, signing);
+  return {
+    out,
+    text: formatV2(body),
+    summary: { format: 'v2', keyId: signing.key.keyId, files: body.files },
+  };
 }

@@ -5,7 +5,11 @@ import type { Node } from 'yaml';
 import { POD_KINDS, defaultPolicy, defaultRule } from './defaults.js';
 import { parseDuration } from './duration.js';
 import { groupNameProblem, parsePrincipal } from './principals.js';
+import { VALUE_DEFS, objectSchema, policyDocument, ref, withDoc } from './schema.js';
+import type { FieldDoc, JsonSchema } from './schema.js';
 import type { LabelRequirement, Mode, Policy, Rule } from './types.js';
+
+const BREAK_GLASS_ANNOTATION: string = ANNOTATIONS.breakGlass;
 
 /** One thing wrong with a policy file, with where (1-based line and column) and which field. */
 export interface PolicyError {
@@ -20,6 +24,8 @@ export type PolicyLoadResult = { ok: true; policy: Policy } | { ok: false; error
 export const POLICY_API_VERSION = API_VERSION;
 export const POLICY_KIND = 'Policy';
 const MODES: readonly Mode[] = ['enforce', 'warn', 'audit'];
+/** Fields every policy file states. */
+const HEADER_FIELDS = ['apiVersion', 'kind'] as const;
 
 /** A value in the document (null when the key has no value) and the node to point at for it. */
 interface Slot {
@@ -104,19 +110,15 @@ function items(r: Reader, slot: Slot, path: string): Slot[] | undefined {
   return node.items.map((item) => ({ node: item as Node | null, anchor: node }));
 }
 
-function listOf<T>(r: Reader, slot: Slot, path: string, read: ItemReader<T>): T[] | undefined {
+type ItemReader<T> = (r: Reader, slot: Slot, path: string) => T | undefined;
+
+function readList<T>(r: Reader, slot: Slot, path: string, read: ItemReader<T>): T[] | undefined {
   const slots = items(r, slot, path);
   if (slots === undefined) return undefined;
   const before = r.errors.length;
   const values = slots.map((s, i) => read(r, s, `${path}[${i}]`));
   if (r.errors.length > before) return undefined;
   return values.filter((v): v is T => v !== undefined);
-}
-
-type ItemReader<T> = (r: Reader, slot: Slot, path: string) => T | undefined;
-
-function stringList(r: Reader, slot: Slot, path: string): string[] | undefined {
-  return listOf(r, slot, path, asNonEmptyString);
 }
 
 /** The entries of a map, keyed by their (string) key; unknown keys reported when `known` is given. */
@@ -146,47 +148,15 @@ function unknownField(name: string, known: readonly string[]): string {
   return `unknown field "${name}" (known fields: ${known.join(', ')})`;
 }
 
-function stringMap(r: Reader, slot: Slot, path: string): Record<string, string> | undefined {
+function readMap<T>(r: Reader, slot: Slot, path: string, read: ItemReader<T>): Record<string, T> | undefined {
   const map = entries(r, slot, path);
   if (map === undefined) return undefined;
-  const out: Record<string, string> = {};
+  const out: Record<string, T> = {};
   for (const [key, value] of map) {
-    const text = asString(r, value, join(path, key));
-    if (text !== undefined) out[key] = text;
+    const item = read(r, value, join(path, key));
+    if (item !== undefined) out[key] = item;
   }
   return out;
-}
-
-function groupListMap(r: Reader, slot: Slot, path: string): Record<string, string[]> | undefined {
-  const map = entries(r, slot, path);
-  if (map === undefined) return undefined;
-  const out: Record<string, string[]> = {};
-  for (const [key, value] of map) {
-    const list = listOf(r, value, join(path, key), asGroupName);
-    if (list !== undefined) out[key] = list;
-  }
-  return out;
-}
-
-// ---- sections: a table of field readers per map, so the known fields and the reading are one list.
-
-type FieldReaders<T> = Record<string, (r: Reader, slot: Slot, path: string, target: T) => void>;
-
-interface Section<T> {
-  fields: FieldReaders<T>;
-  /** Pre-filled with defaults; the fields present in the file overwrite them. */
-  target: T;
-}
-
-function readSection<T>(r: Reader, slot: Slot, path: string, { fields, target }: Section<T>): T | undefined {
-  const map = entries(r, slot, path, Object.keys(fields));
-  if (map === undefined) return undefined;
-  for (const [key, value] of map) fields[key]?.(r, value, join(path, key), target);
-  return target;
-}
-
-function assign<T>(value: T | undefined, apply: (v: T) => void): void {
-  if (value !== undefined) apply(value);
 }
 
 /** A principal, parsed here once with the grammar the matcher uses: a malformed one is a policy error. */
@@ -197,10 +167,6 @@ function asPrincipal(r: Reader, slot: Slot, path: string): string | undefined {
   return parsed.ok ? value : fail(r, slot, path, parsed.message);
 }
 
-function principalList(r: Reader, slot: Slot, path: string): string[] | undefined {
-  return listOf(r, slot, path, asPrincipal);
-}
-
 /** A group name compared exactly with userInfo.groups: no surrounding space, no control character. */
 function asGroupName(r: Reader, slot: Slot, path: string): string | undefined {
   const value = asNonEmptyString(r, slot, path);
@@ -208,61 +174,194 @@ function asGroupName(r: Reader, slot: Slot, path: string): string | undefined {
   return problem === undefined ? value : fail(r, slot, path, problem);
 }
 
-const MATCH_FIELDS: FieldReaders<Rule['match']> = {
-  namespaces: (r, s, p, m) => assign(stringList(r, s, p), (v) => (m.namespaces = v)),
-  excludeNamespaces: (r, s, p, m) => assign(stringList(r, s, p), (v) => (m.excludeNamespaces = v)),
-  kinds: (r, s, p, m) =>
-    assign(
-      listOf(r, s, p, (rr, ss, pp) => asEnum(rr, ss, pp, POD_KINDS)),
-      (v) => (m.kinds = v),
-    ),
-  images: (r, s, p, m) => assign(stringList(r, s, p), (v) => (m.images = v)),
-  labels: (r, s, p, m) => assign(stringMap(r, s, p), (v) => (m.labels = v)),
+// ---- kinds of value: each reader beside the JSON Schema of what it accepts, so they cannot part.
+
+interface ValueKind<V> {
+  read: ItemReader<V>;
+  schema: JsonSchema;
+}
+
+const text: ValueKind<string> = { read: asString, schema: { type: 'string' } };
+const nonEmptyText: ValueKind<string> = { read: asNonEmptyString, schema: { type: 'string', minLength: 1 } };
+const bool: ValueKind<boolean> = { read: asBool, schema: { type: 'boolean' } };
+const count: ValueKind<number> = { read: asCount, schema: { type: 'integer', minimum: 0 } };
+const duration: ValueKind<number> = { read: asDuration, schema: ref('duration') };
+const principal: ValueKind<string> = { read: asPrincipal, schema: ref('principal') };
+const groupName: ValueKind<string> = { read: asGroupName, schema: ref('groupName') };
+
+function oneOf<T extends string>(allowed: readonly T[]): ValueKind<T> {
+  return { read: (r, s, p) => asEnum(r, s, p, allowed), schema: { enum: [...allowed] } };
+}
+
+function listOf<V>(item: ValueKind<V>): ValueKind<V[]> {
+  return { read: (r, s, p) => readList(r, s, p, item.read), schema: { type: 'array', items: item.schema } };
+}
+
+function mapOf<V>(item: ValueKind<V>): ValueKind<Record<string, V>> {
+  return {
+    read: (r, s, p) => readMap(r, s, p, item.read),
+    schema: { type: 'object', additionalProperties: item.schema },
+  };
+}
+
+const textList = listOf(nonEmptyText);
+
+// ---- sections: a table of fields per map, so the known fields, their reading and their schema are one list.
+
+interface Field<T> {
+  read: (r: Reader, slot: Slot, path: string, target: T) => void;
+  schema: JsonSchema;
+}
+
+type Fields<T> = Record<string, Field<T>>;
+
+/** A field holding one kind of value, stored into the target by `apply`. */
+function field<T, V>(
+  kind: ValueKind<V>,
+  apply: (target: T, value: V) => void,
+  doc: FieldDoc<V> = {},
+): Field<T> {
+  return {
+    read: (r, s, p, target) => {
+      const value = kind.read(r, s, p);
+      if (value !== undefined) apply(target, value);
+    },
+    schema: withDoc(kind.schema, doc),
+  };
+}
+
+interface Section<T> {
+  fields: Fields<T>;
+  /** Pre-filled with defaults; the fields present in the file overwrite them. */
+  target: T;
+}
+
+function readSection<T>(r: Reader, slot: Slot, path: string, { fields, target }: Section<T>): T | undefined {
+  const map = entries(r, slot, path, Object.keys(fields));
+  if (map === undefined) return undefined;
+  for (const [key, value] of map) fields[key]?.read(r, value, join(path, key), target);
+  return target;
+}
+
+/** A nested map (a $defs entry) read into the part of the target `part` picks. */
+function sectionField<T, S>(name: SectionName, fields: Fields<S>, part: (target: T) => S): Field<T> {
+  return {
+    read: (r, s, p, target) => void readSection(r, s, p, { fields, target: part(target) }),
+    schema: ref(name),
+  };
+}
+
+/** The loader's defaults, which the schema states as `default`. */
+const RULE = defaultRule('');
+const POLICY = defaultPolicy();
+
+const MATCH_FIELDS: Fields<Rule['match']> = {
+  namespaces: field(textList, (m, v) => (m.namespaces = v), {
+    description: 'Namespace globs; empty = all.',
+    default: RULE.match.namespaces,
+  }),
+  excludeNamespaces: field(textList, (m, v) => (m.excludeNamespaces = v), {
+    default: RULE.match.excludeNamespaces,
+  }),
+  kinds: field(listOf(oneOf(POD_KINDS)), (m, v) => (m.kinds = v), {
+    description: 'Empty = every pod-creating kind.',
+    default: [],
+  }),
+  images: field(textList, (m, v) => (m.images = v), {
+    description: 'Image globs that make a workload an inference workload.',
+    default: RULE.match.images,
+  }),
+  labels: field(mapOf(text), (m, v) => (m.labels = v), {
+    description: 'Labels that, all present, make a workload an inference workload.',
+    default: RULE.match.labels,
+  }),
 };
 
-const KEYS_FIELDS: FieldReaders<Rule> = {
-  trusted: (r, s, p, rule) => assign(stringList(r, s, p), (v) => (rule.trustedKeys = v)),
-  allowV1: (r, s, p, rule) => assign(asBool(r, s, p), (v) => (rule.allowV1 = v)),
+const KEYS_FIELDS: Fields<Rule> = {
+  trusted: field(textList, (rule, v) => (rule.trustedKeys = v), {
+    description: 'Key ids this rule trusts; empty = every loaded, non-revoked key.',
+    default: RULE.trustedKeys,
+  }),
+  allowV1: field(bool, (rule, v) => (rule.allowV1 = v), { default: RULE.allowV1 }),
 };
 
-const APPROVALS_FIELDS: FieldReaders<Rule['approvals']> = {
-  min: (r, s, p, a) => assign(asCount(r, s, p), (v) => (a.min = v)),
-  forbidRequester: (r, s, p, a) => assign(asBool(r, s, p), (v) => (a.forbidRequester = v)),
-  allowAnnotation: (r, s, p, a) => assign(asBool(r, s, p), (v) => (a.allowAnnotation = v)),
+const APPROVALS_FIELDS: Fields<Rule['approvals']> = {
+  min: field(count, (a, v) => (a.min = v), { default: RULE.approvals.min }),
+  forbidRequester: field(bool, (a, v) => (a.forbidRequester = v), {
+    default: RULE.approvals.forbidRequester,
+  }),
+  allowAnnotation: field(bool, (a, v) => (a.allowAnnotation = v), {
+    description:
+      'Count the unsigned modelgate.dev/approved-by annotation for models without signed claims.approvers (warns).',
+    default: RULE.approvals.allowAnnotation,
+  }),
 };
 
-const LABEL_FIELDS: FieldReaders<LabelRequirement> = {
-  name: (r, s, p, l) => assign(asNonEmptyString(r, s, p), (v) => (l.name = v)),
-  values: (r, s, p, l) => assign(stringList(r, s, p), (v) => (l.values = v)),
-  claim: (r, s, p, l) => assign(asNonEmptyString(r, s, p), (v) => (l.claim = v)),
+const LABEL_FIELDS: Fields<LabelRequirement> = {
+  name: field(nonEmptyText, (l, v) => (l.name = v)),
+  values: field(textList, (l, v) => (l.values = v), {
+    description: 'Allowed values; empty = any non-empty value.',
+    default: [],
+  }),
+  claim: field(nonEmptyText, (l, v) => (l.claim = v), {
+    description: 'The signed claim the label must agree with.',
+  }),
 };
 
-function labelRequirement(r: Reader, slot: Slot, path: string): LabelRequirement | undefined {
+function readLabelRequirement(r: Reader, slot: Slot, path: string): LabelRequirement | undefined {
   const label = readSection(r, slot, path, { fields: LABEL_FIELDS, target: { name: '', values: [] } });
   if (label?.name === '') return fail(r, slot, join(path, 'name'), 'is required');
   return label;
 }
 
-const RULE_FIELDS: FieldReaders<Rule> = {
-  name: (r, s, p, rule) => assign(asNonEmptyString(r, s, p), (v) => (rule.name = v)),
-  mode: (r, s, p, rule) => assign(asEnum(r, s, p, MODES), (v) => (rule.mode = v)),
-  match: (r, s, p, rule) => void readSection(r, s, p, { fields: MATCH_FIELDS, target: rule.match }),
-  keys: (r, s, p, rule) => void readSection(r, s, p, { fields: KEYS_FIELDS, target: rule }),
-  maxAge: (r, s, p, rule) => assign(asDuration(r, s, p), (v) => (rule.maxAgeSeconds = v)),
-  requireVerifyInit: (r, s, p, rule) => assign(asBool(r, s, p), (v) => (rule.requireVerifyInit = v)),
-  verifyImages: (r, s, p, rule) => assign(stringList(r, s, p), (v) => (rule.verifyImages = v)),
-  sharedModelVolumes: (r, s, p, rule) => assign(asBool(r, s, p), (v) => (rule.sharedModelVolumes = v)),
-  requiredLabels: (r, s, p, rule) =>
-    assign(listOf(r, s, p, labelRequirement), (v) => (rule.requiredLabels = v)),
-  requireScanPassed: (r, s, p, rule) => assign(asBool(r, s, p), (v) => (rule.requireScanPassed = v)),
-  approvals: (r, s, p, rule) =>
-    void readSection(r, s, p, { fields: APPROVALS_FIELDS, target: rule.approvals }),
-  allowedRequesters: (r, s, p, rule) => assign(principalList(r, s, p), (v) => (rule.allowedRequesters = v)),
-  allowedSources: (r, s, p, rule) => assign(stringList(r, s, p), (v) => (rule.allowedSources = v)),
-  classificationAccess: (r, s, p, rule) =>
-    assign(groupListMap(r, s, p), (v) => (rule.classificationAccess = v)),
-  requireExplainabilityWhenCustomerFacing: (r, s, p, rule) =>
-    assign(asBool(r, s, p), (v) => (rule.requireExplainabilityWhenCustomerFacing = v)),
+const labelRequirement: ValueKind<LabelRequirement> = {
+  read: readLabelRequirement,
+  schema: ref('requiredLabel'),
+};
+
+const RULE_FIELDS: Fields<Rule> = {
+  name: field(nonEmptyText, (rule, v) => (rule.name = v)),
+  mode: field(oneOf(MODES), (rule, v) => (rule.mode = v), { default: RULE.mode }),
+  match: sectionField('match', MATCH_FIELDS, (rule) => rule.match),
+  keys: sectionField('keys', KEYS_FIELDS, (rule) => rule),
+  maxAge: field(duration, (rule, v) => (rule.maxAgeSeconds = v)),
+  requireVerifyInit: field(bool, (rule, v) => (rule.requireVerifyInit = v), {
+    default: RULE.requireVerifyInit,
+  }),
+  verifyImages: field(textList, (rule, v) => (rule.verifyImages = v), {
+    description:
+      'Image globs a modelgate verify init container must match to count; empty = the official ghcr.io/modelgate/modelgate image (by tag or digest).',
+    default: RULE.verifyImages,
+  }),
+  sharedModelVolumes: field(bool, (rule, v) => (rule.sharedModelVolumes = v), {
+    description:
+      'Accept model volumes other pods may reach (PVC, hostPath, nfs, csi, ...); off = only emptyDir and image volumes.',
+    default: RULE.sharedModelVolumes,
+  }),
+  requiredLabels: field(listOf(labelRequirement), (rule, v) => (rule.requiredLabels = v), {
+    default: RULE.requiredLabels,
+  }),
+  requireScanPassed: field(bool, (rule, v) => (rule.requireScanPassed = v), {
+    default: RULE.requireScanPassed,
+  }),
+  approvals: sectionField('approvals', APPROVALS_FIELDS, (rule) => rule.approvals),
+  allowedRequesters: field(listOf(principal), (rule, v) => (rule.allowedRequesters = v), {
+    description: 'Empty = anyone.',
+    default: RULE.allowedRequesters,
+  }),
+  allowedSources: field(textList, (rule, v) => (rule.allowedSources = v), {
+    description: 'Prefixes of the signed v2 model.source; empty = any.',
+    default: RULE.allowedSources,
+  }),
+  classificationAccess: field(mapOf(listOf(groupName)), (rule, v) => (rule.classificationAccess = v), {
+    description: 'classification -> groups allowed to deploy it.',
+    default: RULE.classificationAccess,
+  }),
+  requireExplainabilityWhenCustomerFacing: field(
+    bool,
+    (rule, v) => (rule.requireExplainabilityWhenCustomerFacing = v),
+    { default: RULE.requireExplainabilityWhenCustomerFacing },
+  ),
 };
 
 function readRule(r: Reader, slot: Slot, path: string): Rule | undefined {
@@ -272,7 +371,7 @@ function readRule(r: Reader, slot: Slot, path: string): Rule | undefined {
 }
 
 function readRules(r: Reader, slot: Slot, path: string): Rule[] | undefined {
-  const rules = listOf(r, slot, path, readRule);
+  const rules = readList(r, slot, path, readRule);
   if (rules?.length === 0)
     return fail(r, slot, path, 'must hold at least one rule (omit it for the default rule)');
   const seen = new Set<string>();
@@ -283,39 +382,65 @@ function readRules(r: Reader, slot: Slot, path: string): Rule[] | undefined {
   return rules;
 }
 
-function readBreakGlass(r: Reader, slot: Slot, path: string): Policy['breakGlass'] {
-  const target = { group: '', annotation: ANNOTATIONS.breakGlass as string };
-  const fields: FieldReaders<typeof target> = {
-    group: (rr, s, p, t) => assign(asGroupName(rr, s, p), (v) => (t.group = v)),
-    annotation: (rr, s, p, t) => assign(asNonEmptyString(rr, s, p), (v) => (t.annotation = v)),
-  };
+const rules: ValueKind<Rule[]> = {
+  read: readRules,
+  schema: { type: 'array', minItems: 1, items: ref('rule') },
+};
+
+type BreakGlass = NonNullable<Policy['breakGlass']>;
+
+const BREAK_GLASS_FIELDS: Fields<BreakGlass> = {
+  group: field(groupName, (t, v) => (t.group = v)),
+  annotation: field(nonEmptyText, (t, v) => (t.annotation = v), { default: BREAK_GLASS_ANNOTATION }),
+};
+
+function readBreakGlass(r: Reader, slot: Slot, path: string): BreakGlass | undefined {
+  const target = { group: '', annotation: BREAK_GLASS_ANNOTATION };
   const before = r.errors.length;
-  const breakGlass = readSection(r, slot, path, { fields, target });
+  const breakGlass = readSection(r, slot, path, { fields: BREAK_GLASS_FIELDS, target });
   // "required" only when it is missing, not when it was there and already reported as malformed
   if (breakGlass?.group === '' && r.errors.length === before)
     return fail(r, slot, join(path, 'group'), 'is required: the group allowed to break glass');
   return breakGlass;
 }
 
-function expectConstant(r: Reader, slot: Slot, path: string, expected: string): void {
-  const value = asString(r, slot, path);
-  if (value !== undefined && value !== expected) fail(r, slot, path, `must be "${expected}", got "${value}"`);
+/** A header field whose value is fixed (apiVersion, kind). */
+function constant<T>(expected: string): Field<T> {
+  return {
+    read: (r, slot, path) => {
+      const value = asString(r, slot, path);
+      if (value !== undefined && value !== expected)
+        fail(r, slot, path, `must be "${expected}", got "${value}"`);
+    },
+    schema: { const: expected },
+  };
 }
 
-const POLICY_FIELDS: FieldReaders<Policy> = {
-  apiVersion: (r, s, p) => expectConstant(r, s, p, POLICY_API_VERSION),
-  kind: (r, s, p) => expectConstant(r, s, p, POLICY_KIND),
-  revokedKeys: (r, s, p, pol) => assign(stringList(r, s, p), (v) => (pol.revokedKeys = v)),
-  exemptNamespaces: (r, s, p, pol) => assign(stringList(r, s, p), (v) => (pol.exemptNamespaces = v)),
-  controllers: (r, s, p, pol) => assign(principalList(r, s, p), (v) => (pol.controllers = v)),
-  breakGlass: (r, s, p, pol) => assign(readBreakGlass(r, s, p), (v) => (pol.breakGlass = v)),
-  rules: (r, s, p, pol) => assign(readRules(r, s, p), (v) => (pol.rules = v)),
+const POLICY_FIELDS: Fields<Policy> = {
+  apiVersion: constant(POLICY_API_VERSION),
+  kind: constant(POLICY_KIND),
+  revokedKeys: field(textList, (pol, v) => (pol.revokedKeys = v), {
+    description: 'Key ids no rule trusts; revocation wins over keys.trusted.',
+    default: POLICY.revokedKeys,
+  }),
+  exemptNamespaces: field(textList, (pol, v) => (pol.exemptNamespaces = v), {
+    description: 'Namespace globs (* and ?) never checked.',
+    default: POLICY.exemptNamespaces,
+  }),
+  controllers: field(listOf(principal), (pol, v) => (pol.controllers = v), {
+    description:
+      "Principals whose requests are cluster controllers acting on admitted templates. Replaces the default list (the kube-controller-manager's identities).",
+  }),
+  breakGlass: field({ read: readBreakGlass, schema: ref('breakGlass') }, (pol, v) => (pol.breakGlass = v)),
+  rules: field(rules, (pol, v) => (pol.rules = v), {
+    description: 'Tried in order; the first match decides. Default: one rule named default.',
+  }),
 };
 
 /** Field names per section, for docs/policy.schema.json's drift test. */
 export const POLICY_FIELD_NAMES = {
   policy: Object.keys(POLICY_FIELDS),
-  breakGlass: ['group', 'annotation'],
+  breakGlass: Object.keys(BREAK_GLASS_FIELDS),
   rule: Object.keys(RULE_FIELDS),
   match: Object.keys(MATCH_FIELDS),
   keys: Object.keys(KEYS_FIELDS),
@@ -323,9 +448,39 @@ export const POLICY_FIELD_NAMES = {
   requiredLabel: Object.keys(LABEL_FIELDS),
 } as const;
 
+type SectionName = 'breakGlass' | 'match' | 'keys' | 'approvals' | 'requiredLabel' | 'rule';
+
+function properties<T>(fields: Fields<T>): Record<string, JsonSchema> {
+  return Object.fromEntries(Object.entries(fields).map(([name, f]) => [name, f.schema]));
+}
+
+/**
+ * docs/policy.schema.json, from the tables above: every field the loader reads, its type, its
+ * default (the value the loader pre-fills) and its description. `required` mirrors the
+ * "is required" checks of readRule, readLabelRequirement, readBreakGlass and requireHeader.
+ */
+export function policyJsonSchema(): JsonSchema {
+  const top = objectSchema(properties(POLICY_FIELDS), { required: [...HEADER_FIELDS] });
+  return policyDocument(top, {
+    principal: VALUE_DEFS.principal,
+    duration: VALUE_DEFS.duration,
+    breakGlass: objectSchema(properties(BREAK_GLASS_FIELDS), {
+      required: ['group'],
+      description:
+        'Members of group who set the annotation to a non-empty reason are admitted despite problems (recorded).',
+    }),
+    match: objectSchema(properties(MATCH_FIELDS)),
+    keys: objectSchema(properties(KEYS_FIELDS)),
+    approvals: objectSchema(properties(APPROVALS_FIELDS)),
+    requiredLabel: objectSchema(properties(LABEL_FIELDS), { required: ['name'] }),
+    rule: objectSchema(properties(RULE_FIELDS), { required: ['name'] }),
+    groupName: VALUE_DEFS.groupName,
+  } satisfies Record<SectionName | keyof typeof VALUE_DEFS, JsonSchema>);
+}
+
 function requireHeader(r: Reader, root: Slot): void {
   const map = isMap(root.node) ? root.node : undefined;
-  for (const key of ['apiVersion', 'kind']) {
+  for (const key of HEADER_FIELDS) {
     if (map !== undefined && !map.has(key))
       fail(r, root, key, `is required: ${key}: ${key === 'kind' ? POLICY_KIND : POLICY_API_VERSION}`);
   }

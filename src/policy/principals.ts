@@ -29,7 +29,7 @@ export type Principal =
 
 export type PrincipalParse = { ok: true; principal: Principal } | { ok: false; message: string };
 
-const SERVICE_ACCOUNT_USER_PREFIX = 'system:serviceaccount:';
+export const SERVICE_ACCOUNT_USER_PREFIX = 'system:serviceaccount:';
 
 /** Kubernetes' IsDNS1123Label: a namespace name. */
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -46,7 +46,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
  * Prefixes that look like a principal form but are not one (wrong case, plural): as a plain
  * username they would silently match nobody, so they are refused with the form meant.
  */
-const RESERVED_WORDS = ['group', 'serviceaccount', 'user'];
+export const RESERVED_WORDS = ['group', 'serviceaccount', 'user'];
 
 export function isNamespaceName(s: string): boolean {
   return s.length <= DNS1123_LABEL_MAX && DNS1123_LABEL.test(s);

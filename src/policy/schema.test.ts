@@ -1,22 +1,26 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { POLICY_FIELD_NAMES } from './load.js';
+import { POLICY_FIELD_NAMES, policyJsonSchema } from './load.js';
 import { groupNameProblem, parsePrincipal } from './principals.js';
+import { formatSchema } from './schema.js';
 
 interface SchemaObject {
   properties: Record<string, unknown>;
   additionalProperties: boolean;
 }
 
-const schema = JSON.parse(
-  readFileSync(new URL('../../docs/policy.schema.json', import.meta.url), 'utf8'),
-) as SchemaObject & {
+const schemaText = readFileSync(new URL('../../docs/policy.schema.json', import.meta.url), 'utf8');
+const schema = JSON.parse(schemaText) as SchemaObject & {
   $defs: Record<string, SchemaObject>;
 };
 
-// docs/policy.schema.json is written by hand for editors; this keeps it in step with the loader.
+// docs/policy.schema.json is generated from the loader's field tables (make policy-schema).
 describe('docs/policy.schema.json', () => {
+  it('is exactly what the loader generates (run make policy-schema after changing a field)', () => {
+    expect(schemaText).toBe(formatSchema(policyJsonSchema()));
+  });
+
   it.each([
     ['the top level', schema, POLICY_FIELD_NAMES.policy],
     ['breakGlass', schema.$defs.breakGlass, POLICY_FIELD_NAMES.breakGlass],
