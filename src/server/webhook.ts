@@ -200,11 +200,12 @@ async function startTls(
   api: KubeApi | undefined,
   parts: Parts,
 ): Promise<CertificateSource> {
-  const source =
+  const source = owned(
     cfg.tls.kind === 'files'
       ? await startTlsFiles(cfg.tls, parts)
-      : await startSelfManaged(cfg.tls, api, parts);
-  parts.stops.push(() => source.stop());
+      : await startSelfManaged(cfg.tls, api, parts),
+    parts,
+  );
   setExpiry(parts.metrics, source);
   return source;
 }

@@ -198,6 +198,7 @@ class FileSource<T> implements WatchedSource<T> {
   }
 
   #sleep(): Promise<void> {
+    if (this.#stopped) return Promise.resolve(); // a load that ends after stop() starts no timer
     return new Promise((wake) => {
       const timer = setTimeout(wake, this.#settleMs);
       timer.unref();
