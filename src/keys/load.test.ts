@@ -108,11 +108,9 @@ describe('watchKeyDir', () => {
     await writeSecret(dir, { 'ci-2026': 'one' }, 'v1');
     const seen: Keyring[] = [];
     const errors: Error[] = [];
-    const w = await watchKeyDir(dir, (k) => seen.push(k), {
-      debounceMs: 20,
-      pollMs: 100,
-      onError: (e) => errors.push(e),
-    });
+    const w = await watchKeyDir(dir, { settleMs: 20, pollMs: 100 });
+    w.onChange((k) => seen.push(k));
+    w.onError((e) => errors.push(e));
     try {
       expect(w.current().ids()).toEqual(['ci-2026']);
       // Rotation: add a key the way the kubelet does.
@@ -126,7 +124,7 @@ describe('watchKeyDir', () => {
       await unlink(join(dir, 'broken'));
       expect(seen.length).toBe(1);
     } finally {
-      w.close();
+      w.stop();
     }
   });
 });

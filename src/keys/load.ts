@@ -9,11 +9,11 @@
  * the visible names (following their symlinks) and re-read when `..data` changed while we read,
  * so one keyring never mixes two versions of the Secret.
  */
-import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { MemoryKeyring, isValidKeyId } from './keyring.js';
 import type { Keyring } from './types.js';
+import { watchSource, type FollowOptions, type WatchedSource } from '../watch/source.js';
 
 /** HMAC keys are short; anything larger is a wrongly mounted file, not a key. */
 export const MAX_KEY_BYTES = 64 * 1024;
@@ -94,20 +94,6 @@ export async function loadKeyDir(dir: string): Promise<Keyring> {
   throw new KeyLoadError(`keys in ${dir} kept changing while being read; will retry`);
 }
 
-export interface KeyDirWatch {
-  /** The last keyring that loaded without error. */
-  current(): Keyring;
-  close(): void;
-}
-
-export interface WatchOptions {
-  onError?: (err: Error) => void;
-  /** Wait this long after the last change event before reloading. */
-  debounceMs?: number;
-  /** Reload this often regardless of events (fs.watch misses changes on some volumes). */
-  pollMs?: number;
-}
-
 /** Fingerprint of the key set, to tell a real change from a no-op reload. Never leaves this module. */
 function fingerprint(keyring: Keyring): string {
   // Signing a fixed message with each key distinguishes key contents without exposing them.
@@ -118,54 +104,15 @@ function fingerprint(keyring: Keyring): string {
 }
 
 /**
- * Load `dir` now, then reload it on change (fs.watch, debounced) and every `pollMs`.
- * On a failed reload the last good keyring stays current and `onError` is told.
+ * Load `dir` now, then follow it (a mounted Secret: see src/watch/source.ts). A failed reload
+ * keeps the last good keyring and is told to `onError` listeners.
  */
-export async function watchKeyDir(dir: string, onChange: (keyring: Keyring) => void, opts: WatchOptions = {}): Promise<KeyDirWatch> {
-  let keyring = await loadKeyDir(dir);
-  let print = fingerprint(keyring);
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
-  const reload = (): void => {
-    loadKeyDir(dir).then(
-      (next) => {
-        const nextPrint = fingerprint(next);
-        if (closed || nextPrint === print) return;
-        keyring = next;
-        print = nextPrint;
-        onChange(next);
-      },
-      (err: unknown) => {
-        if (!closed) opts.onError?.(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  };
-  const schedule = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(reload, opts.debounceMs ?? 250);
-    timer.unref();
-  };
-  const watcher = tryWatch(dir, schedule, opts.onError);
-  const poll = setInterval(reload, opts.pollMs ?? 60_000);
-  poll.unref();
-  return {
-    current: () => keyring,
-    close: () => {
-      closed = true;
-      clearTimeout(timer);
-      clearInterval(poll);
-      watcher?.close();
-    },
-  };
-}
-
-function tryWatch(dir: string, onEvent: () => void, onError?: (err: Error) => void): FSWatcher | undefined {
-  try {
-    const w = watch(dir, { persistent: false }, onEvent);
-    w.on('error', (err) => onError?.(err));
-    return w;
-  } catch (err) {
-    onError?.(err instanceof Error ? err : new Error(String(err)));
-    return undefined; // the poll still runs
-  }
+export function watchKeyDir(dir: string, opts: FollowOptions = {}): Promise<WatchedSource<Keyring>> {
+  return watchSource({
+    name: 'keys',
+    dirs: [dir],
+    load: () => loadKeyDir(dir),
+    same: (a, b) => fingerprint(a) === fingerprint(b),
+    ...opts,
+  });
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReloadCounter } from '../watch/source.js';
 
 /**
  * The webhook's Prometheus metrics, on their own Registry (never the global one, so tests and
@@ -13,6 +14,9 @@ export interface Metrics {
   eventsSent: Counter;
   eventsDropped: Counter<'cause'>;
   keysLoaded: Gauge;
+  /** Every watched source (keys, policy, tls, client-ca); count through `reloadCounter`. */
+  reloads: Counter<'source' | 'result'>;
+  /** The older per-source names, kept for the chart's dashboard and alerts. */
   keyReloads: Counter<'result'>;
   policyReloads: Counter<'result'>;
   certificateExpiry: Gauge;
@@ -63,6 +67,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       help: 'Number of signing keys loaded.',
       registers,
     }),
+    reloads: new Counter({
+      name: 'modelgate_reloads_total',
+      help: 'Reloads of watched files, by source (keys|policy|tls|client-ca) and result (ok|error). Each distinct failure counts once.',
+      labelNames: ['source', 'result'] as const,
+      registers,
+    }),
     keyReloads: new Counter({
       name: 'modelgate_key_reloads_total',
       help: 'Reloads of the keys directory, by result (ok|error).',
@@ -91,5 +101,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       help: 'POST /validate refused (401) because --client-ca is set and the caller presented no certificate chaining to it.',
       registers,
     }),
+  };
+}
+
+/**
+ * Counts a reload in `modelgate_reloads_total` and, for keys and policy, in the older
+ * `modelgate_key_reloads_total` / `modelgate_policy_reloads_total` that dashboards and alerts read.
+ */
+export function reloadCounter(metrics: Metrics): ReloadCounter {
+  const legacy = new Map<string, Counter<'result'>>([
+    ['keys', metrics.keyReloads],
+    ['policy', metrics.policyReloads],
+  ]);
+  return {
+    inc: ({ source, result }): void => {
+      metrics.reloads.inc({ source, result });
+      legacy.get(source)?.inc({ result });
+    },
   };
 }

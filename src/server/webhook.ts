@@ -3,19 +3,20 @@ import type { Server } from 'node:https';
 import type { DestinationStream, LevelWithSilent, Logger } from 'pino';
 import { EventRecorder } from '../audit/events.js';
 import { createLogger, decisionLogger } from '../audit/logger.js';
-import { watchKeyDir, type KeyDirWatch } from '../keys/load.js';
+import { watchKeyDir } from '../keys/load.js';
+import type { Keyring } from '../keys/types.js';
 import { kubeApi, loadKubeConfig, type KubeApi } from '../kube/client.js';
 import { ConfigMapResolver } from '../kube/configmaps.js';
 import { defaultPolicy } from '../policy/defaults.js';
-import { formatPolicyError } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
+import { PolicyFileError, watchPolicyFile } from '../policy/watch.js';
 import type { KeyPair } from '../tls/x509.js';
-import { FileClientCaSource } from '../tls/client-ca.js';
-import { FileCertificateSource, type CertificateSource } from '../tls/source.js';
+import { watchClientCa } from '../tls/client-ca.js';
+import { watchCertificateFiles, type CertificateSource } from '../tls/source.js';
+import type { FollowOptions, WatchedSource } from '../watch/source.js';
 import { createApp } from './app.js';
 import { drainHttps, listenHttps, tlsOptions } from './https.js';
-import { createMetrics, type Metrics } from './metrics.js';
-import { watchPolicyFile, type PolicyReload, type PolicyWatch } from './policy-watch.js';
+import { createMetrics, reloadCounter, type Metrics } from './metrics.js';
 import type { FailureMode } from './validate.js';
 
 export type TlsConfig =
@@ -44,7 +45,7 @@ export interface WebhookConfig {
   logLevel?: LevelWithSilent;
   logDestination?: DestinationStream;
   eventQueueSize?: number;
-  /** How often keys, policy and certificate files are re-read besides fs.watch (default 2 s). */
+  /** How often keys, policy, certificate and client CA files are re-read besides fs.watch (default 2 s). */
   reloadPollMs?: number;
   /** After SIGTERM, keep serving (not ready) this long so endpoints drop the pod first. */
   shutdownDelayMs?: number;
@@ -63,7 +64,6 @@ export interface Webhook {
 }
 
 interface Runtime {
-  policy: Policy;
   draining: boolean;
   listening: boolean;
 }
@@ -73,8 +73,9 @@ export async function startWebhook(cfg: WebhookConfig): Promise<Webhook> {
   const logger = createLogger({ level: cfg.logLevel ?? 'info', destination: cfg.logDestination });
   const metrics = createMetrics();
   const stops: (() => void)[] = [];
+  const follow: FollowOptions = { pollMs: cfg.reloadPollMs, counter: reloadCounter(metrics) };
   try {
-    return await assemble(cfg, { logger, metrics, stops });
+    return await assemble(cfg, { logger, metrics, stops, follow });
   } catch (err) {
     for (const stop of stops) stop();
     throw err;
@@ -85,16 +86,18 @@ interface Parts {
   logger: Logger;
   metrics: Metrics;
   stops: (() => void)[];
+  /** How every watched source is followed and counted. */
+  follow: FollowOptions;
 }
 
 async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
   const { logger, metrics, stops } = parts;
   const api = await connectCluster(cfg, logger);
   const tls = await startTls(cfg, api, parts);
-  const clientCa = cfg.clientCaFile ? await startClientCa(cfg.clientCaFile, cfg, parts) : undefined;
-  const keys = await startKeys(cfg, parts);
-  const rt: Runtime = { policy: defaultPolicy(), draining: false, listening: false };
-  if (cfg.policyFile) stops.push(await startPolicy(cfg.policyFile, rt, parts, cfg.reloadPollMs));
+  const clientCa = cfg.clientCaFile ? await startClientCa(cfg.clientCaFile, parts) : undefined;
+  const keys = await startKeys(cfg.keysDir, parts);
+  const policy = cfg.policyFile ? await startPolicy(cfg.policyFile, parts) : fixed(defaultPolicy());
+  const rt: Runtime = { draining: false, listening: false };
   const resolver = new ConfigMapResolver({ api });
   const events = api ? startEvents(api, cfg, parts) : undefined;
   const app = createApp({
@@ -107,7 +110,7 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
     },
     validate: {
       keyring: () => keys.current(),
-      policy: () => rt.policy,
+      policy,
       resolve: (ns, refs, signal) => resolver.resolve(ns, refs, signal),
       metrics,
       logDecision: decisionLogger(logger),
@@ -137,7 +140,7 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
     {
       host: cfg.host,
       port,
-      policy: rt.policy.source,
+      policy: policy().source,
       keyCount: keys.current().ids().length,
       cluster: api !== undefined,
       clientCa: cfg.clientCaFile ?? 'none: callers are not authenticated',
@@ -146,7 +149,7 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
   );
   let done: Promise<void> | undefined;
   const shutdown = (): Promise<void> => (done ??= drain(cfg, { server, rt, events, logger, stops }));
-  return { port, server, metrics, logger, shutdown, policy: () => rt.policy };
+  return { port, server, metrics, logger, shutdown, policy };
 }
 
 function notReady(rt: Runtime, tls: CertificateSource): string | undefined {
@@ -193,43 +196,66 @@ async function startTls(
   api: KubeApi | undefined,
   parts: Parts,
 ): Promise<CertificateSource> {
-  const onError = (message: string): void => parts.logger.warn(message);
-  let source: CertificateSource;
-  if (cfg.tls.kind === 'files') {
-    const files = new FileCertificateSource({
-      certFile: cfg.tls.certFile,
-      keyFile: cfg.tls.keyFile,
-      pollMs: cfg.tls.pollMs ?? cfg.reloadPollMs,
-      onError,
-    });
-    await files.start();
-    source = files;
-  } else {
-    if (!api) throw new Error('--tls-self-managed needs Kubernetes API access (--kubeconfig or in-cluster)');
-    const { SelfManagedCertificateSource } = await import('../tls/selfmanaged.js');
-    const managed = new SelfManagedCertificateSource({
-      api,
-      ...cfg.tls,
-      onError,
-      onInfo: (m) => parts.logger.info(m),
-    });
-    await managed.start();
-    source = managed;
-  }
-  parts.stops.push(() => source.stop());
+  const source = owned(
+    cfg.tls.kind === 'files'
+      ? await startTlsFiles(cfg.tls, parts)
+      : await startSelfManaged(cfg.tls, api, parts),
+    parts,
+  );
   setExpiry(parts.metrics, source);
   return source;
 }
 
-async function startClientCa(file: string, cfg: WebhookConfig, parts: Parts): Promise<FileClientCaSource> {
-  const source = new FileClientCaSource({
-    file,
-    pollMs: cfg.reloadPollMs,
-    onError: (message) => parts.logger.warn(message),
+async function startTlsFiles(
+  tls: Extract<TlsConfig, { kind: 'files' }>,
+  parts: Parts,
+): Promise<CertificateSource> {
+  const { certFile, keyFile } = tls;
+  const files = await watchCertificateFiles({
+    certFile,
+    keyFile,
+    ...parts.follow,
+    pollMs: tls.pollMs ?? parts.follow.pollMs,
   });
-  await source.start();
+  files.onError((err) => parts.logger.warn(`${err.message}; keeping the previous certificate`));
+  return files;
+}
+
+async function startSelfManaged(
+  tls: Extract<TlsConfig, { kind: 'self-managed' }>,
+  api: KubeApi | undefined,
+  parts: Parts,
+): Promise<CertificateSource> {
+  if (!api) throw new Error('--tls-self-managed needs Kubernetes API access (--kubeconfig or in-cluster)');
+  const { SelfManagedCertificateSource } = await import('../tls/selfmanaged.js');
+  const managed = new SelfManagedCertificateSource({
+    api,
+    ...tls,
+    onError: (m) => parts.logger.warn(m),
+    onInfo: (m) => parts.logger.info(m),
+  });
+  await managed.start();
+  return managed;
+}
+
+/** The value of a source that is not watched (no file given). */
+function fixed<T>(value: T): () => T {
+  return () => value;
+}
+
+/** Stops `source` with the server. */
+function owned<S extends { stop(): void }>(source: S, parts: Parts): S {
   parts.stops.push(() => source.stop());
   return source;
+}
+
+async function startClientCa(file: string, parts: Parts): Promise<WatchedSource<string>> {
+  const ca = owned(await watchClientCa(file, parts.follow), parts);
+  ca.onError((err) => {
+    const why = (err as NodeJS.ErrnoException).code ?? err.message;
+    parts.logger.warn(`client CA unusable (${why}); keeping the previous bundle`);
+  });
+  return ca;
 }
 
 function setExpiry(metrics: Metrics, tls: CertificateSource): void {
@@ -237,58 +263,33 @@ function setExpiry(metrics: Metrics, tls: CertificateSource): void {
   if (notAfter) metrics.certificateExpiry.set(notAfter.getTime() / 1000);
 }
 
-async function startKeys(cfg: WebhookConfig, parts: Parts): Promise<KeyDirWatch> {
+async function startKeys(dir: string, parts: Parts): Promise<WatchedSource<Keyring>> {
   const { metrics, logger } = parts;
-  const watch = await watchKeyDir(
-    cfg.keysDir,
-    (keyring) => {
-      metrics.keysLoaded.set(keyring.ids().length);
-      metrics.keyReloads.inc({ result: 'ok' });
-      logger.info({ keyIds: keyring.ids() }, 'signing keys reloaded');
-    },
-    {
-      pollMs: cfg.reloadPollMs ?? 2000,
-      onError: (err) => {
-        metrics.keyReloads.inc({ result: 'error' });
-        logger.error({ reason: err.message }, 'signing keys reload failed; keeping the last good keys');
-      },
-    },
+  const keys = owned(await watchKeyDir(dir, parts.follow), parts);
+  metrics.keysLoaded.set(keys.current().ids().length);
+  keys.onChange((keyring) => {
+    metrics.keysLoaded.set(keyring.ids().length);
+    logger.info({ keyIds: keyring.ids() }, 'signing keys reloaded');
+  });
+  keys.onError((err) =>
+    logger.error({ reason: err.message }, 'signing keys reload failed; keeping the last good keys'),
   );
-  parts.stops.push(() => watch.close());
-  metrics.keysLoaded.set(watch.current().ids().length);
-  return watch;
+  return keys;
 }
 
-async function startPolicy(
-  file: string,
-  rt: Runtime,
-  parts: Parts,
-  pollMs: number | undefined,
-): Promise<() => void> {
-  const { metrics, logger } = parts;
-  const onReload = (r: PolicyReload): void => {
-    if (r.ok) {
-      rt.policy = r.policy;
-      metrics.policyReloads.inc({ result: 'ok' });
-      logger.info({ policy: file, rules: r.policy.rules.length }, 'policy reloaded');
-      return;
-    }
-    metrics.policyReloads.inc({ result: 'error' });
-    const errors = r.errors.map((e) => formatPolicyError(file, e));
+/** The policy in force: the file's last good policy, read anew through the returned function. */
+async function startPolicy(file: string, parts: Parts): Promise<() => Policy> {
+  const { logger } = parts;
+  const policies = owned(await watchPolicyFile(file, parts.follow), parts);
+  policies.onChange((p) => logger.info({ policy: file, rules: p.rules.length }, 'policy reloaded'));
+  policies.onError((err) => {
+    const errors = err instanceof PolicyFileError ? err.lines : [err.message];
     logger.error(
-      { policy: file, errors, keeping: rt.policy.source },
+      { policy: file, errors, keeping: policies.current().source },
       'policy reload failed; keeping the last good policy',
     );
-  };
-  const watch: PolicyWatch = await watchPolicyFile({ file, onReload, pollMs: pollMs ?? 2000 });
-  if (!watch.initial.ok) {
-    watch.stop();
-    throw new Error(
-      `invalid policy:\n${watch.initial.errors.map((e) => formatPolicyError(file, e)).join('\n')}`,
-    );
-  }
-  rt.policy = watch.initial.policy;
-  return () => watch.stop();
+  });
+  return () => policies.current();
 }
 
 function startEvents(api: KubeApi, cfg: WebhookConfig, parts: Parts): EventRecorder {

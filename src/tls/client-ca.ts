@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { ListenerSet } from './source.js';
+import { dirname } from 'node:path';
+import { watchSource, type FollowOptions, type WatchedSource } from '../watch/source.js';
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 
@@ -22,62 +23,17 @@ export function parseCaBundle(pem: string, file: string): string {
   return certs.join('\n') + '\n';
 }
 
-export interface ClientCaOptions {
-  file: string;
-  /** How often the file is re-read (default 2 s); polling for the reason FileCertificateSource gives. */
-  pollMs?: number;
-  onError?: (message: string) => void;
-}
-
 /**
- * The `--client-ca` bundle, reloaded like the serving certificate: a changed file that parses
- * replaces the bundle for new connections (through `onChange`); one that does not is reported
- * and the last good bundle stays.
+ * The `--client-ca` bundle, followed like the serving certificate: a changed file that parses
+ * replaces the bundle for new connections (through `onChange`); one that does not is told to
+ * `onError` and the last good bundle stays. Throws at once when the file is missing or unusable.
  */
-export class FileClientCaSource {
-  private pem = '';
-  private timer: NodeJS.Timeout | undefined;
-  private readonly changes = new ListenerSet<string>();
-  private reloading = false;
-
-  constructor(private readonly opts: ClientCaOptions) {}
-
-  /** First load: throws with a clear message when the file is missing or holds no usable certificate. */
-  async start(): Promise<void> {
-    this.pem = await this.read();
-    this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 2000);
-    this.timer.unref();
-  }
-
-  current(): string {
-    return this.pem;
-  }
-
-  onChange(listener: (pem: string) => void): void {
-    this.changes.add(listener);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  private async read(): Promise<string> {
-    return parseCaBundle(await readFile(this.opts.file, 'utf8'), this.opts.file);
-  }
-
-  private async poll(): Promise<void> {
-    if (this.reloading) return;
-    this.reloading = true;
-    try {
-      const pem = await this.read();
-      if (pem === this.pem) return;
-      this.pem = pem;
-      this.changes.emit(pem);
-    } catch (err) {
-      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      this.opts.onError?.(`client CA unusable (${why}); keeping the previous bundle`);
-    } finally {
-      this.reloading = false;
-    }
-  }
+export function watchClientCa(file: string, opts: FollowOptions = {}): Promise<WatchedSource<string>> {
+  return watchSource({
+    name: 'client-ca',
+    dirs: [dirname(file)],
+    load: async () => parseCaBundle(await readFile(file, 'utf8'), file),
+    same: (a, b) => a === b,
+    ...opts,
+  });
 }

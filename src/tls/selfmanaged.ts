@@ -8,7 +8,8 @@ import {
   serviceDnsNames,
   type KeyPair,
 } from './certs.js';
-import { ListenerSet, type CertificateSource } from './source.js';
+import { ListenerSet } from '../watch/listeners.js';
+import type { CertificateSource } from './source.js';
 
 /**
  * Self-managed TLS: modelgate is its own CA.

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { watchSource, type FollowOptions, type WatchedSource } from '../watch/source.js';
 import { certificateInfo, pairMatches, type KeyPair } from './x509.js';
 
 /**
@@ -27,103 +29,51 @@ export function usablePair(pair: KeyPair): boolean {
   }
 }
 
-export class ListenerSet<T> {
-  private readonly listeners: ((v: T) => void)[] = [];
-  add(l: (v: T) => void): void {
-    this.listeners.push(l);
-  }
-  emit(v: T): void {
-    for (const l of this.listeners) l(v);
-  }
-}
-
-export interface FileSourceOptions {
+export interface FileSourceOptions extends FollowOptions {
   certFile: string;
   keyFile: string;
-  /** How often the files are re-read (default 2 s). Polling, not fs.watch: a mounted Secret changes by symlink swap, which inotify watches on the old file miss. */
-  pollMs?: number;
-  onError?: (message: string) => void;
+}
+
+/** The serving pair from files, followed: a CertificateSource that also tells its reload failures. */
+export type FileCertificateSource = CertificateSource & WatchedSource<KeyPair>;
+
+function samePair(a: KeyPair, b: KeyPair): boolean {
+  return a.certPem === b.certPem && a.keyPem === b.keyPem;
+}
+
+async function readPair(certFile: string, keyFile: string): Promise<KeyPair> {
+  const [certPem, keyPem] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+  const pair = { certPem, keyPem };
+  if (!usablePair(pair))
+    throw new Error(`TLS certificate ${certFile} and key ${keyFile} do not form a usable pair`);
+  return pair;
 }
 
 /**
- * Certificate files from cert-manager or a mounted Secret, reloaded when they change.
+ * Certificate files from cert-manager or a mounted Secret, followed (src/watch/source.ts).
  * While a writer has replaced the certificate but not yet the key, the pair does not match:
- * it is skipped until both agree, and the last good pair keeps serving.
+ * it is refused until both agree, and the last good pair keeps serving. Throws at once when
+ * the files are missing or do not match.
  */
-export class FileCertificateSource implements CertificateSource {
-  private pair: KeyPair | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly changes = new ListenerSet<KeyPair>();
-  private expiry: Date | undefined;
-  private reloading = false;
-
-  constructor(private readonly opts: FileSourceOptions) {}
-
-  /** First load: throws with a clear message when the files are missing or do not match. */
-  async start(): Promise<void> {
-    const pair = await this.read();
-    if (!usablePair(pair))
-      throw new Error(
-        `TLS certificate ${this.opts.certFile} and key ${this.opts.keyFile} do not form a usable pair`,
-      );
-    this.accept(pair);
-    this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 2000);
-    this.timer.unref();
-  }
-
-  current(): KeyPair | undefined {
-    return this.pair;
-  }
-
-  onChange(listener: (pair: KeyPair) => void): void {
-    this.changes.add(listener);
-  }
-
-  healthy(now = new Date()): boolean {
-    return this.pair !== undefined && this.expiry !== undefined && this.expiry > now;
-  }
-
-  notAfter(): Date | undefined {
-    return this.expiry;
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  private async read(): Promise<KeyPair> {
-    const [certPem, keyPem] = await Promise.all([
-      readFile(this.opts.certFile, 'utf8'),
-      readFile(this.opts.keyFile, 'utf8'),
-    ]);
-    return { certPem, keyPem };
-  }
-
-  private accept(pair: KeyPair): void {
-    this.pair = pair;
-    this.expiry = certificateInfo(pair.certPem).notAfter;
-  }
-
-  private async poll(): Promise<void> {
-    if (this.reloading) return;
-    this.reloading = true;
-    try {
-      const pair = await this.read();
-      if (this.pair && pair.certPem === this.pair.certPem && pair.keyPem === this.pair.keyPem) return;
-      if (!usablePair(pair)) {
-        this.opts.onError?.(
-          `TLS files changed but do not form a usable pair yet; keeping the previous certificate`,
-        );
-        return;
-      }
-      this.accept(pair);
-      this.changes.emit(pair);
-    } catch (err) {
-      this.opts.onError?.(
-        `TLS files unreadable (${(err as NodeJS.ErrnoException).code ?? 'error'}); keeping the previous certificate`,
-      );
-    } finally {
-      this.reloading = false;
-    }
-  }
+export async function watchCertificateFiles(opts: FileSourceOptions): Promise<FileCertificateSource> {
+  const { certFile, keyFile, ...follow } = opts;
+  const files = await watchSource({
+    name: 'tls',
+    dirs: [dirname(certFile), dirname(keyFile)],
+    load: () => readPair(certFile, keyFile),
+    same: samePair,
+    ...follow,
+  });
+  let expiry = certificateInfo(files.current().certPem).notAfter;
+  files.onChange((pair) => {
+    expiry = certificateInfo(pair.certPem).notAfter; // first listener: the others see the new expiry
+  });
+  return {
+    current: () => files.current(),
+    onChange: (listener) => files.onChange(listener),
+    onError: (listener) => files.onError(listener),
+    healthy: (now = new Date()) => expiry > now,
+    notAfter: () => expiry,
+    stop: () => files.stop(),
+  };
 }
