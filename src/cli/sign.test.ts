@@ -178,13 +178,32 @@ describe('modelgate sign --format v2', () => {
         '1',
         '--source',
         's',
-        '--out',
-        'sub/m.json',
+        '--base-dir',
+        'sub',
       ],
       io,
     );
     expect(code).toBe(2);
     expect(io.err()).toContain('pass --base-dir');
+  });
+
+  it("refuses several files without --name: the first shard's name is not the model's", async () => {
+    await writeFile('b.bin', 'second shard');
+    const io = fakeIO();
+    const args = ['sign', 'fraud-detector.onnx', 'b.bin', '--format', 'v2', '--key-file', 'signing.key'];
+    expect(await main([...args, '--key-id', 'ci', '--version', '1', '--source', 's'], io)).toBe(2);
+    expect(io.err()).toContain('2 files given: pass --name');
+  });
+
+  it('writes file paths relative to the files\' directory, wherever --out puts the manifest', async () => {
+    await mkdir('llm');
+    await writeFile('llm/a.bin', 'a');
+    await writeFile('llm/b.bin', 'b');
+    const args = ['sign', 'llm/a.bin', 'llm/b.bin', '--format', 'v2', '--key-file', 'signing.key'];
+    const extra = ['--key-id', 'ci', '--name', 'llm', '--version', '1', '--source', 's', '--out', 'llm.json'];
+    expect(await main([...args, ...extra], fakeIO())).toBe(0);
+    const m = JSON.parse(await readFile('llm.json', 'utf8')) as { files: { path: string }[] };
+    expect(m.files.map((f) => f.path)).toEqual(['a.bin', 'b.bin']);
   });
 });
 

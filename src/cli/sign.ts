@@ -1,6 +1,6 @@
 /** `modelgate sign`: hash model file(s) and write a signed manifest beside them. */
 import { writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KeyLoadError, loadKeyFile } from '../keys/load.js';
 import type { Keyring } from '../keys/types.js';
@@ -16,7 +16,7 @@ import { UsageError } from './types.js';
 import { parseDuration as parsePolicyDuration } from '../policy/duration.js';
 
 const HELP = `usage: modelgate sign <model> --key-file F [--key-id ID] [--format v1|v2] [--out M]
-       modelgate sign <file>... --format v2 --key-file F --version V --source S [--name N]
+       modelgate sign <file>... --format v2 --key-file F --version V --source S --name N
                       [--claim k=v]... [--expires-in DUR] [--base-dir D] [--out M]
 
 Hashes the model and writes a signed manifest (default: model.onnx → model.manifest.json).
@@ -26,7 +26,9 @@ Hashes the model and writes a signed manifest (default: model.onnx → model.man
   --claim k=v   a signed fact, repeatable: scan=passed, approvers=alice,bob,
                 dataClassification=internal, customerFacing=true, explainabilityReport=URL
   --expires-in  how long the v2 manifest is valid: 90d, 12h, 1w2d, 30m
-  --base-dir D  v2 file paths are relative to D (default: the manifest's directory)
+  --name N      the model's name (v2); required for several files (default for one: its stem)
+  --base-dir D  v2 file paths are relative to D (default: the directory holding the files,
+                wherever --out puts the manifest): verify <D> --manifest M checks them
   --json        print the result as JSON
 `;
 
@@ -135,6 +137,22 @@ function v2Path(file: string, baseDir: string): string {
   return rel;
 }
 
+/**
+ * The deepest directory holding every file: what `verify <dir>` will be given. Not the
+ * manifest's directory: `--out` may put the manifest anywhere, the paths must not change.
+ */
+export function commonDir(files: readonly string[]): string {
+  const dirs = files.map((f) => resolve(dirname(f)).split(sep));
+  const first = dirs[0] ?? [];
+  let n = first.length;
+  for (const d of dirs) {
+    let i = 0;
+    while (i < n && i < d.length && d[i] === first[i]) i++;
+    n = i;
+  }
+  return first.slice(0, n).join(sep) || sep;
+}
+
 function requireString(values: Values, key: 'version' | 'source', what: string): string {
   const v = values[key];
   if (v === undefined || v === '') throw new UsageError(`--format v2 needs --${key}: ${what}`);
@@ -149,7 +167,10 @@ interface V2Inputs {
   expiresInMs: number | undefined;
 }
 
-function v2Inputs(values: Values): V2Inputs {
+function v2Inputs(values: Values, fileCount: number): V2Inputs {
+  // The first shard's name would become the model's name: a sharded model must be named.
+  if (fileCount > 1 && (values.name ?? '') === '')
+    throw new UsageError(`${fileCount} files given: pass --name, the model's name (the shards are one model)`);
   return {
     version: requireString(values, 'version', 'the model version'),
     source: requireString(values, 'source', 'where the model came from (repo@commit, registry URL)'),
@@ -167,7 +188,7 @@ function buildV2(
   const { key, inputs } = signing;
   const name = values.name ?? basename(withSuffix(models[0] as string, ''));
   const out = v2Out(models, values, name);
-  const baseDir = values['base-dir'] ?? dirname(out);
+  const baseDir = values['base-dir'] ?? commonDir(models);
   const now = new Date();
   const expiresAt =
     inputs.expiresInMs === undefined
@@ -206,7 +227,7 @@ export const sign: Command = async (args, io) => {
   const key = await loadSigningKey(values);
   if (values.format === 'v1' && models.length !== 1)
     throw new UsageError('--format v1 signs exactly one model file; use --format v2 for sharded models');
-  const inputs = values.format === 'v2' ? v2Inputs(values) : undefined; // before hashing gigabytes
+  const inputs = values.format === 'v2' ? v2Inputs(values, models.length) : undefined; // before hashing gigabytes
   const digests = await hashModels(models, io);
   const { out, text, summary } =
     inputs === undefined
