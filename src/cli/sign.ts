@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KeyLoadError, loadKeyFile } from '../keys/load.js';
+import { KeyLoadError, keyIdOfFileName, loadKeyFile } from '../keys/load.js';
 import type { Keyring } from '../keys/types.js';
 import { manifestPathFor, withSuffix } from '../manifest/files.js';
 import { HashError, hashFiles, type PathDigest } from '../manifest/hash.js';
@@ -22,7 +22,9 @@ const HELP = `usage: modelgate sign <model> --key-file F [--key-id ID] [--format
 Hashes the model and writes a signed manifest (default: model.onnx → model.manifest.json).
   --format v1   the seed's format (default): signs only the sha256; no key id inside.
   --format v2   binds name, version, source, every file (sharded models), claims and time.
-  --key-id ID   the key's id (default: the key file's name); v2 records it.
+  --key-id ID   the key's id: its file name in the cluster's keys Secret; v2 records it.
+                Default: the key file's name, which must then have no extension
+                (ci-2026.key: pass --key-id ci-2026).
   --claim k=v   a signed fact, repeatable: scan=passed, approvers=alice,bob,
                 dataClassification=internal, customerFacing=true, explainabilityReport=URL
   --expires-in  how long the v2 manifest is valid: 90d, 12h, 1w2d, 30m
@@ -87,11 +89,25 @@ export function parseClaims(items: readonly string[]): Claims {
   return claims;
 }
 
+/**
+ * The id v2 records. Without --key-id it is the key file's name, which must then be exactly the
+ * id the cluster's keys Secret holds the key under: no extension, a valid id. v1 records no id.
+ */
+function signingKeyId(values: Values, file: string): string | undefined {
+  const given = values['key-id'];
+  if (given !== undefined || values.format !== 'v2') return given;
+  const derived = keyIdOfFileName(file);
+  if ('id' in derived) return derived.id;
+  const hint = derived.suggest === undefined ? '' : ` (--key-id ${derived.suggest} if the Secret holds it as ${derived.suggest})`;
+  throw new UsageError(`${derived.why}: pass --key-id, the key's file name in the keys Secret${hint}`);
+}
+
 async function loadSigningKey(values: Values): Promise<{ keyring: Keyring; keyId: string }> {
   const file = values['key-file'];
   if (file === undefined) throw new UsageError('--key-file is required: the file holding the signing key');
+  const id = signingKeyId(values, file);
   try {
-    const keyring = await loadKeyFile(file, values['key-id']);
+    const keyring = await loadKeyFile(file, id);
     return { keyring, keyId: keyring.ids()[0] as string };
   } catch (err) {
     if (err instanceof KeyLoadError) throw new UsageError(err.message);

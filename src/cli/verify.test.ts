@@ -197,6 +197,28 @@ describe('modelgate verify on a sharded v2 model', () => {
     expect((await run(hf, '--manifest', manifest(), '--keys-dir', join(dir, 'keys'))).code).toBe(0);
   });
 
+  it('warns when the manifest names a key that a Secret holding the key file would call otherwise', async () => {
+    const keyCopy = join(dir, 'ci-2026.key');
+    await writeFile(keyCopy, 'ci-signing-key-2026\n');
+    const got = await run(shardDir, '--manifest', manifest(), '--key-file', keyCopy);
+    expect(got.code).toBe(0);
+    expect(got.out).toContain(
+      'warning: the manifest names key "ci-2026", but the key file name "ci-2026.key" has an extension',
+    );
+    expect(got.out).toContain('the cluster verifies only if its keys Secret has a key named "ci-2026"');
+    const exact = await run(shardDir, '--manifest', manifest(), '--key-file', join(dir, 'keys', 'ci-2026'));
+    expect(exact.out).not.toContain('warning');
+  });
+
+  it('names the keys a keys directory holds when the manifest names another', async () => {
+    await mkdir(join(dir, 'keys2'));
+    await writeFile(join(dir, 'keys2', 'ci-2027'), 'x');
+    const got = await run(shardDir, '--manifest', manifest(), '--keys-dir', join(dir, 'keys2'));
+    expect(got.code).toBe(1);
+    expect(got.out).toContain(`key "ci-2026" is not loaded`);
+    expect(got.out).toContain(`(${join(dir, 'keys2')} holds: ci-2027; file name = key id) [unknown-key]`);
+  });
+
   it('reports a missing shard as invalid, as missing (not as changed bytes), in --json too', async () => {
     const got = await run(dir, '--manifest', manifest(), '--keys-dir', join(dir, 'keys'));
     expect(got.code).toBe(1);

@@ -4,7 +4,7 @@
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
-import { KeyLoadError, loadKeyDir, loadKeyFile } from '../keys/load.js';
+import { KeyLoadError, keyIdOfFileName, loadKeyDir, loadKeyFile } from '../keys/load.js';
 import type { Keyring } from '../keys/types.js';
 import { digestError } from '../manifest/fields.js';
 import { manifestPathFor } from '../manifest/files.js';
@@ -20,7 +20,8 @@ import { UsageError } from './types.js';
 const HELP = `usage: modelgate verify <model> [--manifest M] (--key-file F [--key-id ID] | --keys-dir D | --sha256 HEX...)
 
 Re-hashes the model and checks it. Exit 0 valid, 1 invalid, 2 bad input.
-  --key-file F   check the manifest's signature with this key (v2: id defaults to the manifest's keyId)
+  --key-file F   check the manifest's signature with this key (v2: it stands for the key the
+                 manifest names; a warning says when a keys Secret would know it by another id)
   --keys-dir D   check it with any key in D (a mounted Secret: file name = key id)
   --sha256 HEX   no key: the bytes must have this sha256 (what the init container runs).
                  Repeat it for several files: verify a.bin b.bin --sha256 A --sha256 B,
@@ -140,6 +141,31 @@ async function loadKeys(values: Values, manifest: Manifest): Promise<Keyring> {
 }
 
 /** The entry a single model file stands for: its path ends with the entry's path (the longest such). */
+/**
+ * `--key-file` stands for the key the v2 manifest names; say so when a keys Secret holding this
+ * file would give it another id, so "valid" here is not "unknown-key" in the cluster.
+ */
+function keyIdWarnings(values: Values, m: Manifest): Problem[] {
+  const file = values['key-file'];
+  if (file === undefined || values['key-id'] !== undefined || m.format !== 'v2') return [];
+  const named = m.body.signature.keyId;
+  const derived = keyIdOfFileName(file);
+  if ('id' in derived && derived.id === named) return [];
+  return [
+    {
+      code: 'key-id-unknown-to-cluster',
+      path: values.manifest ?? '',
+      message: `the manifest names key "${named}", but ${'id' in derived ? `a keys Secret holding this file would call it "${derived.id}"` : derived.why}: the cluster verifies only if its keys Secret has a key named "${named}" (re-sign with --key-id, or pass --key-id ${named} to say this file is that key)`,
+    },
+  ];
+}
+
+/** With --keys-dir, name the keys that are there, so a mistyped or extended id is visible. */
+function explainUnknownKey(p: Problem, values: Values, keyring: Keyring): Problem {
+  if (p.code !== 'unknown-key' || values['keys-dir'] === undefined) return p;
+  return { ...p, message: `${p.message} (${values['keys-dir']} holds: ${keyring.ids().join(', ')}; file name = key id)` };
+}
+
 function v2Entry(m: Manifest & { format: 'v2' }, model: string, manifestPath: string): Target {
   const files = m.body.files;
   const given = resolve(model).split(sep).join('/');
@@ -203,13 +229,14 @@ async function planFromManifest(values: Values, model: string, mode: 'key' | 'sh
   if (m === undefined) return { report, targets: [] };
   const targets = targetsOf(m, model, isDir, manifestPath);
   if (mode === 'sha256') return { report, targets, pinned: pinnedHashes(values) };
-  const verified = verifyManifest(m, await loadKeys(values, m), { origin: manifestPath, now: new Date() });
+  const keyring = await loadKeys(values, m);
+  const verified = verifyManifest(m, keyring, { origin: manifestPath, now: new Date() });
   if (!verified.ok) {
-    report.problems.push(verified.problem);
+    report.problems.push(explainUnknownKey(verified.problem, values, keyring));
     return { report, targets: [] };
   }
   Object.assign(report, { name: verified.value.name, keyId: verified.value.keyId });
-  report.warnings.push(...(verified.value.warnings ?? []));
+  report.warnings.push(...(verified.value.warnings ?? []), ...keyIdWarnings(values, m));
   return { report, targets };
 }
 
