@@ -11,6 +11,7 @@ import type { Claims, ManifestV1, ManifestV2 } from '../manifest/types.js';
 import { formatV1, signV1 } from '../manifest/v1.js';
 import { filePathError, formatV2, signV2, V2_API_VERSION, V2_KIND } from '../manifest/v2.js';
 import { parseCommandLine } from './args.js';
+import { DEFAULT_MODEL_VOLUME, defaultVerifyImage, k8sSnippet } from './k8s-snippet.js';
 import type { CliIO, Command } from './types.js';
 import { UsageError } from './types.js';
 import { parseDuration as parsePolicyDuration } from '../policy/duration.js';
@@ -32,6 +33,11 @@ Hashes the model and writes a signed manifest (default: model.onnx → model.man
   --base-dir D  v2 file paths are relative to D (default: the directory holding the files,
                 wherever --out puts the manifest): verify <D> --manifest M checks them
   --json        print the result as JSON
+  --print k8s   print what to paste into the workload (the manifest annotation and the verify
+                init container with every file and --sha256, as the webhook counts it) on
+                stdout; the "wrote" line goes to stderr
+  --verify-image I   its image (default ghcr.io/modelgate/modelgate:<this CLI's version>)
+  --model-volume V   the model volume's name, mounted read-only at /models (default models)
 `;
 
 const OPTIONS = {
@@ -46,6 +52,9 @@ const OPTIONS = {
   'expires-in': { type: 'string' },
   'base-dir': { type: 'string' },
   json: { type: 'boolean', default: false },
+  print: { type: 'string' },
+  'verify-image': { type: 'string' },
+  'model-volume': { type: 'string', default: DEFAULT_MODEL_VOLUME },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -231,18 +240,26 @@ function parse(args: string[]): { values: Values; models: string[] } {
   return { values, models: positionals };
 }
 
+/** Flag combinations that cannot work, refused before a key is read or a byte hashed. */
+function checkFlags(values: Values, models: string[]): void {
+  if (models.length === 0) throw new UsageError('which model? usage: modelgate sign <model> --key-file F');
+  if (values.format !== 'v1' && values.format !== 'v2')
+    throw new UsageError(`--format ${values.format}: use v1 or v2`);
+  if (values.format === 'v1' && models.length !== 1)
+    throw new UsageError('--format v1 signs exactly one model file; use --format v2 for sharded models');
+  if (values.print !== undefined && values.print !== 'k8s')
+    throw new UsageError(`--print ${values.print}: use --print k8s`);
+  if (values.print !== undefined && values.json) throw new UsageError('--print and --json: choose one');
+}
+
 export const sign: Command = async (args, io) => {
   const { values, models } = parse(args);
   if (values.help) {
     io.stdout.write(HELP);
     return 0;
   }
-  if (models.length === 0) throw new UsageError('which model? usage: modelgate sign <model> --key-file F');
-  if (values.format !== 'v1' && values.format !== 'v2')
-    throw new UsageError(`--format ${values.format}: use v1 or v2`);
+  checkFlags(values, models);
   const key = await loadSigningKey(values);
-  if (values.format === 'v1' && models.length !== 1)
-    throw new UsageError('--format v1 signs exactly one model file; use --format v2 for sharded models');
   const inputs = values.format === 'v2' ? v2Inputs(values, models.length) : undefined; // before hashing gigabytes
   const digests = await hashModels(models, io);
   const { out, text, summary } =
@@ -250,13 +267,28 @@ export const sign: Command = async (args, io) => {
       ? v1Result(models, digests, values, key)
       : v2Result(models, digests, values, { key, inputs });
   await writeFile(out, text);
-  io.stdout.write(
-    values.json
-      ? `${JSON.stringify({ manifest: out, ...summary })}\n`
-      : `wrote ${out} (${summary.format}, key "${summary.keyId}", ${summary.files.length} file(s))\n`,
-  );
+  const wrote = `wrote ${out} (${summary.format}, key "${summary.keyId}", ${summary.files.length} file(s))\n`;
+  if (values.print === undefined) {
+    io.stdout.write(values.json ? `${JSON.stringify({ manifest: out, ...summary })}\n` : wrote);
+    return 0;
+  }
+  io.stderr.write(wrote);
+  io.stdout.write(await snippetOf(text, summary, values));
   return 0;
 };
+
+/** v1 names the file as given; in the volume it is its base name. v2 paths are already relative. */
+async function snippetOf(text: string, summary: Summary, values: Values): Promise<string> {
+  return k8sSnippet({
+    manifestText: text,
+    files: summary.files.map((f) => ({
+      path: summary.format === 'v1' ? basename(f.path) : f.path,
+      sha256: f.sha256,
+    })),
+    image: values['verify-image'] ?? (await defaultVerifyImage()),
+    volume: values['model-volume'],
+  });
+}
 
 interface Summary {
   format: 'v1' | 'v2';
