@@ -125,7 +125,7 @@ async function loadSigningKey(values: Values): Promise<{ keyring: Keyring; keyId
 }
 
 async function hashModels(paths: string[], io: CliIO): Promise<PathDigest[]> {
-  const progress = progressLine(io.stderr, 'hashing');
+  const progress = progressLine(io.stderr, 'hashing', { signals: process });
   try {
     return await hashFiles(paths, { onProgress: progress.onProgress });
   } catch (err) {

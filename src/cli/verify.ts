@@ -19,7 +19,9 @@ import { UsageError } from './types.js';
 
 const HELP = `usage: modelgate verify <model> [--manifest M] (--key-file F [--key-id ID] | --keys-dir D | --sha256 HEX...)
 
-Re-hashes the model and checks it. Exit 0 valid, 1 invalid, 2 bad input.
+Re-hashes the model and checks it. Exit 0 valid, 1 invalid, 2 bad input, 130 on Ctrl-C.
+Progress (64 MiB and more) goes to stderr with rate and ETA: redrawn on a terminal; in logs
+(the init container) a plain line every 10% or 10 s. Each file's full sha256 ends the output.
   --key-file F   check the manifest's signature with this key (v2: it stands for the key the
                  manifest names; a warning says when a keys Secret would know it by another id)
   --keys-dir D   check it with any key in D (a mounted Secret: file name = key id)
@@ -344,7 +346,7 @@ function compare(t: Target, actual: { sha256: string; size: number }, report: Ve
 
 async function hashAndCompare(p: Plan, io: CliIO): Promise<void> {
   const { present, missing } = await existing(p.targets);
-  const progress = progressLine(io.stderr, 'verifying');
+  const progress = progressLine(io.stderr, 'verifying', { signals: process });
   try {
     const digests = await hashFiles(
       present.map((t) => t.readFrom ?? t.path),
