@@ -82,8 +82,13 @@ describe('modelgate sign --format v1', () => {
     ['an unknown flag', ['fraud-detector.onnx', '--key', 'signing.key'], "Unknown option '--key'"],
     [
       'v2 without --version',
-      ['fraud-detector.onnx', '--key-file', 'signing.key', '--format', 'v2', '--source', 's'],
+      ['fraud-detector.onnx', '--key-file', 'signing.key', '--key-id', 'ci', '--format', 'v2', '--source', 's'],
       'needs --version',
+    ],
+    [
+      'v2 with a key file named like a file, not a key id',
+      ['fraud-detector.onnx', '--key-file', 'signing.key', '--format', 'v2', '--version', '1', '--source', 's'],
+      'the key file name "signing.key" has an extension, so it is not the key\'s id in the cluster\'s keys Secret: pass --key-id, the key\'s file name in the keys Secret (--key-id signing if the Secret holds it as signing)',
     ],
     [
       'a bad duration',
@@ -91,6 +96,8 @@ describe('modelgate sign --format v1', () => {
         'fraud-detector.onnx',
         '--key-file',
         'signing.key',
+        '--key-id',
+        'ci',
         '--format',
         'v2',
         '--source',
@@ -164,6 +171,14 @@ describe('modelgate sign --format v2', () => {
     ).toMatchObject({ ok: false, problem: { code: 'expired' } });
   });
 
+  it('records a key file name without extension as the key id', async () => {
+    await copyFile('signing.key', 'ci-2026');
+    const io = fakeIO();
+    const args = ['sign', 'fraud-detector.onnx', '--format', 'v2', '--key-file', 'ci-2026'];
+    expect(await main([...args, '--version', '1', '--source', 's', '--json'], io)).toBe(0);
+    expect(io.out()).toContain('"keyId":"ci-2026"');
+  });
+
   it('refuses a file outside the base directory', async () => {
     const io = fakeIO();
     const code = await main(
@@ -174,17 +189,38 @@ describe('modelgate sign --format v2', () => {
         'v2',
         '--key-file',
         'signing.key',
+        '--key-id',
+        'ci',
         '--version',
         '1',
         '--source',
         's',
-        '--out',
-        'sub/m.json',
+        '--base-dir',
+        'sub',
       ],
       io,
     );
     expect(code).toBe(2);
     expect(io.err()).toContain('pass --base-dir');
+  });
+
+  it("refuses several files without --name: the first shard's name is not the model's", async () => {
+    await writeFile('b.bin', 'second shard');
+    const io = fakeIO();
+    const args = ['sign', 'fraud-detector.onnx', 'b.bin', '--format', 'v2', '--key-file', 'signing.key'];
+    expect(await main([...args, '--key-id', 'ci', '--version', '1', '--source', 's'], io)).toBe(2);
+    expect(io.err()).toContain('2 files given: pass --name');
+  });
+
+  it('writes file paths relative to the files\' directory, wherever --out puts the manifest', async () => {
+    await mkdir('llm');
+    await writeFile('llm/a.bin', 'a');
+    await writeFile('llm/b.bin', 'b');
+    const args = ['sign', 'llm/a.bin', 'llm/b.bin', '--format', 'v2', '--key-file', 'signing.key'];
+    const extra = ['--key-id', 'ci', '--name', 'llm', '--version', '1', '--source', 's', '--out', 'llm.json'];
+    expect(await main([...args, ...extra], fakeIO())).toBe(0);
+    const m = JSON.parse(await readFile('llm.json', 'utf8')) as { files: { path: string }[] };
+    expect(m.files.map((f) => f.path)).toEqual(['a.bin', 'b.bin']);
   });
 });
 

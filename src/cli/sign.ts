@@ -1,8 +1,8 @@
 /** `modelgate sign`: hash model file(s) and write a signed manifest beside them. */
 import { writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KeyLoadError, loadKeyFile } from '../keys/load.js';
+import { KeyLoadError, keyIdOfFileName, loadKeyFile } from '../keys/load.js';
 import type { Keyring } from '../keys/types.js';
 import { manifestPathFor, withSuffix } from '../manifest/files.js';
 import { HashError, hashFiles, type PathDigest } from '../manifest/hash.js';
@@ -11,23 +11,33 @@ import type { Claims, ManifestV1, ManifestV2 } from '../manifest/types.js';
 import { formatV1, signV1 } from '../manifest/v1.js';
 import { filePathError, formatV2, signV2, V2_API_VERSION, V2_KIND } from '../manifest/v2.js';
 import { parseCommandLine } from './args.js';
+import { DEFAULT_MODEL_VOLUME, defaultVerifyImage, k8sSnippet } from './k8s-snippet.js';
 import type { CliIO, Command } from './types.js';
 import { UsageError } from './types.js';
 import { parseDuration as parsePolicyDuration } from '../policy/duration.js';
 
 const HELP = `usage: modelgate sign <model> --key-file F [--key-id ID] [--format v1|v2] [--out M]
-       modelgate sign <file>... --format v2 --key-file F --version V --source S [--name N]
+       modelgate sign <file>... --format v2 --key-file F --version V --source S --name N
                       [--claim k=v]... [--expires-in DUR] [--base-dir D] [--out M]
 
 Hashes the model and writes a signed manifest (default: model.onnx → model.manifest.json).
   --format v1   the seed's format (default): signs only the sha256; no key id inside.
   --format v2   binds name, version, source, every file (sharded models), claims and time.
-  --key-id ID   the key's id (default: the key file's name); v2 records it.
+  --key-id ID   the key's id: its file name in the cluster's keys Secret; v2 records it.
+                Default: the key file's name, which must then have no extension
+                (ci-2026.key: pass --key-id ci-2026).
   --claim k=v   a signed fact, repeatable: scan=passed, approvers=alice,bob,
                 dataClassification=internal, customerFacing=true, explainabilityReport=URL
   --expires-in  how long the v2 manifest is valid: 90d, 12h, 1w2d, 30m
-  --base-dir D  v2 file paths are relative to D (default: the manifest's directory)
+  --name N      the model's name (v2); required for several files (default for one: its stem)
+  --base-dir D  v2 file paths are relative to D (default: the directory holding the files,
+                wherever --out puts the manifest): verify <D> --manifest M checks them
   --json        print the result as JSON
+  --print k8s   print what to paste into the workload (the manifest annotation and the verify
+                init container with every file and --sha256, as the webhook counts it) on
+                stdout; the "wrote" line goes to stderr
+  --verify-image I   its image (default ghcr.io/modelgate/modelgate:<this CLI's version>)
+  --model-volume V   the model volume's name, mounted read-only at /models (default models)
 `;
 
 const OPTIONS = {
@@ -42,6 +52,9 @@ const OPTIONS = {
   'expires-in': { type: 'string' },
   'base-dir': { type: 'string' },
   json: { type: 'boolean', default: false },
+  print: { type: 'string' },
+  'verify-image': { type: 'string' },
+  'model-volume': { type: 'string', default: DEFAULT_MODEL_VOLUME },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -85,11 +98,25 @@ export function parseClaims(items: readonly string[]): Claims {
   return claims;
 }
 
+/**
+ * The id v2 records. Without --key-id it is the key file's name, which must then be exactly the
+ * id the cluster's keys Secret holds the key under: no extension, a valid id. v1 records no id.
+ */
+function signingKeyId(values: Values, file: string): string | undefined {
+  const given = values['key-id'];
+  if (given !== undefined || values.format !== 'v2') return given;
+  const derived = keyIdOfFileName(file);
+  if ('id' in derived) return derived.id;
+  const hint = derived.suggest === undefined ? '' : ` (--key-id ${derived.suggest} if the Secret holds it as ${derived.suggest})`;
+  throw new UsageError(`${derived.why}: pass --key-id, the key's file name in the keys Secret${hint}`);
+}
+
 async function loadSigningKey(values: Values): Promise<{ keyring: Keyring; keyId: string }> {
   const file = values['key-file'];
   if (file === undefined) throw new UsageError('--key-file is required: the file holding the signing key');
+  const id = signingKeyId(values, file);
   try {
-    const keyring = await loadKeyFile(file, values['key-id']);
+    const keyring = await loadKeyFile(file, id);
     return { keyring, keyId: keyring.ids()[0] as string };
   } catch (err) {
     if (err instanceof KeyLoadError) throw new UsageError(err.message);
@@ -98,7 +125,7 @@ async function loadSigningKey(values: Values): Promise<{ keyring: Keyring; keyId
 }
 
 async function hashModels(paths: string[], io: CliIO): Promise<PathDigest[]> {
-  const progress = progressLine(io.stderr, 'hashing');
+  const progress = progressLine(io.stderr, 'hashing', { signals: process });
   try {
     return await hashFiles(paths, { onProgress: progress.onProgress });
   } catch (err) {
@@ -135,6 +162,22 @@ function v2Path(file: string, baseDir: string): string {
   return rel;
 }
 
+/**
+ * The deepest directory holding every file: what `verify <dir>` will be given. Not the
+ * manifest's directory: `--out` may put the manifest anywhere, the paths must not change.
+ */
+export function commonDir(files: readonly string[]): string {
+  const dirs = files.map((f) => resolve(dirname(f)).split(sep));
+  const first = dirs[0] ?? [];
+  let n = first.length;
+  for (const d of dirs) {
+    let i = 0;
+    while (i < n && i < d.length && d[i] === first[i]) i++;
+    n = i;
+  }
+  return first.slice(0, n).join(sep) || sep;
+}
+
 function requireString(values: Values, key: 'version' | 'source', what: string): string {
   const v = values[key];
   if (v === undefined || v === '') throw new UsageError(`--format v2 needs --${key}: ${what}`);
@@ -149,7 +192,10 @@ interface V2Inputs {
   expiresInMs: number | undefined;
 }
 
-function v2Inputs(values: Values): V2Inputs {
+function v2Inputs(values: Values, fileCount: number): V2Inputs {
+  // The first shard's name would become the model's name: a sharded model must be named.
+  if (fileCount > 1 && (values.name ?? '') === '')
+    throw new UsageError(`${fileCount} files given: pass --name, the model's name (the shards are one model)`);
   return {
     version: requireString(values, 'version', 'the model version'),
     source: requireString(values, 'source', 'where the model came from (repo@commit, registry URL)'),
@@ -167,7 +213,7 @@ function buildV2(
   const { key, inputs } = signing;
   const name = values.name ?? basename(withSuffix(models[0] as string, ''));
   const out = v2Out(models, values, name);
-  const baseDir = values['base-dir'] ?? dirname(out);
+  const baseDir = values['base-dir'] ?? commonDir(models);
   const now = new Date();
   const expiresAt =
     inputs.expiresInMs === undefined
@@ -194,32 +240,55 @@ function parse(args: string[]): { values: Values; models: string[] } {
   return { values, models: positionals };
 }
 
+/** Flag combinations that cannot work, refused before a key is read or a byte hashed. */
+function checkFlags(values: Values, models: string[]): void {
+  if (models.length === 0) throw new UsageError('which model? usage: modelgate sign <model> --key-file F');
+  if (values.format !== 'v1' && values.format !== 'v2')
+    throw new UsageError(`--format ${values.format}: use v1 or v2`);
+  if (values.format === 'v1' && models.length !== 1)
+    throw new UsageError('--format v1 signs exactly one model file; use --format v2 for sharded models');
+  if (values.print !== undefined && values.print !== 'k8s')
+    throw new UsageError(`--print ${values.print}: use --print k8s`);
+  if (values.print !== undefined && values.json) throw new UsageError('--print and --json: choose one');
+}
+
 export const sign: Command = async (args, io) => {
   const { values, models } = parse(args);
   if (values.help) {
     io.stdout.write(HELP);
     return 0;
   }
-  if (models.length === 0) throw new UsageError('which model? usage: modelgate sign <model> --key-file F');
-  if (values.format !== 'v1' && values.format !== 'v2')
-    throw new UsageError(`--format ${values.format}: use v1 or v2`);
+  checkFlags(values, models);
   const key = await loadSigningKey(values);
-  if (values.format === 'v1' && models.length !== 1)
-    throw new UsageError('--format v1 signs exactly one model file; use --format v2 for sharded models');
-  const inputs = values.format === 'v2' ? v2Inputs(values) : undefined; // before hashing gigabytes
+  const inputs = values.format === 'v2' ? v2Inputs(values, models.length) : undefined; // before hashing gigabytes
   const digests = await hashModels(models, io);
   const { out, text, summary } =
     inputs === undefined
       ? v1Result(models, digests, values, key)
       : v2Result(models, digests, values, { key, inputs });
   await writeFile(out, text);
-  io.stdout.write(
-    values.json
-      ? `${JSON.stringify({ manifest: out, ...summary })}\n`
-      : `wrote ${out} (${summary.format}, key "${summary.keyId}", ${summary.files.length} file(s))\n`,
-  );
+  const wrote = `wrote ${out} (${summary.format}, key "${summary.keyId}", ${summary.files.length} file(s))\n`;
+  if (values.print === undefined) {
+    io.stdout.write(values.json ? `${JSON.stringify({ manifest: out, ...summary })}\n` : wrote);
+    return 0;
+  }
+  io.stderr.write(wrote);
+  io.stdout.write(await snippetOf(text, summary, values));
   return 0;
 };
+
+/** v1 names the file as given; in the volume it is its base name. v2 paths are already relative. */
+async function snippetOf(text: string, summary: Summary, values: Values): Promise<string> {
+  return k8sSnippet({
+    manifestText: text,
+    files: summary.files.map((f) => ({
+      path: summary.format === 'v1' ? basename(f.path) : f.path,
+      sha256: f.sha256,
+    })),
+    image: values['verify-image'] ?? (await defaultVerifyImage()),
+    volume: values['model-volume'],
+  });
+}
 
 interface Summary {
   format: 'v1' | 'v2';

@@ -98,9 +98,27 @@ describe('modelgate verify with a key (seed vectors)', () => {
         expected: SHA,
         actual: expect.stringMatching(/^[0-9a-f]{64}$/),
         ok: false,
+        code: 'sha256-mismatch',
         problem: 'sha256 mismatch',
       },
     ]);
+    expect(report.problems).toEqual([
+      { code: 'sha256-mismatch', path: TAMPERED, message: 'sha256 mismatch' },
+    ]);
+  });
+
+  it('prints the full sha256 of each file', async () => {
+    expect((await run(MODEL, '--key-file', KEY)).out).toContain(`ok    ${MODEL}  sha256 ${SHA}\n`);
+  });
+
+  it('says a malformed manifest is malformed, not a wrong key', async () => {
+    const bad = join(dir, 'malformed.manifest.json');
+    await writeFile(bad, '{"file_hash": "abc", "file_hash": "abc"}');
+    const got = await run(MODEL, '--manifest', bad, '--key-file', KEY);
+    expect(got.code).toBe(1);
+    expect(got.out).toContain('[invalid-json]');
+    expect(got.out).toContain(`INVALID: the manifest ${bad} is malformed`);
+    expect(got.out).not.toContain('check that the key');
   });
 });
 
@@ -179,10 +197,67 @@ describe('modelgate verify on a sharded v2 model', () => {
     expect((await run(hf, '--manifest', manifest(), '--keys-dir', join(dir, 'keys'))).code).toBe(0);
   });
 
-  it('reports a missing shard as invalid', async () => {
+  it('warns when the manifest names a key that a Secret holding the key file would call otherwise', async () => {
+    const keyCopy = join(dir, 'ci-2026.key');
+    await writeFile(keyCopy, 'ci-signing-key-2026\n');
+    const got = await run(shardDir, '--manifest', manifest(), '--key-file', keyCopy);
+    expect(got.code).toBe(0);
+    expect(got.out).toContain(
+      'warning: the manifest names key "ci-2026", but the key file name "ci-2026.key" has an extension',
+    );
+    expect(got.out).toContain('the cluster verifies only if its keys Secret has a key named "ci-2026"');
+    const exact = await run(shardDir, '--manifest', manifest(), '--key-file', join(dir, 'keys', 'ci-2026'));
+    expect(exact.out).not.toContain('warning');
+  });
+
+  it('names the keys a keys directory holds when the manifest names another', async () => {
+    await mkdir(join(dir, 'keys2'));
+    await writeFile(join(dir, 'keys2', 'ci-2027'), 'x');
+    const got = await run(shardDir, '--manifest', manifest(), '--keys-dir', join(dir, 'keys2'));
+    expect(got.code).toBe(1);
+    expect(got.out).toContain(`key "ci-2026" is not loaded`);
+    expect(got.out).toContain(`(${join(dir, 'keys2')} holds: ci-2027; file name = key id) [unknown-key]`);
+  });
+
+  it('reports a missing shard as invalid, as missing (not as changed bytes), in --json too', async () => {
     const got = await run(dir, '--manifest', manifest(), '--keys-dir', join(dir, 'keys'));
     expect(got.code).toBe(1);
     expect(got.out).toContain('sub/b.bin: missing');
+    expect(got.out).toContain(`INVALID: file(s) the manifest lists are missing from ${dir}`);
+    expect(got.out).not.toContain('bytes changed');
+    const json = await run(dir, '--manifest', manifest(), '--keys-dir', join(dir, 'keys'), '--json');
+    const report = JSON.parse(json.out) as VerifyReport;
+    expect(report.problems).toEqual([
+      { code: 'file-missing', path: join(dir, 'a.bin'), message: 'missing' },
+      { code: 'file-missing', path: join(dir, 'sub', 'b.bin'), message: 'missing' },
+    ]);
+  });
+
+  it('a manifest written elsewhere with --out lists paths relative to the model directory', async () => {
+    const out = join(dir, 'elsewhere.manifest.json');
+    const signed = await runCli([
+      'sign',
+      join(shardDir, 'a.bin'),
+      join(shardDir, 'sub', 'b.bin'),
+      '--format',
+      'v2',
+      '--key-file',
+      join(dir, 'keys', 'ci-2026'),
+      '--name',
+      'llm',
+      '--version',
+      '1',
+      '--source',
+      'test',
+      '--out',
+      out,
+    ]);
+    expect(signed.code).toBe(0);
+    const got = await run(shardDir, '--manifest', out, '--keys-dir', join(dir, 'keys'));
+    expect(got.out).toContain('valid: 2 file(s) match');
+    expect(
+      (await run(join(shardDir, 'sub', 'b.bin'), '--manifest', out, '--keys-dir', join(dir, 'keys'))).code,
+    ).toBe(0);
   });
 });
 

@@ -3,8 +3,8 @@
  * or against sha256 values pinned in the pod spec (the init container: no key in the workload).
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { KeyLoadError, loadKeyDir, loadKeyFile } from '../keys/load.js';
+import { basename, join, relative, resolve, sep } from 'node:path';
+import { KeyLoadError, keyIdOfFileName, loadKeyDir, loadKeyFile } from '../keys/load.js';
 import type { Keyring } from '../keys/types.js';
 import { digestError } from '../manifest/fields.js';
 import { manifestPathFor } from '../manifest/files.js';
@@ -19,14 +19,21 @@ import { UsageError } from './types.js';
 
 const HELP = `usage: modelgate verify <model> [--manifest M] (--key-file F [--key-id ID] | --keys-dir D | --sha256 HEX...)
 
-Re-hashes the model and checks it. Exit 0 valid, 1 invalid, 2 bad input.
-  --key-file F   check the manifest's signature with this key (v2: id defaults to the manifest's keyId)
+Re-hashes the model and checks it. Exit 0 valid, 1 invalid, 2 bad input, 130 on Ctrl-C.
+Progress (64 MiB and more) goes to stderr with rate and ETA: redrawn on a terminal; in logs
+(the init container) a plain line every 10% or 10 s. Each file's full sha256 ends the output.
+  --key-file F   check the manifest's signature with this key (v2: it stands for the key the
+                 manifest names; a warning says when a keys Secret would know it by another id)
   --keys-dir D   check it with any key in D (a mounted Secret: file name = key id)
   --sha256 HEX   no key: the bytes must have this sha256 (what the init container runs).
                  Repeat it for several files: verify a.bin b.bin --sha256 A --sha256 B,
                  or verify <dir> --manifest M --sha256 ... to check every file M lists.
-  --manifest M   default: beside the model (model.onnx → model.manifest.json)
-  --json         machine-readable result on stdout
+  --manifest M   default: beside the model (model.onnx → model.manifest.json). With a
+                 directory, the manifest's file paths are relative to that directory,
+                 wherever the manifest itself is.
+  --json         machine-readable result on stdout; every failure is in problems[]
+                 (file-missing, file-refused, sha256-mismatch, size-mismatch, or the
+                 manifest's own: invalid-json, bad-signature, unknown-key, ...)
 `;
 
 type Values = VerifyValues;
@@ -54,12 +61,19 @@ export interface FileCheck {
   expected: string;
   actual?: string;
   ok: boolean;
+  /** Why it failed, as a problem code (also listed in the report's problems). */
+  code?: FileProblemCode;
   problem?: string;
 }
+
+/** Why a listed file failed: each names a different cause and a different fix. */
+type FileProblemCode = 'file-missing' | 'file-refused' | 'sha256-mismatch' | 'size-mismatch';
 
 export interface VerifyReport {
   valid: boolean;
   mode: 'key' | 'sha256';
+  /** Directory mode: the model directory the manifest's file paths are relative to. */
+  modelDir?: string;
   manifest?: string;
   format?: 'v1' | 'v2';
   name?: string;
@@ -128,14 +142,42 @@ async function loadKeys(values: Values, manifest: Manifest): Promise<Keyring> {
   }
 }
 
+/** The entry a single model file stands for: its path ends with the entry's path (the longest such). */
+/**
+ * `--key-file` stands for the key the v2 manifest names; say so when a keys Secret holding this
+ * file would give it another id, so "valid" here is not "unknown-key" in the cluster.
+ */
+function keyIdWarnings(values: Values, m: Manifest): Problem[] {
+  const file = values['key-file'];
+  if (file === undefined || values['key-id'] !== undefined || m.format !== 'v2') return [];
+  const named = m.body.signature.keyId;
+  const derived = keyIdOfFileName(file);
+  if ('id' in derived && derived.id === named) return [];
+  return [
+    {
+      code: 'key-id-unknown-to-cluster',
+      path: values.manifest ?? '',
+      message: `the manifest names key "${named}", but ${'id' in derived ? `a keys Secret holding this file would call it "${derived.id}"` : derived.why}: the cluster verifies only if its keys Secret has a key named "${named}" (re-sign with --key-id, or pass --key-id ${named} to say this file is that key)`,
+    },
+  ];
+}
+
+/** With --keys-dir, name the keys that are there, so a mistyped or extended id is visible. */
+function explainUnknownKey(p: Problem, values: Values, keyring: Keyring): Problem {
+  if (p.code !== 'unknown-key' || values['keys-dir'] === undefined) return p;
+  return { ...p, message: `${p.message} (${values['keys-dir']} holds: ${keyring.ids().join(', ')}; file name = key id)` };
+}
+
 function v2Entry(m: Manifest & { format: 'v2' }, model: string, manifestPath: string): Target {
   const files = m.body.files;
-  const rel = relative(dirname(manifestPath), model).split(sep).join('/');
+  const given = resolve(model).split(sep).join('/');
   const hit =
     files.length === 1
       ? files[0]
-      : (files.find((f) => f.path === rel) ??
-        files.filter((f) => basename(f.path) === basename(model)).at(0));
+      : files
+          .filter((f) => given.endsWith(`/${f.path}`))
+          .sort((a, b) => b.path.length - a.path.length)
+          .at(0);
   if (hit === undefined)
     throw new UsageError(
       `${model} is not one of the files ${manifestPath} lists; pass the model directory to check them all`,
@@ -180,18 +222,23 @@ async function planFromManifest(values: Values, model: string, mode: 'key' | 'sh
   if (isDir && values.manifest === undefined)
     throw new UsageError(`${model} is a directory: pass --manifest`);
   const manifestPath = values.manifest ?? manifestPathFor(model);
-  const report: VerifyReport = { ...emptyReport(mode), manifest: manifestPath };
+  const report: VerifyReport = {
+    ...emptyReport(mode),
+    ...(isDir ? { modelDir: model } : {}),
+    manifest: manifestPath,
+  };
   const m = await loadManifest(manifestPath, report);
   if (m === undefined) return { report, targets: [] };
   const targets = targetsOf(m, model, isDir, manifestPath);
   if (mode === 'sha256') return { report, targets, pinned: pinnedHashes(values) };
-  const verified = verifyManifest(m, await loadKeys(values, m), { origin: manifestPath, now: new Date() });
+  const keyring = await loadKeys(values, m);
+  const verified = verifyManifest(m, keyring, { origin: manifestPath, now: new Date() });
   if (!verified.ok) {
-    report.problems.push(verified.problem);
+    report.problems.push(explainUnknownKey(verified.problem, values, keyring));
     return { report, targets: [] };
   }
   Object.assign(report, { name: verified.value.name, keyId: verified.value.keyId });
-  report.warnings.push(...(verified.value.warnings ?? []));
+  report.warnings.push(...(verified.value.warnings ?? []), ...keyIdWarnings(values, m));
   return { report, targets };
 }
 
@@ -256,14 +303,28 @@ async function existing(targets: Target[]): Promise<{ present: Target[]; missing
   for (const t of targets) {
     const r = await resolveTarget(t);
     if ('real' in r) present.push({ ...t, readFrom: r.real });
-    else missing.push({ path: t.path, expected: t.sha256, ok: false, problem: r.why });
+    else
+      missing.push({
+        path: t.path,
+        expected: t.sha256,
+        ok: false,
+        code: r.why === 'missing' ? 'file-missing' : 'file-refused',
+        problem: r.why,
+      });
   }
   return { present, missing };
 }
 
 function compare(t: Target, actual: { sha256: string; size: number }, report: VerifyReport): FileCheck {
   if (actual.sha256 !== t.sha256)
-    return { path: t.path, expected: t.sha256, actual: actual.sha256, ok: false, problem: 'sha256 mismatch' };
+    return {
+      path: t.path,
+      expected: t.sha256,
+      actual: actual.sha256,
+      ok: false,
+      code: 'sha256-mismatch',
+      problem: 'sha256 mismatch',
+    };
   if (t.size !== undefined && t.size !== actual.size) {
     if (t.sizeSigned === true)
       return {
@@ -271,6 +332,7 @@ function compare(t: Target, actual: { sha256: string; size: number }, report: Ve
         expected: t.sha256,
         actual: actual.sha256,
         ok: false,
+        code: 'size-mismatch',
         problem: `size ${actual.size} != ${t.size}`,
       };
     report.warnings.push({
@@ -284,7 +346,7 @@ function compare(t: Target, actual: { sha256: string; size: number }, report: Ve
 
 async function hashAndCompare(p: Plan, io: CliIO): Promise<void> {
   const { present, missing } = await existing(p.targets);
-  const progress = progressLine(io.stderr, 'verifying');
+  const progress = progressLine(io.stderr, 'verifying', { signals: process });
   try {
     const digests = await hashFiles(
       present.map((t) => t.readFrom ?? t.path),
@@ -303,26 +365,59 @@ async function hashAndCompare(p: Plan, io: CliIO): Promise<void> {
   }
 }
 
-const short = (h: string | undefined): string => (h === undefined ? '-' : `${h.slice(0, 16)}…`);
+/** Every failed file is also a problem, so `--json` readers find all causes in one list. */
+function fileProblems(r: VerifyReport): void {
+  for (const f of r.files)
+    if (!f.ok)
+      r.problems.push({ code: f.code ?? 'file-refused', path: f.path, message: f.problem ?? 'invalid' });
+}
 
-function advice(r: VerifyReport): string {
-  if (r.problems.length > 0) {
-    return r.mode === 'key'
-      ? 'check that the key is the one the model was signed with, or sign the model again in CI'
-      : 'the init container was given a manifest that does not match the admitted pod spec';
-  }
+/** Codes that mean the signature or key is the cause (not the manifest's text, not the bytes). */
+const KEY_CODES = new Set([
+  'bad-signature',
+  'unknown-key',
+  'untrusted-key',
+  'revoked-key',
+  'unsupported-algorithm',
+  'expired',
+]);
+const FILE_CODES = new Set<string>(['file-missing', 'file-refused', 'sha256-mismatch', 'size-mismatch']);
+
+function manifestAdvice(r: VerifyReport, codes: Set<string>): string {
+  if (codes.has('pin-mismatch'))
+    return 'the init container was given a manifest that does not match the admitted pod spec';
+  if ([...codes].some((c) => KEY_CODES.has(c)))
+    return 'check that the key is the one the model was signed with (and has the id the manifest names), or sign the model again in CI';
+  return `the manifest ${r.manifest ?? ''} is malformed (see above), not a wrong key: use the file modelgate sign wrote, or sign the model again`;
+}
+
+function fileAdvice(r: VerifyReport, codes: Set<string>): string {
+  if (codes.has('file-missing'))
+    return r.modelDir === undefined
+      ? 'a file the manifest lists is missing: check the path'
+      : `file(s) the manifest lists are missing from ${r.modelDir}: its paths are relative to the model directory, so pass the directory they are relative to (the one signed, or --base-dir of sign), or re-download the missing files`;
+  if (codes.has('file-refused'))
+    return 'a file could not be checked where it is (symlink or not a regular file): pass the real file';
   return r.mode === 'key'
     ? 'the model bytes changed after signing: re-download the model, or sign it again in CI if the change is intended'
     : 'the model on the volume is not the one that was admitted: re-download it or update the workload with a newly signed manifest';
 }
 
+function advice(r: VerifyReport): string {
+  const codes = new Set(r.problems.map((p) => p.code));
+  const manifestCodes = new Set([...codes].filter((c) => !FILE_CODES.has(c)));
+  return manifestCodes.size > 0 ? manifestAdvice(r, manifestCodes) : fileAdvice(r, codes);
+}
+
 function renderText(r: VerifyReport): string {
   const lines = r.files.map((f) =>
     f.ok
-      ? `ok    ${f.path}  sha256 ${short(f.actual)}`
-      : `FAIL  ${f.path}: ${f.problem ?? 'invalid'} (expected ${short(f.expected)}, got ${short(f.actual)})`,
+      ? `ok    ${f.path}  sha256 ${f.actual ?? '-'}`
+      : `FAIL  ${f.path}: ${f.problem ?? 'invalid'} (expected sha256 ${f.expected}, got ${f.actual ?? '-'})`,
   );
-  for (const p of r.problems) lines.push(`FAIL  ${p.path}: ${p.message} [${p.code}]`);
+  // File problems are the FAIL lines above; print the others (manifest, key, pins).
+  for (const p of r.problems.filter((q) => !FILE_CODES.has(q.code)))
+    lines.push(`FAIL  ${p.path}: ${p.message} [${p.code}]`);
   for (const w of r.warnings) lines.push(`warning: ${w.message}`);
   const who = r.keyId === undefined ? '' : ` (signed with key "${r.keyId}", ${r.format ?? ''})`;
   const n = r.files.length;
@@ -340,6 +435,7 @@ export const verify: Command = async (args, io) => {
   checkPins(p);
   if (p.report.problems.length === 0) await hashAndCompare(p, io);
   const r = p.report;
+  fileProblems(r);
   r.valid = r.problems.length === 0 && r.files.length > 0 && r.files.every((f) => f.ok);
   io.stdout.write(values.json ? `${JSON.stringify(r)}\n` : renderText(r));
   return r.valid ? 0 : 1;

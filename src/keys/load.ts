@@ -42,6 +42,25 @@ async function readKey(file: string, id: string): Promise<Buffer> {
   return bytes;
 }
 
+/**
+ * The key id a key file's name stands for, as a keys Secret would hold it (file name = key id),
+ * or why the name cannot be trusted to be the id: not a valid id, or it has an extension
+ * (`ci-2026.key` is usually the local copy of the Secret's key `ci-2026`; a manifest naming
+ * `ci-2026.key` would be refused by the cluster as `unknown-key`).
+ */
+export function keyIdOfFileName(file: string): { id: string } | { why: string; suggest?: string } {
+  const name = basename(file);
+  const dot = name.lastIndexOf('.');
+  const stem = dot > 0 ? name.slice(0, dot) : undefined;
+  if (stem !== undefined)
+    return {
+      why: `the key file name ${JSON.stringify(name)} has an extension, so it is not the key's id in the cluster's keys Secret`,
+      ...(isValidKeyId(stem) ? { suggest: stem } : {}),
+    };
+  if (!isValidKeyId(name)) return { why: `the key file name ${JSON.stringify(name)} is not a valid key id ([A-Za-z0-9._-], 1-253 characters)` };
+  return { id: name };
+}
+
 /** Load one key from a file; its id defaults to the file name. */
 export async function loadKeyFile(file: string, id: string = basename(file)): Promise<Keyring> {
   if (!isValidKeyId(id)) throw new KeyLoadError(`invalid key id ${JSON.stringify(id)}: use [A-Za-z0-9._-], 1-253 characters (--key-id)`);
