@@ -73,6 +73,9 @@ manifests: ## regenerate manifests/ from the chart
 	bash tools/build.sh helm
 	bash hack/gen-manifests.sh
 
+pack-check: build ## the CLI installs without cloning: npm pack → npm install -g → modelgate runs
+	bash hack/pack-check.sh
+
 manifests-check: ## fail when manifests/ drifted from the chart (CI)
 	bash tools/build.sh helm
 	bash hack/gen-manifests.sh --check

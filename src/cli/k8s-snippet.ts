@@ -3,10 +3,10 @@
  * manifest annotation and the verify init container in the one exact form the webhook counts
  * (src/workload/verify-step.ts): `verify FILE... --sha256 HEX...`, the model volume read-only.
  */
-import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { stringify } from 'yaml';
 import { ANNOTATIONS } from '../vocabulary/keys.js';
+import { cliVersion } from './version.js';
 import { UsageError } from './types.js';
 
 /** Where the verify step (and the serving containers) mount the model volume. */
@@ -26,11 +26,8 @@ export interface SnippetInput {
 
 /** The official image at this CLI's own version: the verify step runs what signed. */
 export async function defaultVerifyImage(): Promise<string> {
-  // src/cli and dist/cli are both two levels below package.json.
-  const url = new URL('../../package.json', import.meta.url);
-  const text = await readFile(url, 'utf8').catch(() => undefined);
-  const version = text === undefined ? undefined : (JSON.parse(text) as { version?: unknown }).version;
-  if (typeof version !== 'string')
+  const version = await cliVersion();
+  if (version === undefined)
     throw new UsageError('cannot tell this CLI\'s version for the verify image: pass --verify-image');
   return `${VERIFY_IMAGE_REPO}:${version}`;
 }

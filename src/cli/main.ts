@@ -1,5 +1,6 @@
 import type { CliIO, Command } from './types.js';
 import { UsageError } from './types.js';
+import { cliVersion } from './version.js';
 
 const commands: Record<string, () => Promise<Command>> = {
   sign: async () => (await import('./sign.js')).sign,
@@ -21,16 +22,27 @@ commands:
                                                                         past decisions, from log files or the cluster's Events
   policy check <file>                                                   validate a policy file
 
-Run 'modelgate <command> --help' for the options of one command.
+Run 'modelgate <command> --help' for the options of one command; 'modelgate --version' for the version.
 `;
 
-export async function main(argv: string[], io: CliIO): Promise<number> {
-  const [name, ...rest] = argv;
+/** `modelgate`, `--help`, `--version`: answered without a command. */
+async function topLevel(name: string | undefined, io: CliIO): Promise<number | undefined> {
+  if (name === '--version' || name === 'version') {
+    io.stdout.write(`modelgate ${(await cliVersion()) ?? 'unknown'}\n`);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
   }
-  const load = commands[name];
+  return undefined;
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  const top = await topLevel(name, io);
+  if (top !== undefined) return top;
+  const load = name === undefined ? undefined : commands[name];
   if (!load) {
     io.stderr.write(`modelgate: unknown command "${name}"\n\n${USAGE}`);
     return 2;
