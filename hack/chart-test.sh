@@ -206,7 +206,7 @@ expect(ruleFor('', 'pods/ephemeralcontainers')?.operations.join() === 'UPDATE', 
 const rules = (o) => o.rules.map((r) => `${r.apiGroups.join()}|${r.resources.join()}|${r.verbs.join()}|${(r.resourceNames ?? []).join()}`).sort();
 const cr = all('ClusterRole');
 const selfManaged = !/tls-existing|out-of-cluster-existing|cert-manager|everything/.test(caseName);
-expect(cr.some((c) => JSON.stringify(rules(c)) === JSON.stringify(['events.k8s.io|events|create,patch|', '|configmaps|get,list,watch|'])), 'ClusterRole: configmaps get/list/watch, events create/patch');
+expect(cr.some((c) => JSON.stringify(rules(c)) === JSON.stringify(['events.k8s.io|events|create,patch|', '|configmaps|get|'])), 'ClusterRole: configmaps get, events create/patch');
 const caRole = cr.find((c) => c.rules.some((r) => r.resources.includes('validatingwebhookconfigurations')));
 const secretRole = all('Role').find((r) => r.rules.some((x) => x.resources.includes('secrets')));
 for (const c of [...cr, ...all('Role')]) for (const r of c.rules) expect(!r.verbs.includes('*') && !r.resources.includes('*'), `no wildcard in ${c.metadata.name}`);
