@@ -4,7 +4,7 @@ import type { DestinationStream, LevelWithSilent, Logger } from 'pino';
 import { EventRecorder } from '../audit/events.js';
 import { createLogger, decisionLogger } from '../audit/logger.js';
 import { watchKeyDir, type KeyDirWatch } from '../keys/load.js';
-import { kubeApi, loadKubeConfig, type KubeApi } from '../kube/client.js';
+import { kubeApi, loadKubeConfig, type FailurePolicy, type KubeApi } from '../kube/client.js';
 import { ConfigMapResolver } from '../kube/configmaps.js';
 import { defaultPolicy } from '../policy/defaults.js';
 import { formatPolicyError } from '../policy/load.js';
@@ -26,6 +26,8 @@ export type TlsConfig =
       namespace: string;
       serviceName: string;
       webhookConfig: string;
+      /** Written into the webhook configuration once listening (the chart installs Ignore). */
+      failurePolicy?: FailurePolicy;
     };
 
 export interface WebhookConfig {
@@ -133,6 +135,10 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
     logger.info({ clientCa: cfg.clientCaFile }, 'client CA reloaded');
   });
   rt.listening = true;
+  // Errors are retried by the source's own rounds; the server serves meanwhile.
+  await tls.listening?.().catch((err: unknown) =>
+    logger.warn({ err: (err as Error).message }, 'could not publish the webhook configuration yet'),
+  );
   logger.info(
     {
       host: cfg.host,
