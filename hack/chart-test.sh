@@ -206,7 +206,7 @@ expect(ruleFor('', 'pods/ephemeralcontainers')?.operations.join() === 'UPDATE', 
 const rules = (o) => o.rules.map((r) => `${r.apiGroups.join()}|${r.resources.join()}|${r.verbs.join()}|${(r.resourceNames ?? []).join()}`).sort();
 const cr = all('ClusterRole');
 const selfManaged = !/tls-existing|out-of-cluster-existing|cert-manager|everything/.test(caseName);
-expect(cr.some((c) => JSON.stringify(rules(c)) === JSON.stringify(['events.k8s.io|events|create,patch|', '|configmaps|get,list,watch|'])), 'ClusterRole: configmaps get/list/watch, events create/patch');
+expect(cr.some((c) => JSON.stringify(rules(c)) === JSON.stringify(['events.k8s.io|events|create,patch|', '|configmaps|get|'])), 'ClusterRole: configmaps get, events create/patch');
 const caRole = cr.find((c) => c.rules.some((r) => r.resources.includes('validatingwebhookconfigurations')));
 const secretRole = all('Role').find((r) => r.rules.some((x) => x.resources.includes('secrets')));
 for (const c of [...cr, ...all('Role')]) for (const r of c.rules) expect(!r.verbs.includes('*') && !r.resources.includes('*'), `no wildcard in ${c.metadata.name}`);
@@ -260,6 +260,7 @@ if (caseName.startsWith('out-of-cluster')) {
   if (selfManaged) {
     expect(args.includes('--tls-self-managed') && args.includes(`--tls-secret=${secretRole?.rules.find((r) => r.resourceNames)?.resourceNames[0]}`) && args.includes(`--namespace=${NS}`)
       && args.includes(`--service-name=${one('Service').metadata.name}`) && args.includes(`--webhook-config=${vwc.metadata.name}`), 'self-managed TLS args match the RBAC and objects');
+    expect(/--webhook-failure-policy=(Fail|Ignore)( |$)/.test(args), 'self-managed: the server is told the failurePolicy to write');
     expect(!pod.volumes.some((v) => v.name === 'tls'), 'self-managed: no TLS volume');
   } else {
     expect(args.includes('--tls-cert=/etc/modelgate/tls/tls.crt') && args.includes('--tls-key=/etc/modelgate/tls/tls.key'), 'mounted TLS args');
@@ -288,10 +289,15 @@ if (caseName.startsWith('out-of-cluster')) {
 }
 
 if (caseName === 'defaults') {
-  expect(wh.failurePolicy === 'Fail' && wh.timeoutSeconds === 10, 'failurePolicy Fail, timeoutSeconds 10 by default');
+  // Self-managed: installed as Ignore (no caBundle yet), the server writes Fail once it answers.
+  expect(wh.failurePolicy === 'Ignore' && wh.timeoutSeconds === 10, 'self-managed: installed with failurePolicy Ignore, timeoutSeconds 10 by default');
+  expect(dep.spec.template.spec.containers[0].args.includes('--webhook-failure-policy=Fail'), 'self-managed: the server writes failurePolicy Fail by default');
   expect(!wh.clientConfig.caBundle, 'self-managed: caBundle left to the server');
   expect(dep.spec.replicas === 2 && one('PodDisruptionBudget'), '2 replicas and a PDB by default');
   for (const k of ['ServiceMonitor', 'PrometheusRule', 'Certificate', 'Issuer']) expect(!one(k), `no ${k} by default`);
+}
+if (caseName === 'tls-existing-secret') {
+  expect(wh.failurePolicy === 'Fail', 'mounted certificate (caBundle at install): failurePolicy as configured, Fail');
 }
 if (caseName.startsWith('tls-cert-manager') || caseName === 'everything') {
   const certs = all('Certificate');
@@ -328,7 +334,7 @@ if (caseName === 'monitoring' || caseName === 'everything') {
   expect(one('ServiceMonitor')?.spec.endpoints[0].scheme === 'https', 'ServiceMonitor over HTTPS');
   const alerts = one('PrometheusRule')?.spec.groups[0].rules ?? [];
   const expr = (name) => alerts.find((a) => a.alert === name)?.expr ?? '';
-  expect(/modelgate_verification_failures_total\{.*reason=~"hash-mismatch\|bad-signature"/.test(expr('ModelgateModelTampering')), 'tampering alert');
+  expect(/modelgate_verification_failures_total\{.*reason="bad-signature"/.test(expr('ModelgateModelTampering')), 'tampering alert');
   expect(expr('ModelgateRejectionSpike').includes('modelgate_requests_total{') && expr('ModelgateRejectionSpike').includes('decision="deny"'), 'rejection spike alert');
   expect(expr('ModelgateWebhookErrors').includes('decision="error"'), 'webhook errors alert');
   expect(expr('ModelgateCertificateExpiringSoon').includes('modelgate_certificate_expiry_timestamp_seconds'), 'certificate expiry alert');

@@ -70,13 +70,16 @@ helm install "$RELEASE" "$root/charts/modelgate" \
   --set image.repository=modelgate --set image.tag=e2e --set image.pullPolicy=Never \
   --wait --timeout 5m
 
-# The self-managed TLS mode fills the caBundle after the pods start; wait until it is there.
+# The self-managed TLS mode fills the caBundle and sets failurePolicy (installed as Ignore) to
+# Fail once a pod answers; wait until both are there.
 for _ in $(seq 1 60); do
   ca=$(kubectl get validatingwebhookconfiguration "$RELEASE" -o jsonpath='{.webhooks[0].clientConfig.caBundle}')
-  [[ -n "$ca" ]] && break
+  fp=$(kubectl get validatingwebhookconfiguration "$RELEASE" -o jsonpath='{.webhooks[0].failurePolicy}')
+  [[ -n "$ca" && "$fp" == Fail ]] && break
   sleep 2
 done
 [[ -n "$ca" ]] || { echo "kind-e2e: the webhook's caBundle was never filled in" >&2; exit 1; }
+[[ "$fp" == Fail ]] || { echo "kind-e2e: the webhook's failurePolicy is $fp, never set to Fail" >&2; exit 1; }
 
 # What runs against kind is the chart-installed webhook seen through kubectl (hack/smoke.sh).
 # The full suite (make test-e2e) needs a control plane it drives itself: it stops and restarts

@@ -64,11 +64,20 @@ describe('modelgate serve flags', () => {
         'svc',
         '--webhook-config',
         'w',
+        '--webhook-failure-policy',
+        'Fail',
       ],
       {},
     );
     expect(cfg).toMatchObject({
-      tls: { kind: 'self-managed', secretName: 's', namespace: 'n', serviceName: 'svc', webhookConfig: 'w' },
+      tls: {
+        kind: 'self-managed',
+        secretName: 's',
+        namespace: 'n',
+        serviceName: 'svc',
+        webhookConfig: 'w',
+        failurePolicy: 'Fail',
+      },
     });
   });
 
@@ -83,6 +92,12 @@ describe('modelgate serve flags', () => {
       /needs --namespace, --service-name, --webhook-config/,
     ],
     [[...tls, '--tls-self-managed'], /exclude each other/],
+    [[...tls, '--webhook-failure-policy', 'Fail'], /--webhook-failure-policy needs --tls-self-managed/],
+    [
+      ['--keys-dir', 'k', '--tls-self-managed', '--tls-secret', 's', '--namespace', 'n', '--service-name', 'v',
+        '--webhook-config', 'w', '--webhook-failure-policy', 'fail'],
+      /--webhook-failure-policy must be Fail or Ignore/,
+    ], // prettier-ignore
     [[...tls, '--log-level', 'loud'], /--log-level must be one of/],
     [[...tls, '--prot', '8443'], /Unknown option '--prot'/],
     [[...tls, '--port'], /--port <value>' argument missing/],

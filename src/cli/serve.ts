@@ -1,4 +1,5 @@
 import type { LevelWithSilent } from 'pino';
+import type { FailurePolicy } from '../kube/client.js';
 import { startWebhook, type TlsConfig, type WebhookConfig } from '../server/webhook.js';
 import { parseFlags } from './args.js';
 import type { Command } from './types.js';
@@ -17,6 +18,10 @@ Runs the validating admission webhook over HTTPS: POST /validate, GET /healthz, 
     --namespace NS           the namespace of the Secret and Service
     --service-name NAME      the Service the API server calls (certificate DNS names)
     --webhook-config NAME    the ValidatingWebhookConfiguration whose caBundle is set
+    --webhook-failure-policy Fail|Ignore
+                             written into that configuration with the caBundle once the server
+                             listens (the chart installs it with Ignore, so nothing is refused
+                             before a server answers); default: left as installed
   --client-ca FILE         PEM bundle; POST /validate then needs a client certificate chaining to
                            it (the API server's; docs/install.md "Caller authentication (mTLS)"),
                            others get 401 and are not recorded. /healthz, /readyz, /metrics need none. Reloaded when
@@ -46,6 +51,7 @@ const OPTIONS = {
   namespace: { type: 'string' },
   'service-name': { type: 'string' },
   'webhook-config': { type: 'string' },
+  'webhook-failure-policy': { type: 'string' },
   'client-ca': { type: 'string' },
   'keys-dir': { type: 'string' },
   policy: { type: 'string' },
@@ -68,7 +74,18 @@ function integer(name: string, text: string, min: number, max: number): number {
   return n;
 }
 
+function failurePolicy(v: Values): FailurePolicy | undefined {
+  const p = v['webhook-failure-policy'];
+  if (p === undefined) return undefined;
+  if (!v['tls-self-managed'])
+    throw new UsageError('--webhook-failure-policy needs --tls-self-managed (only then is the configuration written)');
+  if (p !== 'Fail' && p !== 'Ignore')
+    throw new UsageError(`--webhook-failure-policy must be Fail or Ignore, got "${p}"`);
+  return p;
+}
+
 function tlsConfig(v: Values): TlsConfig {
+  const policy = failurePolicy(v);
   if (v['tls-self-managed']) {
     if (v['tls-cert'] || v['tls-key'])
       throw new UsageError('--tls-self-managed and --tls-cert/--tls-key exclude each other');
@@ -82,6 +99,7 @@ function tlsConfig(v: Values): TlsConfig {
       namespace: v.namespace!,
       serviceName: v['service-name']!,
       webhookConfig: v['webhook-config']!,
+      ...(policy && { failurePolicy: policy }),
     };
   }
   if (!v['tls-cert'] || !v['tls-key'])

@@ -122,6 +122,7 @@ describe('kubeApi', () => {
       webhooks: [
         {
           name: 'a.modelgate.dev',
+          failurePolicy: 'Ignore',
           clientConfig: { service: { name: 's', namespace: 'n' } },
           admissionReviewVersions: ['v1'],
           sideEffects: 'NoneOnDryRun',
@@ -158,7 +159,7 @@ describe('kubeApi', () => {
       data: { 'tls.crt': 'CERT', 'ca.crt': 'CA' },
       resourceVersion: '1',
     });
-    await api.setWebhookCaBundle('modelgate', 'CA-PEM', AbortSignal.timeout(2000));
+    await api.publishWebhook('modelgate', { caPem: 'CA-PEM' }, AbortSignal.timeout(2000));
     const put = bodies.find((b) => b.method === 'PUT')!;
     expect(put.url).toBe('/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/modelgate');
     expect(put.body.metadata.resourceVersion).toBe('7');
@@ -166,5 +167,10 @@ describe('kubeApi', () => {
       Buffer.from('CA-PEM').toString('base64'),
       Buffer.from('CA-PEM').toString('base64'),
     ]);
+    // Without a failurePolicy to publish, each webhook keeps its own.
+    expect(put.body.webhooks.map((w: any) => w.failurePolicy)).toEqual(['Ignore', undefined]);
+    await api.publishWebhook('modelgate', { caPem: 'CA-PEM', failurePolicy: 'Fail' }, AbortSignal.timeout(2000));
+    const second = bodies.filter((b) => b.method === 'PUT')[1]!;
+    expect(second.body.webhooks.map((w: any) => w.failurePolicy)).toEqual(['Fail', 'Fail']);
   });
 });

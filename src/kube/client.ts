@@ -38,8 +38,20 @@ export interface KubeApi {
   ): Promise<void>;
   /** Replaces a Secret if it still has `resourceVersion` (409 otherwise). */
   replaceSecret(namespace: string, name: string, secret: SecretData, signal: AbortSignal): Promise<void>;
-  /** Sets caBundle on every webhook of a ValidatingWebhookConfiguration (read-modify-replace). */
-  setWebhookCaBundle(configName: string, caPem: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Sets caBundle, and failurePolicy when given, on every webhook of a
+   * ValidatingWebhookConfiguration (read-modify-replace; no write when nothing changes).
+   */
+  publishWebhook(configName: string, want: WebhookPublication, signal: AbortSignal): Promise<void>;
+}
+
+export type FailurePolicy = 'Fail' | 'Ignore';
+
+/** What a self-managed server writes into its webhook configuration. */
+export interface WebhookPublication {
+  caPem: string;
+  /** Absent: left as installed. */
+  failurePolicy?: FailurePolicy;
 }
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -185,13 +197,17 @@ export async function kubeApi(config: KubeConfig): Promise<KubeApi> {
           opts(signal),
         );
       }),
-    setWebhookCaBundle: (configName, caPem, signal) =>
+    publishWebhook: (configName, want, signal) =>
       guard(`update ValidatingWebhookConfiguration ${configName}`, signal, async () => {
         const cfg = await admission.readValidatingWebhookConfiguration({ name: configName }, opts(signal));
-        const caBundle = Buffer.from(caPem, 'utf8').toString('base64');
+        const caBundle = Buffer.from(want.caPem, 'utf8').toString('base64');
+        const policy = (h: { failurePolicy?: string }): string | undefined => want.failurePolicy ?? h.failurePolicy;
         const hooks = cfg.webhooks ?? [];
-        if (hooks.every((h) => h.clientConfig.caBundle === caBundle)) return;
-        for (const h of hooks) h.clientConfig.caBundle = caBundle;
+        if (hooks.every((h) => h.clientConfig.caBundle === caBundle && h.failurePolicy === policy(h))) return;
+        for (const h of hooks) {
+          h.clientConfig.caBundle = caBundle;
+          h.failurePolicy = policy(h);
+        }
         await admission.replaceValidatingWebhookConfiguration({ name: configName, body: cfg }, opts(signal));
       }),
   };

@@ -5,7 +5,7 @@ import { EventRecorder } from '../audit/events.js';
 import { createLogger, decisionLogger } from '../audit/logger.js';
 import { watchKeyDir } from '../keys/load.js';
 import type { Keyring } from '../keys/types.js';
-import { kubeApi, loadKubeConfig, type KubeApi } from '../kube/client.js';
+import { kubeApi, loadKubeConfig, type FailurePolicy, type KubeApi } from '../kube/client.js';
 import { ConfigMapResolver } from '../kube/configmaps.js';
 import { defaultPolicy } from '../policy/defaults.js';
 import type { Policy } from '../policy/types.js';
@@ -27,6 +27,8 @@ export type TlsConfig =
       namespace: string;
       serviceName: string;
       webhookConfig: string;
+      /** Written into the webhook configuration once listening (the chart installs Ignore). */
+      failurePolicy?: FailurePolicy;
     };
 
 export interface WebhookConfig {
@@ -136,6 +138,10 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
     logger.info({ clientCa: cfg.clientCaFile }, 'client CA reloaded');
   });
   rt.listening = true;
+  // Errors are retried by the source's own rounds; the server serves meanwhile.
+  await tls.listening?.().catch((err: unknown) =>
+    logger.warn({ err: (err as Error).message }, 'could not publish the webhook configuration yet'),
+  );
   logger.info(
     {
       host: cfg.host,

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { KubeError, type KubeApi, type SecretData } from '../kube/client.js';
+import { KubeError, type KubeApi, type SecretData, type WebhookPublication } from '../kube/client.js';
 import { certificateInfo } from './certs.js';
 import { SelfManagedCertificateSource, caBundle } from './selfmanaged.js';
 
@@ -9,6 +9,7 @@ class FakeApi implements Partial<KubeApi> {
   secret: SecretData | undefined;
   version = 0;
   bundles: string[] = [];
+  policies: (string | undefined)[] = [];
   creates = 0;
   readSecret(): Promise<SecretData | undefined> {
     return Promise.resolve(
@@ -27,14 +28,16 @@ class FakeApi implements Partial<KubeApi> {
     this.secret = { data: s.data, resourceVersion: String(++this.version) };
     return Promise.resolve();
   }
-  setWebhookCaBundle(_name: string, pem: string): Promise<void> {
-    this.bundles.push(pem);
+  publishWebhook(_name: string, want: WebhookPublication): Promise<void> {
+    this.bundles.push(want.caPem);
+    this.policies.push(want.failurePolicy);
     return Promise.resolve();
   }
 }
 
-function source(api: FakeApi, now: () => Date, validDays = 90) {
+function source(api: FakeApi, now: () => Date, validDays = 90, failurePolicy?: 'Fail' | 'Ignore') {
   return new SelfManagedCertificateSource({
+    failurePolicy,
     api: api as unknown as KubeApi,
     namespace: 'modelgate',
     secretName: 'modelgate-tls',
@@ -92,12 +95,31 @@ describe('SelfManagedCertificateSource', () => {
     expect(s.notAfter()!.getTime()).toBeGreaterThan(new Date('2026-05-01T00:00:00Z').getTime());
   });
 
+  it('writes the configured failurePolicy only once the server listens, then in every round', async () => {
+    const api = new FakeApi();
+    const s = source(api, () => new Date(), 90, 'Fail');
+    await s.sync();
+    expect(api.policies).toEqual([undefined]);
+    await s.listening();
+    await s.sync();
+    expect(api.policies).toEqual([undefined, 'Fail', 'Fail']);
+    expect(new Set(api.bundles).size).toBe(1);
+  });
+
+  it('without a configured failurePolicy, leaves it as installed', async () => {
+    const api = new FakeApi();
+    const s = source(api, () => new Date());
+    await s.listening();
+    await s.sync();
+    expect(api.policies).toEqual([undefined]);
+  });
+
   it('a missing webhook configuration is retried, not fatal', async () => {
     const api = new FakeApi();
     let missing = true;
-    api.setWebhookCaBundle = (_name: string, pem: string) => {
+    api.publishWebhook = (_name: string, want: WebhookPublication) => {
       if (missing) return Promise.reject(new KubeError('not found', 404));
-      api.bundles.push(pem);
+      api.bundles.push(want.caPem);
       return Promise.resolve();
     };
     const s = source(api, () => new Date());

@@ -1,4 +1,4 @@
-import type { KubeApi, SecretData } from '../kube/client.js';
+import type { FailurePolicy, KubeApi, SecretData } from '../kube/client.js';
 import { statusOf } from '../kube/client.js';
 import {
   certificateInfo,
@@ -26,6 +26,10 @@ import type { CertificateSource } from './source.js';
  * - Every replica re-reads the Secret and re-checks the caBundle each `checkEveryMs` (15 s),
  *   so a renewal made by another replica reaches all of them, and a webhook configuration
  *   installed after the pods (or reset by a `helm upgrade`) gets its caBundle back.
+ * - The chart installs the configuration with failurePolicy Ignore: until a server answers,
+ *   an API server that cannot call it admits rather than refuses (no outage at install, or
+ *   ever, when the image does not pull). Once this server listens (`listening()`), it writes
+ *   the configured `failurePolicy` (Fail) with the caBundle, and restores it in every round.
  */
 
 export interface SelfManagedOptions {
@@ -34,6 +38,8 @@ export interface SelfManagedOptions {
   secretName: string;
   serviceName: string;
   webhookConfig: string;
+  /** Written with the caBundle once the server listens; absent: left as installed. */
+  failurePolicy?: FailurePolicy;
   validDays?: number;
   caValidDays?: number;
   /** Fraction of the lifetime after which a certificate is renewed (default 2/3). */
@@ -58,7 +64,10 @@ export class SelfManagedCertificateSource implements CertificateSource {
   private expiry: Date | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly changes = new ListenerSet<KeyPair>();
-  private readonly o: Required<Omit<SelfManagedOptions, 'onError' | 'onInfo'>> & SelfManagedOptions;
+  /** Set once the server answers on this certificate: only then is failurePolicy written. */
+  private serving = false;
+  private readonly o: Required<Omit<SelfManagedOptions, 'onError' | 'onInfo' | 'failurePolicy'>> &
+    SelfManagedOptions;
 
   constructor(opts: SelfManagedOptions) {
     this.o = {
@@ -76,7 +85,7 @@ export class SelfManagedCertificateSource implements CertificateSource {
   async start(): Promise<void> {
     await this.sync();
     this.timer = setInterval(() => {
-      this.sync().catch((err: unknown) =>
+      this.sync().then(undefined, (err: unknown) =>
         this.o.onError?.(`TLS self-managed refresh failed: ${(err as Error).message}`),
       );
     }, this.o.checkEveryMs);
@@ -103,21 +112,42 @@ export class SelfManagedCertificateSource implements CertificateSource {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** One round: read the Secret, create or renew it when needed, use it, publish the CA. */
-  async sync(): Promise<void> {
+  /**
+   * The server now answers with this certificate: from now on the configured failurePolicy is
+   * written with the caBundle (at once, and again in every round).
+   */
+  async listening(): Promise<void> {
+    this.serving = true;
+    if (this.o.failurePolicy === undefined) return;
+    if (await this.sync()) {
+      this.o.onInfo?.(
+        `ValidatingWebhookConfiguration ${this.o.webhookConfig}: caBundle and failurePolicy ${this.o.failurePolicy} set`,
+      );
+    }
+  }
+
+  /**
+   * One round: read the Secret, create or renew it when needed, use it, publish the CA.
+   * False when the webhook configuration does not exist (yet).
+   */
+  async sync(): Promise<boolean> {
     const signal = AbortSignal.timeout(this.o.callTimeoutMs);
     const { namespace, secretName } = this.o;
     let secret = await this.o.api.readSecret(namespace, secretName, signal);
     if (!secret) secret = await this.create(signal);
     else if (this.needsRenewal(secret.data)) secret = await this.renew(secret, signal);
     this.use(secret.data);
-    await this.publishCa(caBundle(secret.data), signal).catch((err: unknown) => {
+    try {
+      await this.publishCa(caBundle(secret.data), signal);
+      return true;
+    } catch (err) {
       // The configuration may not exist yet (installed after the pods start): the next round retries.
       if (statusOf(err) !== 404) throw err;
       this.o.onError?.(
         `ValidatingWebhookConfiguration ${this.o.webhookConfig} not found; caBundle not set yet, retrying`,
       );
-    });
+      return false;
+    }
   }
 
   private async create(signal: AbortSignal): Promise<SecretData> {
@@ -160,7 +190,8 @@ export class SelfManagedCertificateSource implements CertificateSource {
   private async publishCa(bundle: string, signal: AbortSignal): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.o.api.setWebhookCaBundle(this.o.webhookConfig, bundle, signal);
+        const failurePolicy = this.serving ? this.o.failurePolicy : undefined;
+        return await this.o.api.publishWebhook(this.o.webhookConfig, { caPem: bundle, failurePolicy }, signal);
       } catch (err) {
         if (statusOf(err) !== 409 || attempt >= 5) throw err;
       }

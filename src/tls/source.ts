@@ -16,6 +16,8 @@ export interface CertificateSource {
   healthy(now?: Date): boolean;
   notAfter(): Date | undefined;
   stop(): void;
+  /** Called once the server answers with this certificate (self-managed: publish failurePolicy). */
+  listening?(): Promise<void>;
 }
 
 /** A pair that Node accepts as a TLS context (cert and key parse and belong together). */

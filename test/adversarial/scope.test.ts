@@ -36,7 +36,7 @@ function recordingApi(reads: string[]): KubeApi {
     readSecret: unused,
     createSecret: unused,
     replaceSecret: unused,
-    setWebhookCaBundle: unused,
+    publishWebhook: unused,
   };
 }
 

@@ -1,4 +1,7 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../harness/sandbox.js';
 import {
   apply,
   decisions,
@@ -67,6 +70,23 @@ describe('a Deployment through kubectl, decided by modelgate in the API server',
     expect(r.stdout).toContain('ModelRejected');
     expect(r.stdout).toContain('deployment/tampered');
     expect(r.stdout).not.toContain(seedKey);
+  });
+
+  it("lists them with the command the chart's NOTES print (a field selector the API server accepts)", async () => {
+    const notes = fs.readFileSync(path.join(repoRoot, 'charts', 'modelgate', 'templates', 'NOTES.txt'), 'utf8');
+    const commands = notes
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('kubectl get events'));
+    expect(commands.length).toBeGreaterThan(0);
+    for (const command of commands) {
+      const args = command.split(/\s+/).slice(1);
+      const r = await k([...args, '-o', 'json']);
+      expect(r.code, `${command}: ${r.stderr}`).toBe(0);
+      const items = (JSON.parse(r.stdout) as { items: { reason?: string }[] }).items;
+      const ours = items.filter((e) => e.reason === 'ModelRejected');
+      expect(ours.length, command).toBeGreaterThan(0);
+    }
   });
 
   it('decides `kubectl apply --dry-run=server` but writes no Event for it', async () => {
