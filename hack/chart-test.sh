@@ -62,12 +62,24 @@ case_args() { # case_args NAME -> prints one argument per line
       --set fullnameOverride=modelgate-with-a-rather-long-name-that-goes-past-the-limit-of-63-chars ;;
     long-names-cert-manager) printf '%s\n' "${base[@]}" --set tls.mode=certManager --set tls.certManager.createSelfSignedIssuer=true \
       --set fullnameOverride=modelgate-with-a-rather-long-name-that-goes-past-the-limit-of-63-chars ;;
+    conventions) printf '%s\n' "${base[@]}" --set commonLabels.team=platform --set 'commonLabels.cost-center=ml' \
+      --set podLabels.tier=admission --set 'podAnnotations.example\.com/scrape=yes' \
+      --set 'extraArgs={--event-queue-size=5000,--grace-ms=15000}' \
+      --set 'extraEnv[0].name=NODE_OPTIONS' --set 'extraEnv[0].value=--max-old-space-size=192' \
+      --set 'webhook.namespaceSelector.matchExpressions[0].key=modelgate.dev/tenant' \
+      --set 'webhook.namespaceSelector.matchExpressions[0].operator=Exists' \
+      --set 'webhook.objectSelector.matchExpressions[0].key=modelgate.dev/skip' \
+      --set 'webhook.objectSelector.matchExpressions[0].operator=DoesNotExist' ;;
+    openshift) printf '%s\n' "${base[@]}" --set podSecurityContext.runAsUser=null --set podSecurityContext.runAsGroup=null \
+      --set podSecurityContext.fsGroup=null --set containerSecurityContext.runAsUser=null \
+      --set containerSecurityContext.runAsGroup=null ;;
     *) echo "chart-test: unknown case $1" >&2; return 1 ;;
   esac
 }
 VALID=(defaults tls-cert-manager-issuer tls-cert-manager-selfsigned tls-existing-secret
   tls-existing-secret-injected out-of-cluster out-of-cluster-existing-secret existing-policy
-  network-policy network-policy-off client-ca monitoring everything long-names long-names-cert-manager)
+  network-policy network-policy-off client-ca monitoring everything long-names long-names-cert-manager
+  conventions openshift)
 
 # ---- bad combinations: name | expected message fragment | helm arguments (one string, word-split)
 BAD=(
@@ -93,6 +105,12 @@ BAD=(
   "an unknown failurePolicy|failurePolicy|--set keys.existingSecret=k --set webhook.failurePolicy=Maybe"
   "an unknown TLS mode|mode|--set keys.existingSecret=k --set tls.mode=letsencrypt"
   "excluding a namespace by an invalid name|excludeNamespaces|--set keys.existingSecret=k --set webhook.excludeNamespaces={Bad_Name}"
+  "commonLabels redefining a chart label|may not set app.kubernetes.io/name|--set keys.existingSecret=k --set commonLabels.app\.kubernetes\.io/name=x"
+  "podLabels redefining a selector label|may not set app.kubernetes.io/instance|--set keys.existingSecret=k --set podLabels.app\.kubernetes\.io/instance=x"
+  "extraArgs repeating a flag the chart sets|extraArgs may not repeat --log-level|--set keys.existingSecret=k --set extraArgs={--log-level=debug}"
+  "extraArgs that is not a flag|extraArgs|--set keys.existingSecret=k --set extraArgs={serve}"
+  "a typo in the objectSelector|matchLable|--set keys.existingSecret=k --set webhook.objectSelector.matchLables.a=b"
+  "a security context typo|runAsUsr|--set keys.existingSecret=k --set podSecurityContext.runAsUsr=1000"
 )
 
 make_ca() { # make_ca DIR: a throwaway self-signed CA (public cert only is used as caBundle)
@@ -238,12 +256,17 @@ if (caseName.startsWith('out-of-cluster')) {
   expect(dep.spec.strategy.rollingUpdate.maxUnavailable === 0, 'RollingUpdate maxUnavailable 0');
   expect(pod.topologySpreadConstraints?.length >= 1, 'topology spread');
   expect(c.lifecycle?.preStop?.sleep?.seconds > 0, 'preStop native sleep');
-  expect(pod.securityContext.runAsNonRoot === true && pod.securityContext.runAsUser === 65532, 'pod runs as non-root 65532');
+  if (caseName === 'openshift') {
+    expect(pod.securityContext.runAsNonRoot === true && !('runAsUser' in pod.securityContext) && !('runAsGroup' in pod.securityContext) && !('fsGroup' in pod.securityContext), 'openshift: pod non-root, IDs left to the platform');
+    expect(!('runAsUser' in c.securityContext) && !('runAsGroup' in c.securityContext), 'openshift: container IDs left to the platform');
+  } else {
+    expect(pod.securityContext.runAsNonRoot === true && pod.securityContext.runAsUser === 65532 && pod.securityContext.fsGroup === 65532, 'pod runs as non-root 65532, keys group 65532');
+  }
   expect(pod.securityContext.seccompProfile?.type === 'RuntimeDefault', 'pod seccomp RuntimeDefault');
   expect(sc.readOnlyRootFilesystem === true, 'read-only root filesystem');
   expect(sc.allowPrivilegeEscalation === false, 'no privilege escalation');
   expect(JSON.stringify(sc.capabilities?.drop) === '["ALL"]' && !sc.capabilities.add, 'capabilities drop ALL');
-  expect(sc.runAsNonRoot === true && sc.runAsUser === 65532 && sc.seccompProfile?.type === 'RuntimeDefault', 'container non-root, seccomp');
+  expect(sc.runAsNonRoot === true && (caseName === 'openshift' || sc.runAsUser === 65532) && sc.seccompProfile?.type === 'RuntimeDefault', 'container non-root, seccomp');
   expect(pod.automountServiceAccountToken === true && one('ServiceAccount').automountServiceAccountToken === false, 'token only in the webhook pod');
   expect(c.resources?.requests?.cpu && c.resources?.limits?.memory, 'resources');
   for (const [p, path] of [['readinessProbe', '/readyz'], ['livenessProbe', '/healthz'], ['startupProbe', '/healthz']]) {
@@ -345,6 +368,20 @@ if (caseName === 'everything') {
   for (const n of ['ci', 'sandbox']) expect(excluded.includes(n), `operator exclusion ${n}`);
   expect(wh.failurePolicy === 'Ignore' && wh.timeoutSeconds === 5, 'failurePolicy and timeout from values');
   expect(dep.spec.template.spec.containers[0].image.includes('@sha256:'), 'image by digest');
+}
+if (caseName === 'conventions') {
+  for (const o of objs) expect(o.metadata.labels?.team === 'platform' && o.metadata.labels['cost-center'] === 'ml', `commonLabels on ${o.kind}/${o.metadata.name}`);
+  const tpl = dep.spec.template;
+  expect(tpl.metadata.labels.team === 'platform' && tpl.metadata.labels.tier === 'admission' && tpl.metadata.annotations?.['example.com/scrape'] === 'yes', 'commonLabels, podLabels, podAnnotations on the pods');
+  const c = tpl.spec.containers[0];
+  expect(c.args.slice(-2).join() === '--event-queue-size=5000,--grace-ms=15000', 'extraArgs appended after the chart\'s args');
+  expect(c.env.some((e) => e.name === 'NODE_ENV') && c.env.some((e) => e.name === 'NODE_OPTIONS' && e.value === '--max-old-space-size=192'), 'extraEnv added to NODE_ENV');
+  const exprs = wh.namespaceSelector.matchExpressions;
+  expect(exprs.length === 2 && exprs[0].key === 'kubernetes.io/metadata.name' && exprs[1].key === 'modelgate.dev/tenant', 'namespaceSelector: the exclusion kept, the value\'s expression added');
+  expect(wh.objectSelector?.matchExpressions?.[0]?.operator === 'DoesNotExist', 'objectSelector from values');
+} else {
+  expect(!wh.objectSelector, 'no objectSelector by default: every object is checked');
+  expect(wh.namespaceSelector.matchExpressions.length === 1 && !wh.namespaceSelector.matchLabels, 'namespaceSelector: only the exclusion by default');
 }
 if (caseName.startsWith('long-names')) for (const o of objs) expect(o.metadata.name.length <= 63 && !o.metadata.name.endsWith('-'), `truncated name ${o.metadata.name}`);
 
