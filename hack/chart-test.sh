@@ -47,7 +47,8 @@ case_args() { # case_args NAME -> prints one argument per line
       --set policy.existingConfigMapKey=modelgate.yaml ;;
     network-policy) printf '%s\n' "${base[@]}" --set networkPolicy.enabled=true \
       --set 'networkPolicy.apiServer.cidrs={10.0.0.1/32}' --set networkPolicy.allowDNS=true \
-      --set 'networkPolicy.ingressFrom[0].ipBlock.cidr=10.0.0.0/16' ;;
+      --set 'networkPolicy.ingressFrom[0].ipBlock.cidr=10.0.0.0/16' \
+      --set 'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.kubernetes\.io/metadata\.name=monitoring' ;;
     monitoring) printf '%s\n' "${base[@]}" --set serviceMonitor.enabled=true --set prometheusRule.enabled=true \
       --set grafanaDashboard.enabled=true --set serviceMonitor.labels.release=prometheus ;;
     everything) printf '%s\n' "${base[@]}" --set tls.mode=certManager --set tls.certManager.createSelfSignedIssuer=true \
@@ -110,6 +111,8 @@ BAD=(
   "extraArgs repeating a flag the chart sets|extraArgs may not repeat --log-level|--set keys.existingSecret=k --set extraArgs={--log-level=debug}"
   "extraArgs that is not a flag|extraArgs|--set keys.existingSecret=k --set extraArgs={serve}"
   "a typo in the objectSelector|matchLable|--set keys.existingSecret=k --set webhook.objectSelector.matchLables.a=b"
+  "metrics on the webhook port|metrics.port must differ from server.port|--set keys.existingSecret=k --set metrics.port=8443"
+  "a leftover ServiceMonitor tlsConfig|tlsConfig|--set keys.existingSecret=k --set serviceMonitor.tlsConfig.insecureSkipVerify=true"
   "a security context typo|runAsUsr|--set keys.existingSecret=k --set podSecurityContext.runAsUsr=1000"
 )
 
@@ -273,6 +276,9 @@ if (caseName.startsWith('out-of-cluster')) {
     expect(c[p]?.httpGet?.scheme === 'HTTPS' && c[p].httpGet.path === path && c[p].httpGet.port === 'https', `${p} HTTPS ${path}`);
   }
   expect(c.ports[0].containerPort === 8443 && c.ports[0].name === 'https', 'port 8443');
+  expect(c.ports[1]?.containerPort === 9402 && c.ports[1].name === 'metrics' && c.args.includes('--metrics-port=9402'), 'metrics on their own port 9402 (--metrics-port)');
+  const svcPorts = one('Service').spec.ports.map((p) => `${p.name}:${p.port}->${p.targetPort}`).join();
+  expect(svcPorts === 'https:443->https,metrics:9402->metrics', `Service ports https and metrics, got ${svcPorts}`);
   expect(c.volumeMounts.every((m) => !m.subPath), 'no subPath mounts (they never update)');
   expect(c.volumeMounts.filter((m) => m.name !== 'tmp').every((m) => m.readOnly), 'keys, policy, TLS mounted read-only');
   const keys = pod.volumes.find((v) => v.name === 'keys');
@@ -343,18 +349,21 @@ if (caseName === 'network-policy-off' || caseName.startsWith('out-of-cluster')) 
   expect(np?.spec.policyTypes.join() === 'Ingress,Egress', 'a NetworkPolicy (on by default) for both directions');
   expect(JSON.stringify(np?.spec.podSelector.matchLabels) === JSON.stringify(dep.spec.selector.matchLabels), 'the NetworkPolicy selects the webhook pods');
   const ingress = np?.spec.ingress ?? [];
-  expect(ingress.length === 1 && ingress[0].ports.length === 1 && ingress[0].ports[0].port === 8443, 'ingress only to 8443');
+  expect(ingress.length === 2 && ingress[0].ports.length === 1 && ingress[0].ports[0].port === 8443
+    && ingress[1].ports.length === 1 && ingress[1].ports[0].port === 9402, 'ingress only to 8443 (webhook) and 9402 (metrics), each its own rule');
   if (caseName === 'network-policy') {
     expect(JSON.stringify(ingress[0]?.from) === '[{"ipBlock":{"cidr":"10.0.0.0/16"}}]', 'ingress only from networkPolicy.ingressFrom');
+    expect(JSON.stringify(ingress[1]?.from) === '[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]', 'metrics port only from networkPolicy.metricsFrom');
   } else {
-    expect(ingress[0] && !('from' in ingress[0]), 'by default any source on that port (the API server address is cluster-specific)');
+    expect(ingress[0] && !('from' in ingress[0]) && ingress[1] && !('from' in ingress[1]), 'by default any source on those ports (the API server address is cluster-specific)');
   }
   const egressPorts = (np?.spec.egress ?? []).flatMap((e) => e.ports.map((p) => `${p.port}/${p.protocol}`)).join();
   if (caseName === 'network-policy') expect(egressPorts === '443/TCP,6443/TCP,53/UDP,53/TCP', `egress to the API server and DNS, got ${egressPorts}`);
   else expect(egressPorts === '443/TCP,6443/TCP', `egress only to the API server ports, got ${egressPorts}`);
 }
 if (caseName === 'monitoring' || caseName === 'everything') {
-  expect(one('ServiceMonitor')?.spec.endpoints[0].scheme === 'https', 'ServiceMonitor over HTTPS');
+  const ep = one('ServiceMonitor')?.spec.endpoints[0];
+  expect(ep?.port === 'metrics' && ep.scheme === 'http' && ep.path === '/metrics' && !ep.tlsConfig, 'ServiceMonitor: plain http on the metrics port, no TLS settings to skip');
   const alerts = one('PrometheusRule')?.spec.groups[0].rules ?? [];
   const expr = (name) => alerts.find((a) => a.alert === name)?.expr ?? '';
   expect(/modelgate_verification_failures_total\{.*reason="bad-signature"/.test(expr('ModelgateModelTampering')), 'tampering alert');

@@ -205,6 +205,9 @@ Included once, from validate.yaml.
 {{- fail (printf "modelgate: extraArgs may not repeat %s: the chart passes it from its values; set the value instead (see values.yaml)" .) -}}
 {{- end -}}
 {{- end -}}
+{{- if eq (int $v.metrics.port) (int $v.server.port) -}}
+{{- fail "modelgate: metrics.port must differ from server.port (metrics have their own plain-HTTP listener)" -}}
+{{- end -}}
 {{- if ge (int $v.preStopSleepSeconds) (int $v.terminationGracePeriodSeconds) -}}
 {{- fail "modelgate: terminationGracePeriodSeconds must exceed preStopSleepSeconds, leaving time for the server to drain in-flight requests" -}}
 {{- end -}}
