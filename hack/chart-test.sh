@@ -113,6 +113,9 @@ BAD=(
   "a typo in the objectSelector|matchLable|--set keys.existingSecret=k --set webhook.objectSelector.matchLables.a=b"
   "metrics on the webhook port|metrics.port must differ from server.port|--set keys.existingSecret=k --set metrics.port=8443"
   "a leftover ServiceMonitor tlsConfig|tlsConfig|--set keys.existingSecret=k --set serviceMonitor.tlsConfig.insecureSkipVerify=true"
+  "a misspelt policy field|mdoe|--set keys.existingSecret=k --set policy.document.rules[0].name=default --set policy.document.rules[0].mdoe=enforce"
+  "a policy mode that does not exist|enforce|--set keys.existingSecret=k --set policy.document.rules[0].name=default --set policy.document.rules[0].mode=block"
+  "a policy without kind|kind|--set keys.existingSecret=k --set policy.document.kind=null"
   "a security context typo|runAsUsr|--set keys.existingSecret=k --set podSecurityContext.runAsUsr=1000"
 )
 
@@ -413,6 +416,10 @@ run_tests() {
     { cat "$tmp/lint.log"; echo "chart-test: FAIL helm lint"; fails=$((fails + 1)); }
   grep -q "0 chart(s) failed" "$tmp/lint.log" && ! grep -qE '^\[(WARNING|ERROR)\]' "$tmp/lint.log" ||
     { cat "$tmp/lint.log"; echo "chart-test: FAIL helm lint is not clean"; fails=$((fails + 1)); }
+
+  n=$((n + 1))
+  if node hack/gen-chart-schema.ts --check; then echo "chart-test: ok   values.schema.json embeds docs/policy.schema.json"
+  else echo "chart-test: FAIL values.schema.json policy.document is stale"; fails=$((fails + 1)); fi
 
   for c in "${VALID[@]}"; do
     n=$((n + 1))
