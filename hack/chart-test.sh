@@ -63,7 +63,7 @@ case_args() { # case_args NAME -> prints one argument per line
       --set fullnameOverride=modelgate-with-a-rather-long-name-that-goes-past-the-limit-of-63-chars ;;
     long-names-cert-manager) printf '%s\n' "${base[@]}" --set tls.mode=certManager --set tls.certManager.createSelfSignedIssuer=true \
       --set fullnameOverride=modelgate-with-a-rather-long-name-that-goes-past-the-limit-of-63-chars ;;
-    conventions) printf '%s\n' "${base[@]}" --set commonLabels.team=platform --set 'commonLabels.cost-center=ml' \
+    conventions) printf '%s\n' "${base[@]}" --set commonLabels.team=platform --set 'commonLabels.cost-center=ml' --set-string commonLabels.canary=true \
       --set podLabels.tier=admission --set 'podAnnotations.example\.com/scrape=yes' \
       --set 'extraArgs={--event-queue-size=5000,--grace-ms=15000}' \
       --set 'extraEnv[0].name=NODE_OPTIONS' --set 'extraEnv[0].value=--max-old-space-size=192' \
@@ -170,8 +170,11 @@ dry_run_all() {
 
 DRY_RUN_JS=$(cat <<'JS'
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 const [file, saFile] = process.argv.slice(1);
+// Re-emitted as JSON (valid YAML): the yaml package writes YAML 1.2, where a bare yes is a
+// string, and kubectl reads YAML 1.1, where it is a bool.
+const stringify = (o) => `${JSON.stringify(o)}\n`;
 const served = new Set((process.env.SERVED ?? '').split(' '));
 const objs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS()).filter((o) => o && o.kind);
 const isServed = (o) => served.has(`${o.apiVersion}/${o.kind}`);
@@ -383,6 +386,8 @@ if (caseName === 'everything') {
 }
 if (caseName === 'conventions') {
   for (const o of objs) expect(o.metadata.labels?.team === 'platform' && o.metadata.labels['cost-center'] === 'ml', `commonLabels on ${o.kind}/${o.metadata.name}`);
+  // The API server reads YAML 1.1: a bare yes/true is a bool there, so values must be quoted.
+  expect(/^ {8}example\.com\/scrape: "yes"$/m.test(text) && /^ {4}canary: "true"$/m.test(text), 'label and annotation values rendered quoted');
   const tpl = dep.spec.template;
   expect(tpl.metadata.labels.team === 'platform' && tpl.metadata.labels.tier === 'admission' && tpl.metadata.annotations?.['example.com/scrape'] === 'yes', 'commonLabels, podLabels, podAnnotations on the pods');
   const c = tpl.spec.containers[0];
