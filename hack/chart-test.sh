@@ -425,6 +425,9 @@ run_tests() {
   n=$((n + 1))
   if node hack/gen-chart-schema.ts --check; then echo "chart-test: ok   values.schema.json embeds docs/policy.schema.json"
   else echo "chart-test: FAIL values.schema.json policy.document is stale"; fails=$((fails + 1)); fi
+  n=$((n + 1))
+  if node hack/gen-chart-readme.ts --check; then echo "chart-test: ok   charts/modelgate/README.md lists every value of values.yaml"
+  else echo "chart-test: FAIL charts/modelgate/README.md"; fails=$((fails + 1)); fi
 
   for c in "${VALID[@]}"; do
     n=$((n + 1))
