@@ -47,7 +47,8 @@ case_args() { # case_args NAME -> prints one argument per line
       --set policy.existingConfigMapKey=modelgate.yaml ;;
     network-policy) printf '%s\n' "${base[@]}" --set networkPolicy.enabled=true \
       --set 'networkPolicy.apiServer.cidrs={10.0.0.1/32}' --set networkPolicy.allowDNS=true \
-      --set 'networkPolicy.ingressFrom[0].ipBlock.cidr=10.0.0.0/16' ;;
+      --set 'networkPolicy.ingressFrom[0].ipBlock.cidr=10.0.0.0/16' \
+      --set 'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.kubernetes\.io/metadata\.name=monitoring' ;;
     monitoring) printf '%s\n' "${base[@]}" --set serviceMonitor.enabled=true --set prometheusRule.enabled=true \
       --set grafanaDashboard.enabled=true --set serviceMonitor.labels.release=prometheus ;;
     everything) printf '%s\n' "${base[@]}" --set tls.mode=certManager --set tls.certManager.createSelfSignedIssuer=true \
@@ -62,12 +63,24 @@ case_args() { # case_args NAME -> prints one argument per line
       --set fullnameOverride=modelgate-with-a-rather-long-name-that-goes-past-the-limit-of-63-chars ;;
     long-names-cert-manager) printf '%s\n' "${base[@]}" --set tls.mode=certManager --set tls.certManager.createSelfSignedIssuer=true \
       --set fullnameOverride=modelgate-with-a-rather-long-name-that-goes-past-the-limit-of-63-chars ;;
+    conventions) printf '%s\n' "${base[@]}" --set commonLabels.team=platform --set 'commonLabels.cost-center=ml' --set-string commonLabels.canary=true \
+      --set podLabels.tier=admission --set 'podAnnotations.example\.com/scrape=yes' \
+      --set 'extraArgs={--event-queue-size=5000,--grace-ms=15000}' \
+      --set 'extraEnv[0].name=NODE_OPTIONS' --set 'extraEnv[0].value=--max-old-space-size=192' \
+      --set 'webhook.namespaceSelector.matchExpressions[0].key=modelgate.dev/tenant' \
+      --set 'webhook.namespaceSelector.matchExpressions[0].operator=Exists' \
+      --set 'webhook.objectSelector.matchExpressions[0].key=modelgate.dev/skip' \
+      --set 'webhook.objectSelector.matchExpressions[0].operator=DoesNotExist' ;;
+    openshift) printf '%s\n' "${base[@]}" --set podSecurityContext.runAsUser=null --set podSecurityContext.runAsGroup=null \
+      --set podSecurityContext.fsGroup=null --set containerSecurityContext.runAsUser=null \
+      --set containerSecurityContext.runAsGroup=null ;;
     *) echo "chart-test: unknown case $1" >&2; return 1 ;;
   esac
 }
 VALID=(defaults tls-cert-manager-issuer tls-cert-manager-selfsigned tls-existing-secret
   tls-existing-secret-injected out-of-cluster out-of-cluster-existing-secret existing-policy
-  network-policy network-policy-off client-ca monitoring everything long-names long-names-cert-manager)
+  network-policy network-policy-off client-ca monitoring everything long-names long-names-cert-manager
+  conventions openshift)
 
 # ---- bad combinations: name | expected message fragment | helm arguments (one string, word-split)
 BAD=(
@@ -93,6 +106,17 @@ BAD=(
   "an unknown failurePolicy|failurePolicy|--set keys.existingSecret=k --set webhook.failurePolicy=Maybe"
   "an unknown TLS mode|mode|--set keys.existingSecret=k --set tls.mode=letsencrypt"
   "excluding a namespace by an invalid name|excludeNamespaces|--set keys.existingSecret=k --set webhook.excludeNamespaces={Bad_Name}"
+  "commonLabels redefining a chart label|may not set app.kubernetes.io/name|--set keys.existingSecret=k --set commonLabels.app\.kubernetes\.io/name=x"
+  "podLabels redefining a selector label|may not set app.kubernetes.io/instance|--set keys.existingSecret=k --set podLabels.app\.kubernetes\.io/instance=x"
+  "extraArgs repeating a flag the chart sets|extraArgs may not repeat --log-level|--set keys.existingSecret=k --set extraArgs={--log-level=debug}"
+  "extraArgs that is not a flag|extraArgs|--set keys.existingSecret=k --set extraArgs={serve}"
+  "a typo in the objectSelector|matchLable|--set keys.existingSecret=k --set webhook.objectSelector.matchLables.a=b"
+  "metrics on the webhook port|metrics.port must differ from server.port|--set keys.existingSecret=k --set metrics.port=8443"
+  "a leftover ServiceMonitor tlsConfig|tlsConfig|--set keys.existingSecret=k --set serviceMonitor.tlsConfig.insecureSkipVerify=true"
+  "a misspelt policy field|mdoe|--set keys.existingSecret=k --set policy.document.rules[0].name=default --set policy.document.rules[0].mdoe=enforce"
+  "a policy mode that does not exist|enforce|--set keys.existingSecret=k --set policy.document.rules[0].name=default --set policy.document.rules[0].mode=block"
+  "a policy without kind|kind|--set keys.existingSecret=k --set policy.document.kind=null"
+  "a security context typo|runAsUsr|--set keys.existingSecret=k --set podSecurityContext.runAsUsr=1000"
 )
 
 make_ca() { # make_ca DIR: a throwaway self-signed CA (public cert only is used as caBundle)
@@ -146,8 +170,11 @@ dry_run_all() {
 
 DRY_RUN_JS=$(cat <<'JS'
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 const [file, saFile] = process.argv.slice(1);
+// Re-emitted as JSON (valid YAML): the yaml package writes YAML 1.2, where a bare yes is a
+// string, and kubectl reads YAML 1.1, where it is a bool.
+const stringify = (o) => `${JSON.stringify(o)}\n`;
 const served = new Set((process.env.SERVED ?? '').split(' '));
 const objs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS()).filter((o) => o && o.kind);
 const isServed = (o) => served.has(`${o.apiVersion}/${o.kind}`);
@@ -238,18 +265,26 @@ if (caseName.startsWith('out-of-cluster')) {
   expect(dep.spec.strategy.rollingUpdate.maxUnavailable === 0, 'RollingUpdate maxUnavailable 0');
   expect(pod.topologySpreadConstraints?.length >= 1, 'topology spread');
   expect(c.lifecycle?.preStop?.sleep?.seconds > 0, 'preStop native sleep');
-  expect(pod.securityContext.runAsNonRoot === true && pod.securityContext.runAsUser === 65532, 'pod runs as non-root 65532');
+  if (caseName === 'openshift') {
+    expect(pod.securityContext.runAsNonRoot === true && !('runAsUser' in pod.securityContext) && !('runAsGroup' in pod.securityContext) && !('fsGroup' in pod.securityContext), 'openshift: pod non-root, IDs left to the platform');
+    expect(!('runAsUser' in c.securityContext) && !('runAsGroup' in c.securityContext), 'openshift: container IDs left to the platform');
+  } else {
+    expect(pod.securityContext.runAsNonRoot === true && pod.securityContext.runAsUser === 65532 && pod.securityContext.fsGroup === 65532, 'pod runs as non-root 65532, keys group 65532');
+  }
   expect(pod.securityContext.seccompProfile?.type === 'RuntimeDefault', 'pod seccomp RuntimeDefault');
   expect(sc.readOnlyRootFilesystem === true, 'read-only root filesystem');
   expect(sc.allowPrivilegeEscalation === false, 'no privilege escalation');
   expect(JSON.stringify(sc.capabilities?.drop) === '["ALL"]' && !sc.capabilities.add, 'capabilities drop ALL');
-  expect(sc.runAsNonRoot === true && sc.runAsUser === 65532 && sc.seccompProfile?.type === 'RuntimeDefault', 'container non-root, seccomp');
+  expect(sc.runAsNonRoot === true && (caseName === 'openshift' || sc.runAsUser === 65532) && sc.seccompProfile?.type === 'RuntimeDefault', 'container non-root, seccomp');
   expect(pod.automountServiceAccountToken === true && one('ServiceAccount').automountServiceAccountToken === false, 'token only in the webhook pod');
   expect(c.resources?.requests?.cpu && c.resources?.limits?.memory, 'resources');
   for (const [p, path] of [['readinessProbe', '/readyz'], ['livenessProbe', '/healthz'], ['startupProbe', '/healthz']]) {
     expect(c[p]?.httpGet?.scheme === 'HTTPS' && c[p].httpGet.path === path && c[p].httpGet.port === 'https', `${p} HTTPS ${path}`);
   }
   expect(c.ports[0].containerPort === 8443 && c.ports[0].name === 'https', 'port 8443');
+  expect(c.ports[1]?.containerPort === 9402 && c.ports[1].name === 'metrics' && c.args.includes('--metrics-port=9402'), 'metrics on their own port 9402 (--metrics-port)');
+  const svcPorts = one('Service').spec.ports.map((p) => `${p.name}:${p.port}->${p.targetPort}`).join();
+  expect(svcPorts === 'https:443->https,metrics:9402->metrics', `Service ports https and metrics, got ${svcPorts}`);
   expect(c.volumeMounts.every((m) => !m.subPath), 'no subPath mounts (they never update)');
   expect(c.volumeMounts.filter((m) => m.name !== 'tmp').every((m) => m.readOnly), 'keys, policy, TLS mounted read-only');
   const keys = pod.volumes.find((v) => v.name === 'keys');
@@ -320,18 +355,21 @@ if (caseName === 'network-policy-off' || caseName.startsWith('out-of-cluster')) 
   expect(np?.spec.policyTypes.join() === 'Ingress,Egress', 'a NetworkPolicy (on by default) for both directions');
   expect(JSON.stringify(np?.spec.podSelector.matchLabels) === JSON.stringify(dep.spec.selector.matchLabels), 'the NetworkPolicy selects the webhook pods');
   const ingress = np?.spec.ingress ?? [];
-  expect(ingress.length === 1 && ingress[0].ports.length === 1 && ingress[0].ports[0].port === 8443, 'ingress only to 8443');
+  expect(ingress.length === 2 && ingress[0].ports.length === 1 && ingress[0].ports[0].port === 8443
+    && ingress[1].ports.length === 1 && ingress[1].ports[0].port === 9402, 'ingress only to 8443 (webhook) and 9402 (metrics), each its own rule');
   if (caseName === 'network-policy') {
     expect(JSON.stringify(ingress[0]?.from) === '[{"ipBlock":{"cidr":"10.0.0.0/16"}}]', 'ingress only from networkPolicy.ingressFrom');
+    expect(JSON.stringify(ingress[1]?.from) === '[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]', 'metrics port only from networkPolicy.metricsFrom');
   } else {
-    expect(ingress[0] && !('from' in ingress[0]), 'by default any source on that port (the API server address is cluster-specific)');
+    expect(ingress[0] && !('from' in ingress[0]) && ingress[1] && !('from' in ingress[1]), 'by default any source on those ports (the API server address is cluster-specific)');
   }
   const egressPorts = (np?.spec.egress ?? []).flatMap((e) => e.ports.map((p) => `${p.port}/${p.protocol}`)).join();
   if (caseName === 'network-policy') expect(egressPorts === '443/TCP,6443/TCP,53/UDP,53/TCP', `egress to the API server and DNS, got ${egressPorts}`);
   else expect(egressPorts === '443/TCP,6443/TCP', `egress only to the API server ports, got ${egressPorts}`);
 }
 if (caseName === 'monitoring' || caseName === 'everything') {
-  expect(one('ServiceMonitor')?.spec.endpoints[0].scheme === 'https', 'ServiceMonitor over HTTPS');
+  const ep = one('ServiceMonitor')?.spec.endpoints[0];
+  expect(ep?.port === 'metrics' && ep.scheme === 'http' && ep.path === '/metrics' && !ep.tlsConfig, 'ServiceMonitor: plain http on the metrics port, no TLS settings to skip');
   const alerts = one('PrometheusRule')?.spec.groups[0].rules ?? [];
   const expr = (name) => alerts.find((a) => a.alert === name)?.expr ?? '';
   expect(/modelgate_verification_failures_total\{.*reason="bad-signature"/.test(expr('ModelgateModelTampering')), 'tampering alert');
@@ -345,6 +383,22 @@ if (caseName === 'everything') {
   for (const n of ['ci', 'sandbox']) expect(excluded.includes(n), `operator exclusion ${n}`);
   expect(wh.failurePolicy === 'Ignore' && wh.timeoutSeconds === 5, 'failurePolicy and timeout from values');
   expect(dep.spec.template.spec.containers[0].image.includes('@sha256:'), 'image by digest');
+}
+if (caseName === 'conventions') {
+  for (const o of objs) expect(o.metadata.labels?.team === 'platform' && o.metadata.labels['cost-center'] === 'ml', `commonLabels on ${o.kind}/${o.metadata.name}`);
+  // The API server reads YAML 1.1: a bare yes/true is a bool there, so values must be quoted.
+  expect(/^ {8}example\.com\/scrape: "yes"$/m.test(text) && /^ {4}canary: "true"$/m.test(text), 'label and annotation values rendered quoted');
+  const tpl = dep.spec.template;
+  expect(tpl.metadata.labels.team === 'platform' && tpl.metadata.labels.tier === 'admission' && tpl.metadata.annotations?.['example.com/scrape'] === 'yes', 'commonLabels, podLabels, podAnnotations on the pods');
+  const c = tpl.spec.containers[0];
+  expect(c.args.slice(-2).join() === '--event-queue-size=5000,--grace-ms=15000', 'extraArgs appended after the chart\'s args');
+  expect(c.env.some((e) => e.name === 'NODE_ENV') && c.env.some((e) => e.name === 'NODE_OPTIONS' && e.value === '--max-old-space-size=192'), 'extraEnv added to NODE_ENV');
+  const exprs = wh.namespaceSelector.matchExpressions;
+  expect(exprs.length === 2 && exprs[0].key === 'kubernetes.io/metadata.name' && exprs[1].key === 'modelgate.dev/tenant', 'namespaceSelector: the exclusion kept, the value\'s expression added');
+  expect(wh.objectSelector?.matchExpressions?.[0]?.operator === 'DoesNotExist', 'objectSelector from values');
+} else {
+  expect(!wh.objectSelector, 'no objectSelector by default: every object is checked');
+  expect(wh.namespaceSelector.matchExpressions.length === 1 && !wh.namespaceSelector.matchLabels, 'namespaceSelector: only the exclusion by default');
 }
 if (caseName.startsWith('long-names')) for (const o of objs) expect(o.metadata.name.length <= 63 && !o.metadata.name.endsWith('-'), `truncated name ${o.metadata.name}`);
 
@@ -367,6 +421,13 @@ run_tests() {
     { cat "$tmp/lint.log"; echo "chart-test: FAIL helm lint"; fails=$((fails + 1)); }
   grep -q "0 chart(s) failed" "$tmp/lint.log" && ! grep -qE '^\[(WARNING|ERROR)\]' "$tmp/lint.log" ||
     { cat "$tmp/lint.log"; echo "chart-test: FAIL helm lint is not clean"; fails=$((fails + 1)); }
+
+  n=$((n + 1))
+  if node hack/gen-chart-schema.ts --check; then echo "chart-test: ok   values.schema.json embeds docs/policy.schema.json"
+  else echo "chart-test: FAIL values.schema.json policy.document is stale"; fails=$((fails + 1)); fi
+  n=$((n + 1))
+  if node hack/gen-chart-readme.ts --check; then echo "chart-test: ok   charts/modelgate/README.md lists every value of values.yaml"
+  else echo "chart-test: FAIL charts/modelgate/README.md"; fails=$((fails + 1)); fi
 
   for c in "${VALID[@]}"; do
     n=$((n + 1))

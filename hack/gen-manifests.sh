@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Generates manifests/ (the `kubectl apply` install) from charts/modelgate, so the chart is the
 # one source of truth. `--check` regenerates into a temporary folder and fails when manifests/
-# differs (CI: `make manifests-check`).
+# differs (CI: `make manifests-check`). First step: charts/modelgate/values.schema.json embeds
+# docs/policy.schema.json as policy.document (hack/gen-chart-schema.ts), and
+# charts/modelgate/README.md lists every value (hack/gen-chart-readme.ts); --check verifies both.
 #
 # The static install is the chart's defaults with: release "modelgate" in namespace "modelgate",
 # keys from Secret "modelgate-keys" (create it yourself, see docs/install.md), self-managed TLS.
@@ -44,11 +46,15 @@ render() { # render OUTDIR
 
 case "${1:-}" in
   "")
+    node "$root/hack/gen-chart-schema.ts"
+    node "$root/hack/gen-chart-readme.ts"
     rm -f "$root"/manifests/*.yaml
     render "$root/manifests"
     echo "gen-manifests: wrote manifests/00-namespace.yaml and manifests/modelgate.yaml"
     ;;
   --check)
+    node "$root/hack/gen-chart-schema.ts" --check
+    node "$root/hack/gen-chart-readme.ts" --check
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
     render "$tmp"

@@ -18,7 +18,14 @@ describe('modelgate serve flags', () => {
       logLevel: 'info',
       eventQueueSize: 1000,
       clientCaFile: undefined,
+      metricsPort: undefined,
     });
+  });
+
+  it('--metrics-port gives metrics their own port, which must differ from --port', () => {
+    expect(serveConfig([...tls, '--metrics-port', '9402'], {})).toMatchObject({ port: 8443, metricsPort: 9402 });
+    expect(() => serveConfig([...tls, '--metrics-port', '8443'], {})).toThrow('--metrics-port must differ from --port');
+    expect(() => serveConfig([...tls, '--metrics-port', 'x'], {})).toThrow(UsageError);
   });
 
   const run = async (args: string[]) => {

@@ -10,7 +10,10 @@ const HELP = `usage: modelgate serve --keys-dir DIR (--tls-cert FILE --tls-key F
 Runs the validating admission webhook over HTTPS: POST /validate, GET /healthz, /readyz, /metrics.
 
   --port N                 listen port (default 8443)
-  --host ADDR              listen address (default 0.0.0.0)
+  --host ADDR              listen address (default 0.0.0.0), of both listeners
+  --metrics-port N         serve GET /metrics over plain HTTP on this port, and no longer on
+                           --port (the chart uses 9402, as cert-manager does); default: /metrics
+                           on --port over HTTPS
   --tls-cert FILE          serving certificate (PEM); reloaded when it changes
   --tls-key FILE           its private key (PEM)
   --tls-self-managed       modelgate makes its own CA and certificate, shared through a Secret:
@@ -44,6 +47,7 @@ const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const OPTIONS = {
   port: { type: 'string', default: '8443' },
   host: { type: 'string', default: '0.0.0.0' },
+  'metrics-port': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-self-managed': { type: 'boolean' },
@@ -71,6 +75,14 @@ function integer(name: string, text: string, min: number, max: number): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < min || n > max)
     throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  return n;
+}
+
+function metricsPort(v: Values): number | undefined {
+  const text = v['metrics-port'];
+  if (text === undefined) return undefined;
+  const n = integer('metrics-port', text, 0, 65535);
+  if (n !== 0 && n === Number(v.port)) throw new UsageError('--metrics-port must differ from --port');
   return n;
 }
 
@@ -122,6 +134,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): WebhookConf
   return {
     host: v.host,
     port: integer('port', v.port, 0, 65535),
+    metricsPort: metricsPort(v),
     tls: tlsConfig(v),
     clientCaFile: v['client-ca'],
     keysDir: v['keys-dir'],

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -134,5 +135,22 @@ describe('docs/policy.schema.json principal and group patterns', () => {
   ])('groupName %j is %s, as the loader says', (name, ok) => {
     expect(group.test(name)).toBe(ok);
     expect(groupNameProblem(name) === undefined).toBe(ok);
+  });
+});
+
+describe('the chart embeds docs/policy.schema.json as policy.document', () => {
+  it('is current (run hack/gen-manifests.sh after changing the policy schema)', () => {
+    const script = new URL('../../hack/gen-chart-schema.ts', import.meta.url).pathname;
+    expect(() => execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' })).not.toThrow();
+  });
+
+  it('keeps every field, type and enum; only lookaround patterns (which Helm cannot compile) are left out', () => {
+    const values = JSON.parse(
+      readFileSync(new URL('../../charts/modelgate/values.schema.json', import.meta.url), 'utf8'),
+    ) as { properties: { policy: { properties: { document: unknown } } } };
+    const strip = (text: string): string =>
+      text.replace(/,?\s*"pattern": "(?:[^"\\]|\\.)*\(\?<?[=!](?:[^"\\]|\\.)*"/g, '').replace(/"description": "(?:[^"\\]|\\.)*"/g, '');
+    const embedded = JSON.stringify(values.properties.policy.properties.document, null, 2);
+    expect(strip(embedded)).toBe(strip(JSON.stringify(JSON.parse(schemaText), null, 2)));
   });
 });

@@ -9,6 +9,7 @@ import express, {
 import type { Caller } from '../audit/caller.js';
 import { errored, reviewResponse } from '../admission/respond.js';
 import type { Metrics } from './metrics.js';
+import { sendMetrics } from './metrics-listener.js';
 import { readReviewBody } from './body.js';
 import { oneJobPerTurn } from './turns.js';
 import { handleReview, type ValidateDeps } from './validate.js';
@@ -32,6 +33,11 @@ export interface AppDeps {
    * kubelet's probes (/healthz, /readyz) and scrapes (/metrics) on the same port keep working.
    */
   requireClientCert?: boolean;
+  /**
+   * Serve GET /metrics on this (HTTPS) port too: true unless `serve --metrics-port` gives
+   * metrics their own listener, so a scrape config of an older install keeps working.
+   */
+  metricsOnWebhookPort?: boolean;
 }
 
 /**
@@ -72,12 +78,7 @@ export function createApp(deps: AppDeps): Express {
     if (reason === undefined) res.type('text/plain').send('ok\n');
     else res.status(503).type('text/plain').send(`not ready: ${reason}\n`);
   });
-  app.get('/metrics', (_req, res) => {
-    deps.metrics.registry.metrics().then(
-      (text) => void res.type(deps.metrics.registry.contentType).send(text),
-      () => void res.status(500).end(),
-    );
-  });
+  if (deps.metricsOnWebhookPort !== false) app.get('/metrics', sendMetrics(deps.metrics));
   app.use((_req, res) => void res.status(404).type('text/plain').send('not found\n'));
   app.use(bodyErrors(deps.metrics));
   return app;

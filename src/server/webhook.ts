@@ -17,6 +17,7 @@ import type { FollowOptions, WatchedSource } from '../watch/source.js';
 import { createApp } from './app.js';
 import { drainHttps, listenHttps, tlsOptions } from './https.js';
 import { createMetrics, reloadCounter, type Metrics } from './metrics.js';
+import { listenMetrics } from './metrics-listener.js';
 import type { FailureMode } from './validate.js';
 
 export type TlsConfig =
@@ -34,6 +35,8 @@ export type TlsConfig =
 export interface WebhookConfig {
   host: string;
   port: number;
+  /** Serve GET /metrics over plain HTTP on this port (on `host`) and not on `port`. */
+  metricsPort?: number;
   tls: TlsConfig;
   /** PEM bundle: POST /validate only from callers with a certificate chaining to it; reloaded. */
   clientCaFile?: string;
@@ -58,6 +61,8 @@ export interface WebhookConfig {
 export interface Webhook {
   port: number;
   server: Server;
+  /** The metrics listener's port, when `metricsPort` was given. */
+  metricsPort?: number;
   metrics: Metrics;
   logger: Logger;
   /** Not ready at once, lets in-flight requests finish, stops everything. Idempotent. */
@@ -104,6 +109,7 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
   const events = api ? startEvents(api, cfg, parts) : undefined;
   const app = createApp({
     metrics,
+    metricsOnWebhookPort: cfg.metricsPort === undefined,
     requireClientCert: clientCa !== undefined,
     health: {
       healthy: () => tls.healthy(),
@@ -137,6 +143,7 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
     server.setSecureContext(tlsOptions(tls.current() as KeyPair, pem));
     logger.info({ clientCa: cfg.clientCaFile }, 'client CA reloaded');
   });
+  const metricsPort = await startMetricsListener(cfg, parts);
   rt.listening = true;
   // Errors are retried by the source's own rounds; the server serves meanwhile.
   await tls.listening?.().catch((err: unknown) =>
@@ -146,6 +153,7 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
     {
       host: cfg.host,
       port,
+      metricsPort: metricsPort ?? 'none: /metrics on the webhook port',
       policy: policy().source,
       keyCount: keys.current().ids().length,
       cluster: api !== undefined,
@@ -155,7 +163,18 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
   );
   let done: Promise<void> | undefined;
   const shutdown = (): Promise<void> => (done ??= drain(cfg, { server, rt, events, logger, stops }));
-  return { port, server, metrics, logger, shutdown, policy };
+  return { port, server, metricsPort, metrics, logger, shutdown, policy };
+}
+
+/** `--metrics-port`: GET /metrics on its own plain-HTTP listener, stopped with the server. */
+async function startMetricsListener(cfg: WebhookConfig, parts: Parts): Promise<number | undefined> {
+  if (cfg.metricsPort === undefined) return undefined;
+  const { server, port } = await listenMetrics(parts.metrics, { host: cfg.host, port: cfg.metricsPort });
+  parts.stops.push(() => {
+    server.close();
+    server.closeAllConnections();
+  });
+  return port;
 }
 
 function notReady(rt: Runtime, tls: CertificateSource): string | undefined {

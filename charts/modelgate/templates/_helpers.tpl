@@ -81,6 +81,19 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/component: admission-webhook
 app.kubernetes.io/part-of: modelgate
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Label keys the chart sets itself: commonLabels and podLabels may not redefine them. */}}
+{{- define "modelgate.ownLabelKeys" -}}
+{{- list "helm.sh/chart" "app.kubernetes.io/name" "app.kubernetes.io/instance" "app.kubernetes.io/version" "app.kubernetes.io/component" "app.kubernetes.io/part-of" "app.kubernetes.io/managed-by" | toJson -}}
+{{- end -}}
+
+{{/* serve flags the chart passes from its values: extraArgs may not repeat them. */}}
+{{- define "modelgate.managedFlags" -}}
+{{- list "--port" "--keys-dir" "--policy" "--failure-mode" "--deadline-ms" "--log-level" "--tls-self-managed" "--tls-secret" "--namespace" "--service-name" "--webhook-config" "--webhook-failure-policy" "--tls-cert" "--tls-key" "--client-ca" "--metrics-port" | toJson -}}
 {{- end -}}
 
 {{- define "modelgate.image" -}}
@@ -179,6 +192,21 @@ Included once, from validate.yaml.
 {{- end -}}
 {{- if ge (int $v.server.deadlineMs) (mul (int $v.webhook.timeoutSeconds) 1000) -}}
 {{- fail (printf "modelgate: server.deadlineMs (%d) must be below webhook.timeoutSeconds (%d s), so the server answers by its failureMode before the API server times out" (int $v.server.deadlineMs) (int $v.webhook.timeoutSeconds)) -}}
+{{- end -}}
+{{- $own := include "modelgate.ownLabelKeys" . | fromJsonArray -}}
+{{- range $k, $_ := merge (dict) $v.commonLabels $v.podLabels -}}
+{{- if has $k $own -}}
+{{- fail (printf "modelgate: commonLabels/podLabels may not set %s: the chart sets it (selectors and labels depend on it); use another key" $k) -}}
+{{- end -}}
+{{- end -}}
+{{- $managed := include "modelgate.managedFlags" . | fromJsonArray -}}
+{{- range $v.extraArgs -}}
+{{- if has (regexReplaceAll "=.*$" (toString .) "") $managed -}}
+{{- fail (printf "modelgate: extraArgs may not repeat %s: the chart passes it from its values; set the value instead (see values.yaml)" .) -}}
+{{- end -}}
+{{- end -}}
+{{- if eq (int $v.metrics.port) (int $v.server.port) -}}
+{{- fail "modelgate: metrics.port must differ from server.port (metrics have their own plain-HTTP listener)" -}}
 {{- end -}}
 {{- if ge (int $v.preStopSleepSeconds) (int $v.terminationGracePeriodSeconds) -}}
 {{- fail "modelgate: terminationGracePeriodSeconds must exceed preStopSleepSeconds, leaving time for the server to drain in-flight requests" -}}
