@@ -1,4 +1,4 @@
-import { oneLine } from '../decision/message.js';
+import { located, oneLine } from '../decision/message.js';
 import type { Decision, Reason } from '../decision/types.js';
 
 /**
@@ -11,7 +11,10 @@ export function formatDecision({ response, record }: Decision): string {
   );
   const lines = [`${subject}: ${verdictOf(record)}`];
   if (!isSkip(record)) lines.push(...record.reasons.map((r) => `  - ${problemLine(r)}`));
-  lines.push(...(response.warnings ?? []).map((w) => `  warning: ${oneLine(w)}`));
+  // Warn mode repeats each problem as a warning for kubectl; here it is listed once, above.
+  const repeated = new Set(record.reasons.map((r) => `modelgate: ${located(r)}`));
+  const warnings = (response.warnings ?? []).filter((w) => !repeated.has(w));
+  lines.push(...warnings.map((w) => `  warning: ${oneLine(w)}`));
   return `${lines.join('\n')}\n`;
 }
 

@@ -21,7 +21,6 @@ export type ReviewInput =
 
 /** Reads a file's text as documents; throws a UsageError naming the document for bad input. */
 export function parseReviewInput(body: Buffer, source: string): ReviewInput {
-  if (body.length > MAX_REVIEW_BYTES) throw new UsageError(`${source} exceeds ${MAX_REVIEW_BYTES} bytes`);
   const objects = parseObjects(body, source);
   const [first] = objects;
   if (objects.length === 1 && first && first.object.kind === 'AdmissionReview') {
@@ -34,6 +33,8 @@ export function parseReviewInput(body: Buffer, source: string): ReviewInput {
 
 /** Every object in the text, `kind: List` items spread, empty documents skipped (as kubectl does). */
 export function parseObjects(body: Buffer, source: string): InputObject[] {
+  // The webhook's own body limit: the API server's request limit is smaller still.
+  if (body.length > MAX_REVIEW_BYTES) throw new UsageError(`${source} exceeds ${MAX_REVIEW_BYTES} bytes`);
   const docs = parseJson(body, source) ?? parseYaml(body.toString('utf8'), source);
   const objects = docs.flatMap(({ where, value }) => objectsOf(value, where));
   if (objects.length === 0) throw new UsageError(`${source} holds no objects`);

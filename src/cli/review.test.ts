@@ -188,6 +188,45 @@ describe('modelgate review of the objects one applies', () => {
   });
 });
 
+describe('what the text says', () => {
+  it('warn mode: admitted, each problem listed once (not again as a warning), exit 0', async () => {
+    const policy = file(
+      'warn.yaml',
+      stringify({
+        apiVersion: 'modelgate.dev/v1',
+        kind: 'Policy',
+        rules: [{ name: 'staging', mode: 'warn', match: { namespaces: ['ml'] } }],
+      }),
+    );
+    const r = await review(['--policy', policy], yamlOf(deployment(vectors.wrongKeyManifestText)));
+    const lines = r.out.trimEnd().split('\n');
+    expect(lines, r.out).toHaveLength(2);
+    expect(r.code).toBe(0);
+    expect(lines[0]).toBe('Deployment ml/fraud-detector: ALLOWED with problems (rule staging, warn mode)');
+    expect(lines[1]).toMatch(
+      /^ {2}- [a-z-]+ at metadata\.annotations\[modelgate\.dev\/manifest\]: model fraud-detector\.onnx: /,
+    );
+  });
+
+  it('an object no rule selects: ALLOWED, and why it was not checked', async () => {
+    const d = deployment(null);
+    d.metadata.labels = {};
+    d.spec.template.metadata.labels = { app: 'web' };
+    d.spec.template.spec = { containers: [{ name: 'web', image: 'nginx:1.27' }] };
+    const r = await review([], yamlOf(d));
+    expect(r.out).toBe('Deployment ml/fraud-detector: ALLOWED (not checked: not-inference)\n');
+    expect(r.code).toBe(0);
+  });
+
+  it('-o text answers an AdmissionReview in the same words', async () => {
+    const r = await review(['-o', 'text'], JSON.stringify(admissionReview(deployment(null))));
+    expect(r.out).toMatch(
+      /^Deployment ml\/fraud-detector: DENIED\n {2}- missing-manifest at metadata\.annotations: /,
+    );
+    expect(r.code).toBe(1);
+  });
+});
+
 describe('ConfigMap refs resolved from files', () => {
   it('--configmap FILE resolves modelgate.dev/manifest-configmap; without it the ref is a problem, never a pass', async () => {
     const cm = file('cm.yaml', yamlOf(modelsConfigMap()));

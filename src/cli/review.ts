@@ -13,7 +13,7 @@ import type { Keyring } from '../keys/types.js';
 import { defaultPolicy } from '../policy/defaults.js';
 import { formatPolicyError, loadPolicyFile } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
-import type { ResolvedManifest } from '../workload/types.js';
+import type { ModelRef, ResolvedManifest } from '../workload/types.js';
 import { parseFlags } from './args.js';
 import { formatDecision } from './review-format.js';
 import {
@@ -119,18 +119,19 @@ export const review: Command = async (args, io) => {
 };
 
 /** The webhook's two phases; the shell's ConfigMap reads are the files given. */
-export function decide(request: AdmissionRequest, context: Context): Decision {
+function decide(request: AdmissionRequest, context: Context): Decision {
   const plan = planAdmission(request, context.policy);
-  const resolved = plan.refs.length === 0 ? [] : resolveFromFiles(plan.namespace, plan, context.configMaps);
+  const resolved =
+    plan.refs.length === 0 ? [] : resolveFromFiles(plan.namespace, plan.refs, context.configMaps);
   return decideAdmission(plan, { resolved, keyring: context.keyring, now: context.now });
 }
 
 function resolveFromFiles(
   namespace: string,
-  plan: { refs: Parameters<typeof manifestsFromConfigMaps>[1] },
+  refs: readonly ModelRef[],
   configMaps: ConfigMapFiles,
 ): ResolvedManifest[] {
-  return manifestsFromConfigMaps(namespace, plan.refs, (name) => {
+  return manifestsFromConfigMaps(namespace, refs, (name) => {
     const cm = configMaps.get(`${namespace}/${name}`);
     return cm
       ? { cm }
