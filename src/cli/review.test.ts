@@ -106,6 +106,12 @@ describe('modelgate review of the objects one applies', () => {
     expect(JSON.parse(r.out)).toMatchObject({ kind: 'AdmissionReview', response: { allowed: true } });
   });
 
+  it('flags that build a request are bad input with an AdmissionReview, which carries its own', async () => {
+    const r = await review(['--user', 'bob', '--dry-run'], JSON.stringify(admissionReview(deployment())));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--user, --dry-run: an AdmissionReview carries its own request/);
+  });
+
   it('-o json: one AdmissionReview per object, with the request as the API server builds it', async () => {
     const r = await review(
       ['-o', 'json', '--user', 'bob', '--groups', 'ml-engineers', '--dry-run'],

@@ -65,7 +65,7 @@ const OPTIONS = {
   user: { type: 'string' },
   groups: { type: 'string' },
   namespace: { type: 'string', short: 'n' },
-  operation: { type: 'string', default: 'CREATE' },
+  operation: { type: 'string' },
   old: { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
   configmap: { type: 'string', multiple: true },
@@ -95,6 +95,7 @@ export const review: Command = async (args, io) => {
   const input = parseReviewInput(await readInput(values.file, io), source);
   const context = await contextOf(values);
   if (input.kind === 'review') {
+    refuseRequestFlags(values);
     const decision = decide(input.request, context);
     if (output === 'text') io.stdout.write(formatDecision(decision));
     else io.stdout.write(`${JSON.stringify(reviewResponse(decision.response), null, 2)}\n`);
@@ -159,7 +160,7 @@ async function contextOf(values: Values): Promise<Context> {
 }
 
 async function requestsFor(objects: InputObject[], values: Values, io: CliIO): Promise<AdmissionRequest[]> {
-  const operation = operationOf(values.operation);
+  const operation = operationOf(values.operation ?? 'CREATE');
   if (operation === 'UPDATE' && values.old === undefined)
     throw new UsageError('--operation UPDATE needs --old FILE');
   if (operation === 'CREATE' && values.old !== undefined)
@@ -181,6 +182,18 @@ async function requestsFor(objects: InputObject[], values: Values, io: CliIO): P
       throw err;
     }
   });
+}
+
+/** An AdmissionReview carries its own request: flags that would build one cannot apply to it. */
+function refuseRequestFlags(values: Values): void {
+  const given: string[] = (['user', 'groups', 'namespace', 'operation', 'old'] as const).filter(
+    (f) => values[f] !== undefined,
+  );
+  if (values['dry-run']) given.push('dry-run');
+  if (given.length > 0)
+    throw new UsageError(
+      `--${given.join(', --')}: an AdmissionReview carries its own request; these apply to objects`,
+    );
 }
 
 function operationOf(flag: string): RequestOptions['operation'] {
