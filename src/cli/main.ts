@@ -16,7 +16,8 @@ const USAGE = `usage: modelgate <command> [options]
 commands:
   sign <model> --key-file F [--key-id ID] [--format v1|v2] [--out M]   write a manifest
   verify <model> [--manifest M] (--key-file F | --keys-dir D | --sha256 HEX)   re-hash and check
-  review [-f FILE|-] [--policy P] [--keys-dir D]   decide one AdmissionReview offline
+  review [-f FILE|-] [--policy P] [--keys-dir D] [--user U] [--groups G] [--namespace N] [--configmap F]... [-o json]
+                                                                        decide what you will apply (or an AdmissionReview) offline
   serve --keys-dir D (--tls-cert F --tls-key F | --tls-self-managed ...) [--policy P] [--port N] [--client-ca F]   run the webhook
   audit [--log FILE...] [--kubeconfig F] [--user U] [--decision D] [--namespace N] [--reason R] [--since DUR] [--authenticated-only] [--json]
                                                                         past decisions, from log files or the cluster's Events

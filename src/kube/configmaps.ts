@@ -1,5 +1,11 @@
 import type { ModelRef, ResolvedManifest } from '../workload/types.js';
 import type { ConfigMapData, KubeApi } from './client.js';
+import {
+  configMapNames,
+  manifestsFromConfigMaps,
+  NoClusterError,
+  type ConfigMapRead,
+} from './manifest-refs.js';
 
 /**
  * Resolves `modelgate.dev/manifest-configmap` and `modelgate.dev/manifest-volume` refs by
@@ -28,8 +34,6 @@ interface Entry {
   value: Promise<ConfigMapData | undefined>;
 }
 
-export const MANIFEST_SUFFIX = '.manifest.json';
-
 export class ConfigMapResolver {
   private readonly cache = new Map<string, Entry>();
   private readonly ttlMs: number;
@@ -47,74 +51,17 @@ export class ConfigMapResolver {
   }
 
   async resolve(namespace: string, refs: ModelRef[], signal: AbortSignal): Promise<ResolvedManifest[]> {
-    const parts = await Promise.all(refs.map((ref) => this.resolveRef(namespace, ref, signal)));
-    return parts.flat();
-  }
-
-  private async resolveRef(
-    namespace: string,
-    ref: ModelRef,
-    signal: AbortSignal,
-  ): Promise<ResolvedManifest[]> {
-    if (ref.source === 'configmap') {
-      return this.fromConfigMap(
-        namespace,
-        ref.path,
-        { name: ref.name, keys: ref.key === undefined ? undefined : [ref.key] },
-        signal,
-      );
-    }
-    if (ref.source === 'volume') {
-      const lists = await Promise.all(
-        ref.configMaps.map((cm) =>
-          this.fromConfigMap(
-            namespace,
-            ref.path,
-            { name: cm.name, keys: cm.items, onlyManifests: true },
-            signal,
-          ),
+    const names = configMapNames(refs);
+    const reads = await Promise.all(
+      names.map((name) =>
+        this.read(namespace, name, signal).then(
+          (cm): ConfigMapRead => ({ cm }),
+          (err: unknown): ConfigMapRead => ({ err }),
         ),
-      );
-      const out = lists.flat();
-      if (ref.configMaps.length === 0) {
-        return [
-          failure(
-            `volume ${ref.volume}`,
-            ref.path,
-            'volume-no-configmap',
-            `volume "${ref.volume}" projects no ConfigMap`,
-          ),
-        ];
-      }
-      return out;
-    }
-    return [];
-  }
-
-  /** `keys` undefined: every `*.manifest.json` key; else exactly these keys (volume `items` keep the suffix rule). */
-  private async fromConfigMap(
-    namespace: string,
-    path: string,
-    want: { name: string; keys: string[] | undefined; onlyManifests?: boolean },
-    signal: AbortSignal,
-  ): Promise<ResolvedManifest[]> {
-    const origin = `configmap ${namespace}/${want.name}`;
-    const got = await this.read(namespace, want.name, signal).then(
-      (cm) => ({ cm }),
-      (err: unknown) => ({ err }),
+      ),
     );
-    if ('err' in got) return [unavailable(origin, path, got.err)];
-    if (!got.cm) {
-      return [
-        failure(
-          origin,
-          path,
-          'configmap-not-found',
-          `ConfigMap "${want.name}" not found in namespace "${namespace}"`,
-        ),
-      ];
-    }
-    return pickKeys(got.cm.data, origin, path, want);
+    const byName = new Map(names.map((name, i) => [name, reads[i] as ConfigMapRead]));
+    return manifestsFromConfigMaps(namespace, refs, (name) => byName.get(name) ?? { cm: undefined });
   }
 
   private async read(
@@ -156,63 +103,6 @@ export class ConfigMapResolver {
       this.cache.delete(key);
     }
   }
-}
-
-class NoClusterError extends Error {
-  override name = 'NoClusterError';
-}
-
-function pickKeys(
-  data: Record<string, string>,
-  origin: string,
-  path: string,
-  want: { name: string; keys: string[] | undefined; onlyManifests?: boolean },
-): ResolvedManifest[] {
-  let keys = want.keys ?? Object.keys(data).filter((k) => k.endsWith(MANIFEST_SUFFIX));
-  if (want.keys && want.onlyManifests) keys = keys.filter((k) => k.endsWith(MANIFEST_SUFFIX));
-  if (keys.length === 0) {
-    return [
-      failure(
-        origin,
-        path,
-        'configmap-no-manifests',
-        `ConfigMap "${want.name}" has no *${MANIFEST_SUFFIX} entries`,
-      ),
-    ];
-  }
-  return [...keys].sort().map((k): ResolvedManifest => {
-    const text = data[k];
-    if (text === undefined)
-      return failure(
-        `${origin}/${k}`,
-        path,
-        'configmap-key-not-found',
-        `ConfigMap "${want.name}" has no key "${k}"`,
-      );
-    return { origin: `${origin}/${k}`, path, text };
-  });
-}
-
-function failure(origin: string, path: string, code: string, message: string): ResolvedManifest {
-  return { origin, path, error: { code, message } };
-}
-
-function unavailable(origin: string, path: string, err: unknown): ResolvedManifest {
-  if (err instanceof NoClusterError) {
-    return failure(
-      origin,
-      path,
-      'cluster-unavailable',
-      `cannot read ${origin}: modelgate has no Kubernetes API access (--kubeconfig or in-cluster)`,
-    );
-  }
-  const detail =
-    err instanceof Error && err.name === 'AbortError'
-      ? 'deadline exceeded'
-      : err instanceof Error
-        ? err.message
-        : 'failed';
-  return failure(origin, path, 'configmap-unavailable', `cannot read ${origin}: ${detail}`);
 }
 
 /** Rejects with an AbortError as soon as `signal` aborts; the shared read goes on for others. */
