@@ -77,9 +77,9 @@ describe('modelgate review of the objects one applies', () => {
   it.each([
     ['unparseable YAML', 'a: [\n', /stdin document 1: invalid YAML/],
     [
-      'an unknown kind',
-      yamlOf(deployment(), { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } }),
-      /stdin document 2: kind "Service" creates no pods/,
+      'only kinds that create no pods',
+      yamlOf({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } }),
+      /holds no pod-creating objects/,
     ],
     ['a scalar', 'just text\n', /stdin document 1 is not an object/],
     ['nothing', '', /holds no objects/],
@@ -335,5 +335,17 @@ describe("review's decision is the webhook's", () => {
 
   it('the request names the resource of every pod-creating kind', () => {
     expect(Object.keys(RESOURCES).sort()).toEqual(Object.keys(TEMPLATE_PATHS).sort());
+  });
+});
+
+describe('modelgate review of a file with other kinds beside its workloads', () => {
+  it('notes a Service on stderr, skips it, and decides the Deployment', async () => {
+    const r = await review(
+      [],
+      yamlOf(deployment(), { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } }),
+    );
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/stdin document 2: kind "Service" creates no pods: not checked/);
+    expect(r.out).toMatch(/: ALLOWED/);
   });
 });

@@ -7,6 +7,7 @@ import { describe } from '../decision/message.js';
 import { planAdmission } from '../decision/plan.js';
 import type { Decision } from '../decision/types.js';
 import { manifestsFromConfigMaps } from '../kube/manifest-refs.js';
+import { isPodCreatingKind } from '../workload/kinds.js';
 import { MemoryKeyring } from '../keys/keyring.js';
 import { loadKeyDir } from '../keys/load.js';
 import type { Keyring } from '../keys/types.js';
@@ -34,7 +35,8 @@ Decides, offline and exactly as the webhook would, either
   - the objects you will 'kubectl apply -f': YAML or JSON, several documents separated by ---,
     or a kind: List; every pod-creating kind (Pod, Deployment, ReplicaSet, ReplicationController,
     StatefulSet, DaemonSet, Job, CronJob). ConfigMap documents in the file are not reviewed: they
-    are what the workloads' manifest ConfigMaps resolve to. Any other kind is bad input.
+    are what the workloads' manifest ConfigMaps resolve to. Other kinds (a Service beside the
+    Deployment) are noted on stderr and skipped.
   - or one AdmissionReview (as the API server sends it; answered as before, in JSON).
 
 The request is built as the API server builds it:
@@ -83,6 +85,27 @@ interface Context {
   configMaps: ConfigMapFiles;
 }
 
+/**
+ * The file's workloads. Its ConfigMaps are what manifest refs resolve to; like `kubectl apply -f`,
+ * it may hold other kinds beside its workloads (a Service): noted on stderr and skipped.
+ */
+function workloadsOf(
+  objects: InputObject[],
+  context: Context,
+  opts: { namespace: string; io: CliIO },
+): InputObject[] {
+  const workloads: InputObject[] = [];
+  for (const o of objects) {
+    if (o.object.kind === 'ConfigMap') addConfigMap(context.configMaps, o, opts.namespace);
+    else if (isPodCreatingKind(String(o.object.kind))) workloads.push(o);
+    else
+      opts.io.stderr.write(
+        `modelgate review: ${o.where}: kind ${JSON.stringify(o.object.kind ?? null)} creates no pods: not checked\n`,
+      );
+  }
+  return workloads;
+}
+
 /** `modelgate review`: decide an AdmissionReview, or the objects of a manifest file, offline. */
 export const review: Command = async (args, io) => {
   const values = parseFlags(args, OPTIONS);
@@ -101,9 +124,7 @@ export const review: Command = async (args, io) => {
     else io.stdout.write(`${JSON.stringify(reviewResponse(decision.response), null, 2)}\n`);
     return decision.response.allowed ? 0 : 1;
   }
-  const workloads = input.objects.filter((o) => o.object.kind !== 'ConfigMap');
-  for (const cm of input.objects.filter((o) => o.object.kind === 'ConfigMap'))
-    addConfigMap(context.configMaps, cm, values.namespace ?? 'default');
+  const workloads = workloadsOf(input.objects, context, { namespace: values.namespace ?? 'default', io });
   if (workloads.length === 0) throw new UsageError(`${source} holds no pod-creating objects`);
   const requests = await requestsFor(workloads, values, io);
   const decisions = requests.map((r) => decide(r, context));
