@@ -121,6 +121,11 @@ describe('render', () => {
     expect(text).toContain('"say ""hi"""');
   });
 
+  it('csv: no ANSI escape or bidirectional override printed raw', () => {
+    const text = formatCsv([entry({ name: 'x\u001b[31mred\u202etxt' })]);
+    expect(text).not.toMatch(/[\u001b\u202e]/);
+  });
+
   it('csv: empty cells for what an old record does not say, and no cell a spreadsheet would run', () => {
     const rows = parseCsv(formatCsv([entry({ rule: '', models: [], user: '=HYPERLINK("x")' })]));
     expect(rows[1]?.[4]).toBe(`'=HYPERLINK("x")`);

@@ -1,6 +1,7 @@
 /**
  * `modelgate audit -o table|wide|json|csv`: past decisions printed for people (table, wide) or
- * for tools (json, csv). Control characters are never printed raw; csv follows RFC 4180.
+ * for tools (json, csv). Control characters are never printed raw (csv keeps line breaks, quoted,
+ * as RFC 4180 says).
  */
 import { oneLine } from '../decision/message.js';
 import { formatModelRef } from '../decision/summary.js';
@@ -100,9 +101,15 @@ export function formatCsv(entries: readonly AuditEntry[]): string {
   return lines.map((cells) => cells.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }
 
+/** What oneLine replaces, but tabs and line breaks: in csv they are data, kept inside quotes. */
+const UNPRINTABLE =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g;
+
 function csvCell(text: string): string {
+  const printable = text.replace(UNPRINTABLE, ' ');
   // A cell a spreadsheet would run as a formula (=, +, -, @ first) is kept as text.
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  const safe = /^[=+\-@\t\r]/.test(printable) ? `'${printable}` : printable;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
