@@ -92,6 +92,21 @@ describe('audit log line', () => {
     expect(auditLine(sneaky, 1)).not.toHaveProperty('secret');
   });
 
+  it('carries the model version, signed approvers and the record approvers (what and who)', () => {
+    const model = {
+      name: 'fraud@3',
+      version: '3',
+      keyId: 'ci',
+      format: 'v2' as const,
+      sha256: 'a',
+      approvers: ['carol'],
+    };
+    const approvers = { names: ['carol'], from: 'claims.approvers' as const };
+    const line = auditLine({ ...record, rule: 'inference', models: [model], approvers }, 1);
+    expect(line).toMatchObject({ rule: 'inference', models: [model], approvers });
+    expect(auditLine(record, 1)).not.toHaveProperty('approvers');
+  });
+
   it('redacts key-like fields whatever logs them', () => {
     const { lines, logger } = capture();
     logger.info(

@@ -1,5 +1,5 @@
 import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
-import type { AuditRecord, Reason } from '../decision/types.js';
+import type { AuditRecord, ModelSummary, Reason } from '../decision/types.js';
 import type { Caller } from './caller.js';
 
 /**
@@ -69,10 +69,11 @@ export function auditLine(record: AuditRecord, durationMs: number, caller?: Call
     decision: record.decision,
     mode: record.mode,
     reasons: record.reasons.map(copyReason),
-    models: record.models.map((m) => ({ name: m.name, keyId: m.keyId, format: m.format, sha256: m.sha256 })),
+    models: record.models.map(copyModel),
     durationMs: Math.round(durationMs * 1000) / 1000,
   };
   if (record.rule !== undefined) line.rule = record.rule;
+  if (record.approvers) line.approvers = { names: [...record.approvers.names], from: record.approvers.from };
   if (record.breakGlass) line.breakGlass = { user: record.breakGlass.user, reason: record.breakGlass.reason };
   if (caller !== undefined) line.caller = caller;
   return line;
@@ -97,5 +98,12 @@ function copyReason(r: Reason): Reason {
   const out: Reason = { code: r.code, message: r.message };
   if (r.path !== undefined) out.path = r.path;
   if (r.origin !== undefined) out.origin = r.origin;
+  return out;
+}
+
+function copyModel(m: ModelSummary): ModelSummary {
+  const out: ModelSummary = { name: m.name, keyId: m.keyId, format: m.format, sha256: m.sha256 };
+  if (m.version !== undefined) out.version = m.version;
+  if (m.approvers !== undefined) out.approvers = [...m.approvers];
   return out;
 }

@@ -3,7 +3,8 @@
  * modelgate's Events, filter, and print. Pure: the CLI does the reading.
  */
 import type { DecisionOutcome } from '../decision/types.js';
-import { located, oneLine } from '../decision/message.js';
+import { located } from '../decision/message.js';
+import { modelRefOf, parseList, parseModelRefs, type ModelRef } from '../decision/summary.js';
 import { isObject, type Obj } from '../json/object.js';
 import { parseDuration } from '../policy/duration.js';
 import { EVENT_ANNOTATIONS } from '../vocabulary/keys.js';
@@ -27,6 +28,17 @@ export interface AuditEntry {
   source: 'log' | 'event';
   /** What the TLS handshake proved about the sender; "unknown" for records older than the field. */
   caller: Caller | 'unknown';
+  /** The admission request's uid ("" when unknown). */
+  uid: string;
+  /** The policy rule that decided ("" for records older than the field, or none). */
+  rule: string;
+  /** The verified models (empty for records older than the field, or a denial before verification). */
+  models: ModelRef[];
+  approvers: string[];
+  /** claims.approvers (signed) or the workload annotation; "" when none or unknown. */
+  approversFrom: string;
+  /** Where each problem is: the object's field, and the manifest's origin (log lines only). */
+  paths: string[];
 }
 
 export interface AuditFilter {
@@ -35,6 +47,11 @@ export interface AuditFilter {
   namespace?: string;
   reason?: string;
   since?: Date;
+  until?: Date;
+  /** A model name, with or without @version. */
+  model?: string;
+  key?: string;
+  rule?: string;
   /** Only decisions on requests whose sender presented a verified client certificate. */
   authenticatedOnly?: boolean;
 }
@@ -57,6 +74,7 @@ export function entryFromLogLine(line: string): AuditEntry | undefined {
   }
   if (!isObject(value) || value.msg !== 'admission' || !isDecision(str(value.decision))) return undefined;
   const reasons = Array.isArray(value.reasons) ? value.reasons.filter(isObject) : [];
+  const approvers = isObject(value.approvers) ? value.approvers : {};
   return {
     time: new Date(typeof value.time === 'number' ? value.time : str(value.time)),
     decision: value.decision as DecisionOutcome,
@@ -72,7 +90,29 @@ export function entryFromLogLine(line: string): AuditEntry | undefined {
     count: 1,
     source: 'log',
     caller: isCaller(value.caller) ? value.caller : 'unknown',
+    uid: str(value.uid),
+    rule: str(value.rule),
+    models: Array.isArray(value.models) ? value.models.filter(isObject).map(modelOfLine) : [],
+    approvers: strings(approvers.names),
+    approversFrom: str(approvers.from),
+    paths: reasons.map((r) => [str(r.path), str(r.origin)].filter(Boolean).join(' from ')).filter(Boolean),
   };
+}
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x) => typeof x === 'string') : []);
+
+/** A log line's model; lines older than `version` carry it only in a v2 name (name@version). */
+function modelOfLine(m: Obj): ModelRef {
+  const name = str(m.name);
+  const at = name.lastIndexOf('@');
+  const version = str(m.version) || (m.format === 'v2' && at > 0 ? name.slice(at + 1) : '');
+  return modelRefOf({
+    name,
+    keyId: str(m.keyId),
+    format: m.format === 'v1' ? 'v1' : 'v2',
+    sha256: str(m.sha256),
+    ...(version ? { version } : {}),
+  });
 }
 
 const DECISION_OF_REASON: Record<string, DecisionOutcome> = {
@@ -115,6 +155,8 @@ export function entryFromEvent(event: Obj, reportingController: string): AuditEn
   const decision = eventDecision(event, annotations);
   if (!decision) return undefined;
   const codes = str(annotations[EVENT_ANNOTATIONS.reasons]);
+  const annotated = (name: keyof typeof EVENT_ANNOTATIONS): string =>
+    str(annotations[EVENT_ANNOTATIONS[name]]);
   return {
     time: eventTime(parts, event),
     decision,
@@ -123,71 +165,78 @@ export function entryFromEvent(event: Obj, reportingController: string): AuditEn
     name: str(regarding.name),
     user: str(annotations[EVENT_ANNOTATIONS.user]),
     operation: str(event.action),
-    reasons: codes ? codes.split(',') : [str(event.reason)],
+    reasons: codes ? parseList(codes) : [str(event.reason)],
     message: str(event.note),
     dryRun: false,
     breakGlass: str(event.note).startsWith('break-glass'),
     count: typeof series?.count === 'number' ? series.count : 1,
     source: 'event',
     caller: callerOf(annotations[EVENT_ANNOTATIONS.caller]),
+    uid: annotated('requestUid'),
+    rule: annotated('rule'),
+    models: parseModelRefs(annotated('models')),
+    approvers: parseList(annotated('approvers')),
+    approversFrom: annotated('approversFrom'),
+    paths: [],
   };
 }
 
+/** Each filter a predicate over the entry; an absent filter keeps everything. */
+const CHECKS: { [K in keyof AuditFilter]-?: (e: AuditEntry, v: NonNullable<AuditFilter[K]>) => boolean } = {
+  user: (e, v) => e.user === v,
+  decision: (e, v) => e.decision === v,
+  namespace: (e, v) => e.namespace === v,
+  reason: (e, v) => e.reasons.includes(v),
+  since: (e, v) => e.time >= v,
+  until: (e, v) => e.time <= v,
+  model: (e, v) => e.models.some((m) => isModel(m, v)),
+  key: (e, v) => e.models.some((m) => m.keyId === v),
+  rule: (e, v) => e.rule === v,
+  authenticatedOnly: (e, v) => !v || e.caller === 'verified-client-cert',
+};
+
 export function matches(entry: AuditEntry, f: AuditFilter): boolean {
-  if (f.user !== undefined && entry.user !== f.user) return false;
-  if (f.decision !== undefined && entry.decision !== f.decision) return false;
-  if (f.namespace !== undefined && entry.namespace !== f.namespace) return false;
-  if (f.reason !== undefined && !entry.reasons.some((r) => r === f.reason)) return false;
-  if (f.authenticatedOnly === true && entry.caller !== 'verified-client-cert') return false;
-  return !(f.since !== undefined && !(entry.time >= f.since));
+  return (Object.keys(CHECKS) as (keyof AuditFilter)[]).every((k) => {
+    const value = f[k];
+    return value === undefined || (CHECKS[k] as (e: AuditEntry, v: unknown) => boolean)(entry, value);
+  });
 }
 
 export function filterEntries(entries: readonly AuditEntry[], f: AuditFilter): AuditEntry[] {
   return entries.filter((e) => matches(e, f)).sort((a, b) => a.time.getTime() - b.time.getTime());
 }
 
-const COLUMNS = ['TIME', 'DECISION', 'NAMESPACE', 'OBJECT', 'USER', 'CALLER', 'REASONS', 'MESSAGE'] as const;
-const MESSAGE_WIDTH = 100;
-
-/** A readable, aligned table; control characters are never printed raw. */
-export function formatTable(entries: readonly AuditEntry[]): string {
-  const rows = entries.map((e) =>
-    [
-      Number.isNaN(e.time.getTime()) ? '-' : e.time.toISOString().replace(/\.\d+Z$/, 'Z'),
-      e.decision +
-        (e.count > 1 ? ` x${e.count}` : '') +
-        (e.dryRun ? ' (dry-run)' : '') +
-        (e.breakGlass ? ' (break-glass)' : ''),
-      e.namespace || '-',
-      `${e.kind}/${e.name}`,
-      e.user || '-',
-      e.caller,
-      e.reasons.join(',') || '-',
-      truncate(e.message, MESSAGE_WIDTH) || '-',
-    ].map(oneLine),
-  );
-  const all = [[...COLUMNS], ...rows];
-  const widths = COLUMNS.map((_, i) => Math.max(...all.map((r) => r[i]?.length ?? 0)));
-  return (
-    all
-      .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  '))
-      .join('\n') + '\n'
-  );
+/** "fraud" matches every version of fraud; "fraud@1.2.0" that one. */
+function isModel(m: ModelRef, name: string): boolean {
+  return m.name === name || (m.version !== undefined && `${m.name}@${m.version}` === name);
 }
 
-function truncate(text: string, width: number): string {
-  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
-}
+/** An ISO 8601 date or time: starts with YYYY-MM-DD (so "5" is not read as a date in 2001). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /**
- * A duration before now in the policy's grammar (30m, 24h, 7d, 2w, 1h30m; policy/duration.ts),
- * or an ISO 8601 time.
+ * `--since` / `--until`: a duration before now in the one grammar (30m, 24h, 7d, 2w, 1h30m;
+ * policy/duration.ts), or an ISO 8601 time. Anything else, a bare number included, is an error
+ * whose message says what was expected.
  */
-export function parseSince(text: string, now: Date): Date | undefined {
-  const seconds = parseDuration(text.trim());
-  if (seconds !== undefined) return new Date(now.getTime() - seconds * 1000);
-  const t = new Date(text);
-  return Number.isNaN(t.getTime()) ? undefined : t;
+export function parseTime(
+  text: string,
+  now: Date,
+): { ok: true; value: Date } | { ok: false; message: string } {
+  const trimmed = text.trim();
+  const seconds = parseDuration(trimmed);
+  if (seconds !== undefined) return { ok: true, value: new Date(now.getTime() - seconds * 1000) };
+  if (/^\d+$/.test(trimmed))
+    return {
+      ok: false,
+      message: `"${text}" has no unit: write ${trimmed}s, ${trimmed}m, ${trimmed}h, ${trimmed}d or ${trimmed}w`,
+    };
+  const t = ISO_TIME.test(trimmed) ? new Date(trimmed) : new Date(NaN);
+  if (!Number.isNaN(t.getTime())) return { ok: true, value: t };
+  return {
+    ok: false,
+    message: `"${text}" is neither a duration like 30m, 24h, 7d, 2w or 1h30m nor an ISO 8601 time like 2026-05-01T10:00:00Z`,
+  };
 }
 
 function callerOf(value: unknown): Caller | 'unknown' {

@@ -1,22 +1,17 @@
+import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { REPORTING_CONTROLLER } from '../audit/events.js';
 import type { AuditEntry, AuditFilter } from '../audit/query.js';
-import {
-  entryFromEvent,
-  entryFromLogLine,
-  filterEntries,
-  formatTable,
-  isDecision,
-  parseSince,
-} from '../audit/query.js';
+import { entryFromEvent, entryFromLogLine, filterEntries, isDecision, parseTime } from '../audit/query.js';
+import { isOutput, OUTPUTS, render, type Output } from '../audit/render.js';
 import { loadKubeConfig } from '../kube/client.js';
 import { listEvents } from '../kube/events-list.js';
 import type { CliIO, Command } from './types.js';
 import { UsageError } from './types.js';
 import { parseFlags } from './args.js';
 
-const HELP = `usage: modelgate audit [--log FILE|- ...] [--kubeconfig F] [filters] [--json]
+const HELP = `usage: modelgate audit [--log FILE|- ...] [--kubeconfig F] [filters] [-o table|wide|json|csv]
 
 Lists past admission decisions: from audit log files (the webhook's JSON lines; '-' = stdin),
 or, without --log, from modelgate's Events in the cluster (kubeconfig: --kubeconfig, $KUBECONFIG,
@@ -28,12 +23,24 @@ filters:
   --namespace N     only namespace N (with Events, only N is listed)
   --reason R        a problem code (e.g. bad-signature) or an Event reason (ModelRejected)
   --since S         a duration before now, in the policy's grammar (units s m h d w, summed:
-                    30m, 24h, 7d, 2w, 1h30m), or an ISO 8601 time
+                    30m, 24h, 7d, 2w, 1h30m), or an ISO 8601 time; a bare number is an error
+  --until S         the same grammar: only decisions up to then
+  --model M         a verified model, by name (every version) or name@version
+  --key K           a model verified with key id K
+  --rule R          decided by policy rule R
   --authenticated-only
                     only decisions whose caller presented a client certificate verified
                     against serve --client-ca (CALLER verified-client-cert); without
                     --client-ca anyone who reaches the port can write "unauthenticated" ones
-  --json            JSON array instead of a table`;
+
+output (-o):
+  table             (default) time, decision, object, user, caller, reasons, message cut to 100
+  wide              also rule, models (name@version:keyId:sha256-prefix), approvers, request
+                    uid, field paths, and the full message
+  json              JSON array (--json is the same)
+  csv               RFC 4180, the wide columns, quoted where needed
+
+Records written before a field existed show "-" (csv: empty) for it.`;
 
 export const audit: Command = async (args, io) => {
   const values = parseFlags(args, {
@@ -44,6 +51,11 @@ export const audit: Command = async (args, io) => {
     namespace: { type: 'string', short: 'n' },
     reason: { type: 'string' },
     since: { type: 'string' },
+    until: { type: 'string' },
+    model: { type: 'string' },
+    key: { type: 'string' },
+    rule: { type: 'string' },
+    output: { type: 'string', short: 'o' },
     'authenticated-only': { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -53,13 +65,30 @@ export const audit: Command = async (args, io) => {
     return 0;
   }
   const filter = toFilter(values);
+  const output = outputOf(values);
   const entries = values.log
     ? await readLogs(values.log, io)
     : await readEvents(values.kubeconfig, values.namespace, io);
   const selected = filterEntries(entries, filter);
-  io.stdout.write(values.json ? `${JSON.stringify(selected, null, 2)}\n` : formatTable(selected));
+  io.stdout.write(render(selected, output));
   return 0;
 };
+
+function outputOf(values: { output?: string; json?: boolean }): Output {
+  if (values.json && values.output !== undefined && values.output !== 'json')
+    throw new UsageError(`--json is -o json: it cannot be combined with -o ${values.output}`);
+  if (values.json) return 'json';
+  if (values.output === undefined) return 'table';
+  if (!isOutput(values.output))
+    throw new UsageError(`-o must be one of ${OUTPUTS.join(', ')}, got "${values.output}"`);
+  return values.output;
+}
+
+function timeFlag(flag: string, text: string): Date {
+  const parsed = parseTime(text, new Date());
+  if (!parsed.ok) throw new UsageError(`--${flag}: ${parsed.message}`);
+  return parsed.value;
+}
 
 function toFilter(values: {
   user?: string;
@@ -67,6 +96,10 @@ function toFilter(values: {
   namespace?: string;
   reason?: string;
   since?: string;
+  until?: string;
+  model?: string;
+  key?: string;
+  rule?: string;
   'authenticated-only'?: boolean;
 }): AuditFilter {
   const filter: AuditFilter = {};
@@ -75,17 +108,12 @@ function toFilter(values: {
       throw new UsageError(`--decision must be allow, deny, warn or audit, got "${values.decision}"`);
     filter.decision = values.decision;
   }
-  if (values.since !== undefined) {
-    const since = parseSince(values.since, new Date());
-    if (!since)
-      throw new UsageError(
-        `--since must be a duration like 30m, 24h, 7d, 2w or 1h30m, or an ISO 8601 time, got "${values.since}"`,
-      );
-    filter.since = since;
+  if (values.since !== undefined) filter.since = timeFlag('since', values.since);
+  if (values.until !== undefined) filter.until = timeFlag('until', values.until);
+  for (const name of ['user', 'namespace', 'reason', 'model', 'key', 'rule'] as const) {
+    const value = values[name];
+    if (value !== undefined) filter[name] = value;
   }
-  if (values.user !== undefined) filter.user = values.user;
-  if (values.namespace !== undefined) filter.namespace = values.namespace;
-  if (values.reason !== undefined) filter.reason = values.reason;
   if (values['authenticated-only']) filter.authenticatedOnly = true;
   return filter;
 }
@@ -116,14 +144,23 @@ async function readEvents(
   io: CliIO,
 ): Promise<AuditEntry[]> {
   const path = kubeconfig ?? io.env.KUBECONFIG ?? defaultKubeconfig(io.env);
-  const { config } = await loadKubeConfig(path, io.env);
-  if (!config) throw new UsageError('no kubeconfig: pass --kubeconfig, set KUBECONFIG, or use --log FILE');
+  const { config } = await loadKubeConfig(path, io.env).catch((err: Error) => {
+    throw new UsageError(
+      `cannot read kubeconfig ${path ?? ''}: ${err.message}; or read audit log lines with --log FILE`,
+    );
+  });
+  if (!config)
+    throw new UsageError(
+      'no kubeconfig (none given, $KUBECONFIG unset, no ~/.kube/config, not in a cluster): read audit log lines with --log FILE (- for stdin), or pass --kubeconfig',
+    );
   const events = await listEvents(config, namespace).catch((err: Error) => {
     throw new UsageError(`cannot list Events: ${err.message}`);
   });
   return events.flatMap((e) => entryFromEvent(e, REPORTING_CONTROLLER) ?? []);
 }
 
+/** ~/.kube/config when it exists: a missing default is "no kubeconfig", not a read error. */
 function defaultKubeconfig(env: NodeJS.ProcessEnv): string | undefined {
-  return env.HOME ? `${env.HOME}/.kube/config` : undefined;
+  const path = env.HOME ? `${env.HOME}/.kube/config` : undefined;
+  return path && existsSync(path) ? path : undefined;
 }

@@ -11,6 +11,7 @@ import { MemoryKeyring } from '../keys/keyring.js';
 import { defaultPolicy } from '../policy/defaults.js';
 import type { Mode, Policy } from '../policy/types.js';
 import type { ResolvedManifest } from '../workload/types.js';
+import { formatV2, signV2 } from '../manifest/v2.js';
 import { decideAdmission } from './decide.js';
 import { planAdmission } from './plan.js';
 
@@ -383,5 +384,54 @@ describe('the Event note', () => {
     const note = decide(d, { policy }).event?.note ?? '';
     expect(note).toHaveLength(1024);
     expect(note.endsWith('...')).toBe(true);
+  });
+});
+
+describe('what, who and why', () => {
+  const signed = signV2(
+    {
+      apiVersion: 'modelgate.dev/v1',
+      kind: 'ModelManifest',
+      model: { name: 'fraud-detector', version: '3', source: 'ci' },
+      files: [{ path: 'model.onnx', sha256: vectors.sha256, size: 1 }],
+      claims: { scan: 'passed', approvers: ['carol', 'dave'] },
+      signedAt: '2026-04-26T03:15:42Z',
+    },
+    keyring,
+    'ci',
+  )!;
+
+  it('records the model version, its signed approvers and the rule, and puts them on the Event', () => {
+    const d = decide(deployment(formatV2(signed)));
+    expect(d.record.models).toEqual([
+      {
+        name: 'fraud-detector@3',
+        version: '3',
+        keyId: 'ci',
+        format: 'v2',
+        sha256: vectors.sha256,
+        approvers: ['carol', 'dave'],
+      },
+    ]);
+    expect(d.record.approvers).toEqual({ names: ['carol', 'dave'], from: 'claims.approvers' });
+    expect(d.record.rule).toBeTruthy();
+    expect(d.event?.annotations).toMatchObject({
+      'modelgate.dev/models': `fraud-detector@3:ci:${vectors.sha256.slice(0, 12)}`,
+      'modelgate.dev/rule': d.record.rule,
+      'modelgate.dev/approvers': 'carol,dave',
+      'modelgate.dev/approvers-from': 'claims.approvers',
+      'modelgate.dev/request-uid': d.record.uid,
+    });
+  });
+
+  it('takes the approvers from the annotation when a model has none signed (v1)', () => {
+    const dep = deployment();
+    dep.metadata.annotations['modelgate.dev/approved-by'] = 'erin, frank';
+    const d = decide(dep);
+    expect(d.record.models[0]).not.toHaveProperty('version');
+    expect(d.record.approvers).toEqual({ names: ['erin', 'frank'], from: 'modelgate.dev/approved-by' });
+    expect(d.event?.annotations?.['modelgate.dev/models']).toBe(
+      `fraud-detector.onnx:ci:${vectors.sha256.slice(0, 12)}`,
+    );
   });
 });

@@ -1,5 +1,4 @@
 import { allowed, denied } from '../admission/respond.js';
-import { EVENT_ANNOTATIONS } from '../vocabulary/keys.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import type { Problem, VerifiedModel } from '../manifest/types.js';
 import { breakGlassOverride, evaluateRule } from '../policy/rules.js';
@@ -9,15 +8,8 @@ import type { Classification } from './classify.js';
 import type { AdmissionPlan } from './plan.js';
 import { describe, located, oneLine } from './message.js';
 import { verifyWorkloadModels } from './models.js';
-import type {
-  AuditRecord,
-  Decision,
-  DecisionFacts,
-  DecisionOutcome,
-  EventIntent,
-  ModelSummary,
-  Reason,
-} from './types.js';
+import { eventAnnotations, modelFacts } from './summary.js';
+import type { AuditRecord, Decision, DecisionFacts, DecisionOutcome, EventIntent, Reason } from './types.js';
 
 /** What the phases below read: the plan and the facts together. */
 type DecisionInput = AdmissionPlan & DecisionFacts;
@@ -162,15 +154,11 @@ function auditRecord(
     decision: verdict.outcome,
     mode: verdict.mode,
     reasons: verdict.skip ? [{ code: verdict.skip, message: 'not verified' }] : reasons,
-    models: (verdict.models ?? []).map(summarize),
+    ...modelFacts(verdict.models, workload),
   };
   if (verdict.rule) record.rule = verdict.rule.name;
   if (verdict.breakGlass) record.breakGlass = verdict.breakGlass;
   return record;
-}
-
-function summarize(model: VerifiedModel): ModelSummary {
-  return { name: model.name, keyId: model.keyId, format: model.format, sha256: model.files[0]?.sha256 ?? '' };
 }
 
 const EVENT_FOR: Record<DecisionOutcome, Pick<EventIntent, 'reason' | 'type'> | undefined> = {
@@ -203,12 +191,7 @@ function eventFor(
       : {}),
   };
   const prefix = verdict.breakGlass ? 'break-glass: ' : '';
-  const annotations = {
-    [EVENT_ANNOTATIONS.user]: record.user,
-    [EVENT_ANNOTATIONS.decision]: record.decision,
-    [EVENT_ANNOTATIONS.reasons]: record.reasons.map((r) => r.code).join(','),
-    [EVENT_ANNOTATIONS.requestUid]: record.uid,
-  };
+  const annotations = eventAnnotations(record);
   return {
     ...kind,
     note: cut(oneLine(prefix + note), MAX_EVENT_NOTE),

@@ -1,6 +1,7 @@
 import type { AdmissionResponse } from '../admission/types.js';
 import type { Keyring } from '../keys/types.js';
 import type { Mode } from '../policy/types.js';
+import type { ANNOTATIONS } from '../vocabulary/keys.js';
 import type { ResolvedManifest } from '../workload/types.js';
 
 export type DecisionOutcome = 'allow' | 'deny' | 'warn' | 'audit';
@@ -15,10 +16,22 @@ export interface Reason {
 }
 
 export interface ModelSummary {
+  /** As verified: v1 model_path, v2 name@version. */
   name: string;
+  /** v2 only (signed); v1 manifests have no version. */
+  version?: string;
   keyId: string;
   format: 'v1' | 'v2';
+  /** Of the first file the manifest binds. */
   sha256: string;
+  /** The manifest's signed claims.approvers, when it has them. */
+  approvers?: string[];
+}
+
+/** Who approved the models: signed claims when every model has them, else the unsigned annotation. */
+export interface Approvers {
+  names: string[];
+  from: 'claims.approvers' | typeof ANNOTATIONS.approvedBy;
 }
 
 /** One line of the audit log (the server adds time, level, msg, durationMs). */
@@ -36,6 +49,7 @@ export interface AuditRecord {
   rule?: string;
   reasons: Reason[];
   models: ModelSummary[];
+  approvers?: Approvers;
   breakGlass?: { user: string; reason: string };
 }
 
@@ -51,7 +65,7 @@ export interface EventIntent {
   action: string;
   /**
    * Put on the Event's metadata so `modelgate audit` can filter Events like log lines:
-   * modelgate.dev/user, modelgate.dev/decision, modelgate.dev/reasons (codes), modelgate.dev/request-uid.
+   * the names in EVENT_ANNOTATIONS (vocabulary/keys.ts), written by decision/summary.ts.
    */
   annotations?: Record<string, string>;
 }

@@ -62,6 +62,8 @@ export interface VerifiedModel {
   format: 'v1' | 'v2';
   /** v1: model_path; v2: model.name@version. */
   name: string;
+  /** v2: model.version (signed); v1 has none. */
+  version?: string;
   keyId: string;
   /** sha256 of each file the manifest binds. */
   files: ModelFile[];

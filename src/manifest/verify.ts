@@ -97,6 +97,7 @@ function verifyV2(m: ManifestV2, keyring: Keyring, opts: VerifyOptions): Result<
   const value: VerifiedModel = {
     format: 'v2',
     name: `${m.model.name}@${m.model.version}`,
+    version: m.model.version,
     keyId: key.value,
     files: m.files.map((f) => ({ ...f })),
     source: m.model.source,

@@ -39,6 +39,13 @@ export const EVENT_ANNOTATIONS = {
   requestUid: 'modelgate.dev/request-uid',
   /** Whether the caller was verified (see audit/caller.ts). */
   caller: 'modelgate.dev/caller',
+  /** The verified models, `name@version:keyId:sha256-prefix` comma list (decision/summary.ts). */
+  models: 'modelgate.dev/models',
+  /** The policy rule that decided. */
+  rule: 'modelgate.dev/rule',
+  /** Approvers, comma-separated, and where they came from (claims.approvers or the annotation). */
+  approvers: 'modelgate.dev/approvers',
+  approversFrom: 'modelgate.dev/approvers-from',
 } as const;
 
 /** `reportingController` of every Event modelgate writes. */

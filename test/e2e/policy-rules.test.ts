@@ -762,6 +762,19 @@ async function auditJson(...args: string[]): Promise<AuditRow[]> {
   return JSON.parse(await audit(...args, '--json')) as AuditRow[];
 }
 
+interface WideRow extends AuditRow {
+  uid: string;
+  rule: string;
+  models: { name: string; version?: string; keyId: string; sha256: string }[];
+  approvers: string[];
+  approversFrom: string;
+  paths: string[];
+}
+
+async function auditWide(...args: string[]): Promise<WideRow[]> {
+  return JSON.parse(await audit(...args, '-o', 'json')) as WideRow[];
+}
+
 const key = (ns: string, name: string): string => `${ns}/${name}`;
 
 describe('modelgate audit lists what this file refused', () => {
@@ -854,5 +867,56 @@ describe('modelgate audit lists what this file refused', () => {
       'warn',
     );
     expect(glass.map((r) => [r.name, r.breakGlass, r.user])).toEqual([['glass', true, 'bob']]);
+  });
+
+  it('what, who and why: the Events and the log name the rule, the models, the approvers, the uid and the paths', async () => {
+    const { kubeconfig } = ctx();
+    const filters = ['--namespace', 'rules-approvals', '--decision', 'deny', '--rule', 'approvals'];
+    const fromEvents = await waitFor(
+      'both approval refusals with their rule',
+      async () => {
+        const rows = await auditWide(
+          '--kubeconfig',
+          kubeconfig,
+          ...filters,
+          '--model',
+          'fraud',
+          '--key',
+          SEED_KEY_ID,
+        );
+        return rows.length === 2 ? rows : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 1_000 },
+    );
+    const fromLog = await auditWide('--log', webhook.logFile, ...filters);
+    for (const rows of [fromEvents, fromLog]) {
+      const byName = new Map(rows.map((r) => [r.name, r]));
+      expect(byName.get('self-approved')).toMatchObject({
+        rule: 'approvals',
+        user: 'alice',
+        approvers: ['alice', 'bob'],
+        approversFrom: 'claims.approvers',
+      });
+      expect(byName.get('annotation-approved')).toMatchObject({
+        approvers: ['carol', 'dave'],
+        approversFrom: 'modelgate.dev/approved-by',
+      });
+      for (const r of rows) {
+        expect(r.uid).toMatch(/^[0-9a-f-]{36}$/);
+        expect(r.models).toEqual([
+          {
+            name: 'fraud',
+            version: expect.stringMatching(/^1\.0\.\d+$/),
+            keyId: SEED_KEY_ID,
+            sha256: expect.stringMatching(/^[0-9a-f]{12}/),
+          },
+        ]);
+      }
+    }
+    expect(fromLog.every((r) => r.paths.length > 0)).toBe(true);
+    const csv = await audit('--log', webhook.logFile, ...filters, '-o', 'csv');
+    expect(csv.split('\r\n')[0]).toBe(
+      'time,decision,namespace,object,user,caller,rule,models,approvers,uid,reasons,paths,message',
+    );
   });
 });
