@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { RequestListener } from 'node:http';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { KeyPair } from '../tls/x509.js';
@@ -46,6 +46,11 @@ export async function listenHttps(
   // must be the one to close an idle connection: if the server did, a POST sent at that moment
   // would fail (Go does not retry POSTs) and count as a webhook failure. So: longer than 90 s.
   server.keepAliveTimeout = 120_000;
+  return { server, port: await listenOn(server, opts) };
+}
+
+/** Listen on host:port; resolves with the bound port (port 0 = any free one), rejects on error. */
+export async function listenOn(server: NetServer, opts: { host: string; port: number }): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
@@ -53,7 +58,7 @@ export async function listenHttps(
       resolve();
     });
   });
-  return { server, port: (server.address() as AddressInfo).port };
+  return (server.address() as AddressInfo).port;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type Express, type Request, type Response } from 'express';
+import { listenOn } from './https.js';
 import type { Metrics } from './metrics.js';
 
 /** GET /metrics in Prometheus text format; shared by the metrics listener and the webhook port. */
@@ -36,12 +36,5 @@ export async function listenMetrics(
   const server = createServer(createMetricsApp(metrics));
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return { server, port: (server.address() as AddressInfo).port };
+  return { server, port: await listenOn(server, opts) };
 }
