@@ -7,6 +7,9 @@ import type {
   ResponseContext,
 } from '@kubernetes/client-node';
 import type { KubeEvent } from '../audit/events.js';
+import { connectionPool } from './pool.js';
+
+export { KUBE_MAX_CONNECTIONS } from './pool.js';
 
 /**
  * The only place that talks to the Kubernetes API. Everything else sees the narrow
@@ -119,12 +122,15 @@ export async function kubeApi(config: KubeConfig): Promise<KubeApi> {
   const core = config.makeApiClient(k8s.CoreV1Api);
   const events = config.makeApiClient(k8s.EventsV1Api);
   const admission = config.makeApiClient(k8s.AdmissionregistrationV1Api);
-  // client-node has no per-call timeout; a middleware puts our AbortSignal on the fetch.
+  const pool = await connectionPool(config);
+  // client-node has no per-call timeout; a middleware puts our AbortSignal on the fetch,
+  // and the one shared connection pool in place of the library's per-request agent (pool.ts).
   const opts = (signal: AbortSignal): ConfigurationOptions => ({
     middleware: [
       {
         pre: (ctx: RequestContext) => {
           ctx.setSignal(signal);
+          if (pool) ctx.setDispatcher(pool);
           return new k8s.Observable(Promise.resolve(ctx));
         },
         post: (ctx: ResponseContext) => new k8s.Observable(Promise.resolve(ctx)),
@@ -201,7 +207,8 @@ export async function kubeApi(config: KubeConfig): Promise<KubeApi> {
       guard(`update ValidatingWebhookConfiguration ${configName}`, signal, async () => {
         const cfg = await admission.readValidatingWebhookConfiguration({ name: configName }, opts(signal));
         const caBundle = Buffer.from(want.caPem, 'utf8').toString('base64');
-        const policy = (h: { failurePolicy?: string }): string | undefined => want.failurePolicy ?? h.failurePolicy;
+        const policy = (h: { failurePolicy?: string }): string | undefined =>
+          want.failurePolicy ?? h.failurePolicy;
         const hooks = cfg.webhooks ?? [];
         if (hooks.every((h) => h.clientConfig.caBundle === caBundle && h.failurePolicy === policy(h))) return;
         for (const h of hooks) {
