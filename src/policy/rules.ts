@@ -288,14 +288,21 @@ function contradictions(pair: { label: string; claim: string }, ctx: RuleContext
 }
 
 /** Every label name the policy reads: to select workloads, to require, to compare with claims. */
-export function labelsPolicyReads(policy: Policy): Set<string> {
+export function labelsPolicyReads(policy: Policy): ReadonlySet<string> {
+  const known = READ_LABELS.get(policy);
+  if (known) return known;
   const names = new Set<string>(Object.values(LABELS));
   for (const rule of policy.rules) {
     for (const name of Object.keys(rule.match.labels)) names.add(name);
+    for (const req of rule.requiredLabels) names.add(req.name);
     for (const pair of labelClaimPairs(rule)) names.add(pair.label);
   }
+  READ_LABELS.set(policy, names);
   return names;
 }
+
+/** Per loaded policy: asked twice per UPDATE (classify, checkLabels), the same answer each time. */
+const READ_LABELS = new WeakMap<Policy, ReadonlySet<string>>();
 
 /** A label the policy reads must say the same on the workload as on the pods it makes. */
 function labelConflictProblems({ workload, policy }: RuleContext): Problem[] {

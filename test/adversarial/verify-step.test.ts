@@ -575,3 +575,22 @@ describe('what the red team found (each was admitted before)', () => {
     expect(decide(d).response.allowed).toBe(true);
   });
 });
+
+describe('every label the policy reads, required labels without a claim included', () => {
+  const owner = policyWith({ requiredLabels: [{ name: 'team', values: [] }] });
+
+  it('a workload label contradicting the template on a required label is refused', () => {
+    const d = deployment();
+    d.metadata.labels.team = 'a';
+    d.spec.template.metadata.labels.team = 'b';
+    expectDenied(decide(d, { policy: owner }), 'label-contradicts-template');
+  });
+
+  it('an UPDATE that changes only a required label on the workload is verified again', () => {
+    const oldObject = deployment(vectors.wrongKeyManifestText);
+    oldObject.metadata.labels.team = 'a';
+    const object = structuredClone(oldObject);
+    object.metadata.labels.team = 'b';
+    expectDenied(decide(object, { policy: owner, operation: 'UPDATE', oldObject }), 'bad-signature');
+  });
+});
