@@ -259,8 +259,8 @@ function mountOf(file: string, mounts: unknown[]): { mount: Obj; index: number }
     const mount = asObject(raw);
     const at = asString(mount?.mountPath);
     if (!mount || at === undefined) return;
-    const dir = posix.normalize(at).replace(/\/+$/, '');
-    if (!file.startsWith(`${dir}/`) || (best && best.depth >= dir.length)) return;
+    const dir = cleanPath(at);
+    if (file === dir || !within(file, dir) || (best && best.depth >= dir.length)) return;
     best = { mount, index, depth: dir.length };
   });
   return best && { mount: best.mount, index: best.index };
@@ -329,9 +329,9 @@ export function modelVolumeProblems(
   steps: VerifyStep[],
   opts: { shared: boolean },
 ): Problem[] {
-  const guarded = guardedVolumes(podSpec, steps);
-  if (guarded.size === 0) return [];
   const volumes = volumesByName(podSpec);
+  const guarded = guardedVolumes(volumes, steps);
+  if (guarded.size === 0) return [];
   const problems = opts.shared ? [] : sharedVolumes(podSpec, specPath, guarded);
   const mayWriteBefore = firstWriterLimit(podSpec);
   for (const list of CONTAINER_LISTS) {
@@ -432,8 +432,7 @@ function sharedVolumes(podSpec: Obj | undefined, specPath: string, guarded: Map<
 }
 
 /** Each verified volume → index of the first verify step that checks it. */
-function guardedVolumes(podSpec: Obj | undefined, steps: VerifyStep[]): Map<Obj, number> {
-  const volumes = volumesByName(podSpec);
+function guardedVolumes(volumes: Map<string, Obj>, steps: VerifyStep[]): Map<Obj, number> {
   const guarded = new Map<Obj, number>();
   for (const step of steps) {
     for (const name of step.volumes) {
