@@ -22,9 +22,12 @@ const HELP = `usage: modelgate verify <model> [--manifest M] (--key-file F [--ke
 Re-hashes the model and checks it. Exit 0 valid, 1 invalid, 2 bad input, 130 on Ctrl-C.
 Progress (64 MiB and more) goes to stderr with rate and ETA: redrawn on a terminal; in logs
 (the init container) a plain line every 10% or 10 s. Each file's full sha256 ends the output.
-  --key-file F   check the manifest's signature with this key (v2: it stands for the key the
-                 manifest names; a warning says when a keys Secret would know it by another id)
-  --keys-dir D   check it with any key in D (a mounted Secret: file name = key id)
+  --key-file F   check the manifest's signature with this key: an HMAC key or a PEM public
+                 key (what the keys Secret holds; a private key is refused). v2: it stands for
+                 the key the manifest names; a warning says when a keys Secret would know it
+                 by another id
+  --keys-dir D   check it with any key in D (a mounted Secret: file name = key id; HMAC keys
+                 and PEM public keys, each used only with its own algorithm)
   --sha256 HEX   no key: the bytes must have this sha256 (what the init container runs).
                  Repeat it for several files: verify a.bin b.bin --sha256 A --sha256 B,
                  or verify <dir> --manifest M --sha256 ... to check every file M lists.
@@ -33,7 +36,8 @@ Progress (64 MiB and more) goes to stderr with rate and ETA: redrawn on a termin
                  wherever the manifest itself is.
   --json         machine-readable result on stdout; every failure is in problems[]
                  (file-missing, file-refused, sha256-mismatch, size-mismatch, or the
-                 manifest's own: invalid-json, bad-signature, unknown-key, ...)
+                 manifest's own: invalid-json, bad-signature, unknown-key,
+                 algorithm-mismatch, ...)
 `;
 
 type Values = VerifyValues;
