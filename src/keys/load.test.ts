@@ -168,7 +168,7 @@ describe('public keys in a keys directory', () => {
     expect(ring.keyType('ci-ed')).toBe('ed25519');
   });
 
-  it('the reload fingerprint tells public keys apart (a public key cannot sign a fingerprint)', async () => {
+  it('the reload fingerprint tells public keys apart (a public key cannot sign a fingerprint)', () => {
     const a = new MemoryKeyring([['k', Buffer.from(ec.publicPem)]]);
     const same = new MemoryKeyring([['k', Buffer.from(ec.publicPem.trimEnd().replace(/\n/g, '\r\n'))]]);
     const other = new MemoryKeyring([['k', Buffer.from(newKeyPair('ec-p256').publicPem)]]);
