@@ -383,6 +383,7 @@ const KEY_CODES = new Set([
   'untrusted-key',
   'revoked-key',
   'unsupported-algorithm',
+  'algorithm-mismatch',
   'expired',
 ]);
 const FILE_CODES = new Set<string>(['file-missing', 'file-refused', 'sha256-mismatch', 'size-mismatch']);
