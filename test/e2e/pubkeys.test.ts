@@ -105,11 +105,17 @@ afterAll(() => {
 });
 
 describe('models signed with key pairs, verified with public keys only', () => {
-  it('the webhook logs the public keys by type (no key that can sign besides the seed HMAC key)', () => {
-    const log = fs.readFileSync(ctx().webhookLog, 'utf8').split('\n').filter((l) => l.startsWith('{'));
-    const reload = log.map((l) => JSON.parse(l) as Obj).filter((l) => l.msg === 'signing keys reloaded').at(-1);
-    expect(reload?.keyTypes).toEqual({ [SEED_KEY_ID]: 'hmac', [EC_ID]: 'ec-p256', [ED_ID]: 'ed25519' });
-    expect(log.join('\n')).not.toContain(publicKey(EC_ID).split('\n')[1]);
+  it('the webhook logs the public keys by type (no key that can sign besides the seed HMAC key)', async () => {
+    const lines = (): string[] => fs.readFileSync(ctx().webhookLog, 'utf8').split('\n').filter((l) => l.startsWith('{'));
+    const lastReload = (): Obj | undefined =>
+      lines()
+        .map((l) => JSON.parse(l) as Obj)
+        .filter((l) => l.msg === 'signing keys reloaded')
+        .at(-1);
+    await expect
+      .poll(() => lastReload()?.keyTypes, { timeout: 10_000 })
+      .toEqual({ [SEED_KEY_ID]: 'hmac', [EC_ID]: 'ec-p256', [ED_ID]: 'ed25519' });
+    expect(lines().join('\n')).not.toContain(publicKey(EC_ID).split('\n')[1]);
   });
 
   it('admits a Deployment whose v2 manifest is signed with an EC P-256 key (ECDSA-P256-SHA256)', async () => {
@@ -118,7 +124,8 @@ describe('models signed with key pairs, verified with public keys only', () => {
     const r = await apply(workload('ec-signed', m));
     expectAdmitted(r);
     expect((await k(['get', 'deployment', 'ec-signed', '-n', ns])).code).toBe(0);
-    expect(decisions().find((d) => d.name === 'ec-signed' && d.namespace === ns)).toMatchObject({
+    // The decision line is written asynchronously (pino): poll for it.
+    await expect.poll(() => decisions().find((d) => d.name === 'ec-signed' && d.namespace === ns), { timeout: 10_000 }).toMatchObject({
       decision: 'allow',
       models: [expect.objectContaining({ keyId: EC_ID, format: 'v2' })],
     });
@@ -128,7 +135,7 @@ describe('models signed with key pairs, verified with public keys only', () => {
     const m = await sign(EC_ID);
     const r = await apply(workload('ec-tampered', { ...m, claims: { ...m.claims, scan: 'skipped-but-passed' } }));
     expectRefused(r, `fraud@${m.model.version}`);
-    expect(codesOf('ec-tampered')).toContain('bad-signature');
+    await expect.poll(() => codesOf('ec-tampered'), { timeout: 10_000 }).toContain('bad-signature');
     expect((await k(['get', 'deployment', 'ec-tampered', '-n', ns])).code).not.toBe(0);
   });
 
@@ -144,13 +151,13 @@ describe('models signed with key pairs, verified with public keys only', () => {
     const r = await apply(workload('hmac-with-public', { ...m, signature: { algorithm: 'HMAC-SHA256', keyId: EC_ID, value: forged } }));
     const message = expectRefused(r, `fraud@${m.model.version}`);
     expect(message).toContain(`key "${EC_ID}" is an EC P-256 public key`);
-    expect(codesOf('hmac-with-public')).toContain('algorithm-mismatch');
+    await expect.poll(() => codesOf('hmac-with-public'), { timeout: 10_000 }).toContain('algorithm-mismatch');
   });
 
   it('refuses an EC signature presented as Ed25519 for the EC key (algorithm-mismatch)', async () => {
     const m = await sign(EC_ID);
     const r = await apply(workload('ec-as-ed', { ...m, signature: { ...m.signature, algorithm: 'Ed25519', value: Buffer.alloc(64, 7).toString('base64') } }));
     expectRefused(r, `fraud@${m.model.version}`);
-    expect(codesOf('ec-as-ed')).toContain('algorithm-mismatch');
+    await expect.poll(() => codesOf('ec-as-ed'), { timeout: 10_000 }).toContain('algorithm-mismatch');
   });
 });
