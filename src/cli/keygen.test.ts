@@ -87,6 +87,13 @@ describe('modelgate keygen', () => {
     expect(r.err).toMatch(message);
   });
 
+  it('creates a missing --out-dir (0700)', async () => {
+    const out = join(dir, 'new', 'keys');
+    expect((await runCli(['keygen', '--type', 'ed25519', '--key-id', 'k', '--out-dir', out])).code).toBe(0);
+    expect((await stat(out)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(out, 'k'))).isFile()).toBe(true);
+  });
+
   it('--help documents every type and the files', async () => {
     const r = await runCli(['keygen', '--help']);
     expect(r.code).toBe(0);

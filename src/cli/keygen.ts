@@ -4,7 +4,7 @@
  * is what goes into the cluster's keys Secret.
  */
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { lstat, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ALGORITHM_OF, type KeyType } from '../keys/algorithms.js';
 import { isValidKeyId } from '../keys/keyring.js';
@@ -19,7 +19,7 @@ Writes a new signing key. Exit 0 ok, 2 bad input. Never overwrites a file.
                 ec-p521 (ECDSA-P521-SHA512), ed25519 (Ed25519): a key pair; or
                 hmac: a 32-byte shared secret (HMAC-SHA256; it can sign: prefer a key pair)
   --key-id ID   the key's id: its file name in the cluster's keys Secret ([A-Za-z0-9._-])
-  --out-dir D   where to write (default: the current directory)
+  --out-dir D   where to write (default: the current directory; created, mode 0700)
   --json        print the written paths as JSON
 
 Key pair: D/ID.private.pem  the private key (PEM PKCS#8, mode 0600): keep it in CI's secret
@@ -129,7 +129,11 @@ export const keygen: Command = async (args: string[], io: CliIO) => {
   const keyId = values['key-id'];
   if (keyId === undefined || !isValidKeyId(keyId))
     throw new UsageError(`--key-id ${keyId === undefined ? '(missing)' : JSON.stringify(keyId)}: the key's id, [A-Za-z0-9._-], 1-253 characters`);
-  const written = await writeKeys(type as KeyType, keyId, values['out-dir']);
+  const outDir = values['out-dir'];
+  await mkdir(outDir, { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot create --out-dir ${outDir}: ${err.code ?? err.message}`);
+  });
+  const written = await writeKeys(type as KeyType, keyId, outDir);
   io.stdout.write(values.json ? `${JSON.stringify(written)}\n` : report(written));
   return 0;
 };
