@@ -154,6 +154,12 @@ describe('malformed signature values are refused before any key is used', () => 
     expectDenied(decide({ ...ec, signature: { ...ec.signature, value: der.subarray(0, der.length - 1).toString('base64') } }), 'bad-signature');
   });
 
+  it('ECDSA DER re-encoded with a long-form length (BER, same r and s) is refused: one encoding only', () => {
+    const body = der.subarray(2);
+    const ber = Buffer.concat([Buffer.from([0x30, 0x81, body.length]), body]);
+    expectDenied(decide({ ...ec, signature: { ...ec.signature, value: ber.toString('base64') } }), 'bad-signature');
+  });
+
   it('ECDSA DER with a trailing byte appended fails the signature check (no trailing garbage)', () => {
     expectDenied(decide({ ...ec, signature: { ...ec.signature, value: Buffer.concat([der, Buffer.from([0])]).toString('base64') } }), /bad-signature|bad-value/);
   });
