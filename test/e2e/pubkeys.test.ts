@@ -160,4 +160,20 @@ describe('models signed with key pairs, verified with public keys only', () => {
     expectRefused(r, `fraud@${m.model.version}`);
     await expect.poll(() => codesOf('ec-as-ed'), { timeout: 10_000 }).toContain('algorithm-mismatch');
   });
+
+  it('refuses a private key put into the keys Secret: the reload fails, naming the id, and the last good keys stay', async () => {
+    const privateKey = fs.readFileSync(path.join(work, 'keys', `${EC_ID}.private.pem`), 'utf8');
+    new KeysDir(ctx().keysDir, { [SEED_KEY_ID]: seedKey, [EC_ID]: publicKey(EC_ID), [ED_ID]: publicKey(ED_ID), 'ci-leaked': privateKey });
+    const failures = (): Obj[] =>
+      fs
+        .readFileSync(ctx().webhookLog, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Obj)
+        .filter((l) => String(l.msg).startsWith('signing keys reload failed') && String(l.reason).includes('"ci-leaked" is a private key'));
+    await expect.poll(() => failures().length, { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(JSON.stringify(failures())).not.toContain(privateKey.split('\n')[1]);
+    expectAdmitted(await apply(workload('after-private-key', await sign(EC_ID))));
+    new KeysDir(ctx().keysDir, { [SEED_KEY_ID]: seedKey, [EC_ID]: publicKey(EC_ID), [ED_ID]: publicKey(ED_ID) });
+  });
 });
