@@ -67,6 +67,8 @@ export interface VerifiedModel {
   /** v2: model.version (signed); v1 has none. */
   version?: string;
   keyId: string;
+  /** The signature algorithm that verified (v1: always HMAC-SHA256). */
+  algorithm?: SignatureAlgorithm;
   /** sha256 of each file the manifest binds. */
   files: ModelFile[];
   source?: string;

@@ -49,7 +49,7 @@ function verifyV1(m: ManifestV1, keyring: Keyring, opts: VerifyOptions): Result<
   if (keyId !== undefined) {
     const files = [{ path: m.model_path, sha256: m.file_hash, size: m.file_size }];
     const warnings = [{ ...V1_WARNING, path: opts.origin }];
-    return { ok: true, value: { format: 'v1', name: m.model_path, keyId, files, claims: {}, signedAt: m.signed_at, origin: opts.origin, warnings } };
+    return { ok: true, value: { format: 'v1', name: m.model_path, keyId, algorithm: 'HMAC-SHA256', files, claims: {}, signedAt: m.signed_at, origin: opts.origin, warnings } };
   }
   // Say why, when a key we refuse would have matched: that is what the operator needs to know.
   const other = signer(keyring, hmacIds.filter((id) => !allowed.includes(id)), payload, m.signature);
@@ -126,6 +126,7 @@ function verifyV2(m: ManifestV2, keyring: Keyring, opts: VerifyOptions): Result<
     name: `${m.model.name}@${m.model.version}`,
     version: m.model.version,
     keyId: key.value,
+    algorithm: m.signature.algorithm,
     files: m.files.map((f) => ({ ...f })),
     source: m.model.source,
     claims: m.claims,

@@ -127,7 +127,7 @@ describe('models signed with key pairs, verified with public keys only', () => {
     // The decision line is written asynchronously (pino): poll for it.
     await expect.poll(() => decisions().find((d) => d.name === 'ec-signed' && d.namespace === ns), { timeout: 10_000 }).toMatchObject({
       decision: 'allow',
-      models: [expect.objectContaining({ keyId: EC_ID, format: 'v2' })],
+      models: [expect.objectContaining({ keyId: EC_ID, algorithm: 'ECDSA-P256-SHA256', format: 'v2' })],
     });
   });
 
