@@ -11,6 +11,7 @@ import { admissionRequest, deployment } from '../fixtures/objects.js';
 import { keyPairs, newKeyPair, PUBLIC_KEY_TYPES } from '../fixtures/keypairs.js';
 import { vectors } from '../fixtures/vectors.js';
 import { decideAdmission } from '../../src/decision/decide.js';
+import { MAX_MANIFESTS_PER_WORKLOAD, verifyWorkloadModels } from '../../src/decision/models.js';
 import { planAdmission } from '../../src/decision/plan.js';
 import type { Decision } from '../../src/decision/types.js';
 import { ALGORITHM_OF, ALGORITHMS, type PublicKeyType } from '../../src/keys/algorithms.js';
@@ -19,6 +20,7 @@ import { privateKeySigner } from '../../src/keys/signer.js';
 import type { ManifestV2 } from '../../src/manifest/types.js';
 import { signV2, signV2With, v2SigningPayload, type UnsignedManifestV2 } from '../../src/manifest/v2.js';
 import { defaultPolicy } from '../../src/policy/defaults.js';
+import type { ModelRef, Workload } from '../../src/workload/types.js';
 import { expectDenied, NOW, policyWith, SEED_KEY } from './helpers.js';
 
 /** The seed's HMAC key as "ci" beside one public key per supported type, "pub-<type>". */
@@ -189,5 +191,36 @@ describe('property: any single-byte change of a valid asymmetric signature is de
       { numRuns: 60 },
     );
     expect(ALGORITHM_OF[t]).toBe(m.signature.algorithm);
+  });
+});
+
+describe('bounded cost: signature checks per workload are capped', () => {
+  it(`more than ${MAX_MANIFESTS_PER_WORKLOAD} P-521 manifests in one workload are refused without verifying them all`, () => {
+    const m = signedBy('ec-p521');
+    const refs: ModelRef[] = Array.from({ length: 40 }, (_, i) => ({
+      source: 'annotation',
+      path: `metadata.annotations[modelgate.dev/manifest-${i}]`,
+      text: JSON.stringify(Array.from({ length: 16 }, () => m)), // 640 manifests naming a loaded key
+    }));
+    const workload = { refs } as unknown as Workload;
+    const t0 = performance.now();
+    const findings = verifyWorkloadModels(workload, [], keyring);
+    const ms = performance.now() - t0;
+    expect(findings.problems.map((p) => p.code)).toContain('too-many-manifests');
+    expect(findings.models.length).toBeLessThanOrEqual(MAX_MANIFESTS_PER_WORKLOAD);
+    // 64 P-521 checks at most (about 1-2 ms each on this machine), not 640.
+    expect(ms).toBeLessThan(2_000);
+  });
+
+  it(`exactly ${MAX_MANIFESTS_PER_WORKLOAD} manifests are all verified`, () => {
+    const m = signedBy('ed25519');
+    const refs: ModelRef[] = Array.from({ length: 4 }, (_, i) => ({
+      source: 'annotation',
+      path: `metadata.annotations[m-${i}]`,
+      text: JSON.stringify(Array.from({ length: 16 }, () => m)),
+    }));
+    const findings = verifyWorkloadModels({ refs } as unknown as Workload, [], keyring);
+    expect(findings.problems).toEqual([]);
+    expect(findings.models).toHaveLength(MAX_MANIFESTS_PER_WORKLOAD);
   });
 });
