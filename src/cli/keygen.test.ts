@@ -119,8 +119,9 @@ describe('sign → verify with a key pair', () => {
     expect(JSON.parse(signed.out)).toMatchObject({ format: 'v2', keyId: 'ci-pair', algorithm });
     const manifest = JSON.parse(await readFile(join(dir, 'model.manifest.json'), 'utf8')) as ManifestV2;
     expect(manifest.signature).toMatchObject({ algorithm, keyId: 'ci-pair' });
-    const byFile = await runCli(['verify', m, '--key-file', join(dir, 'ci-pair')]);
+    const byFile = await runCli(['verify', m, '--key-file', join(dir, 'ci-pair'), '--json']);
     expect(byFile.code, byFile.out + byFile.err).toBe(0);
+    expect(JSON.parse(byFile.out)).toMatchObject({ valid: true, keyId: 'ci-pair', algorithm });
     const byDir = await runCli(['verify', m, '--keys-dir', await onlyPublic(dir, 'ci-pair')]);
     expect(byDir.code, byDir.out + byDir.err).toBe(0);
   });

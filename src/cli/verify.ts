@@ -82,6 +82,8 @@ export interface VerifyReport {
   format?: 'v1' | 'v2';
   name?: string;
   keyId?: string;
+  /** The signature algorithm that verified (HMAC-SHA256, ECDSA-P256-SHA256, ..., Ed25519). */
+  algorithm?: string;
   files: FileCheck[];
   problems: Problem[];
   warnings: Problem[];
@@ -241,7 +243,7 @@ async function planFromManifest(values: Values, model: string, mode: 'key' | 'sh
     report.problems.push(explainUnknownKey(verified.problem, values, keyring));
     return { report, targets: [] };
   }
-  Object.assign(report, { name: verified.value.name, keyId: verified.value.keyId });
+  Object.assign(report, { name: verified.value.name, keyId: verified.value.keyId, algorithm: verified.value.algorithm });
   report.warnings.push(...(verified.value.warnings ?? []), ...keyIdWarnings(values, m));
   return { report, targets };
 }
