@@ -2,7 +2,7 @@
  * Signature verification (pure): which allowed key signed which bytes. Policy decides later what
  * to make of it; expiry is checked only when the caller passes a clock.
  */
-import { ALGORITHM_OF, ALGORITHMS, isSignatureAlgorithm, KEY_TYPE_NAMES, type SignatureAlgorithm } from '../keys/algorithms.js';
+import { ALGORITHM_OF, ALGORITHMS, isSignatureAlgorithm, KEY_TYPE_NAMES, SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from '../keys/algorithms.js';
 import type { Keyring } from '../keys/types.js';
 import { parseTimestamp } from './fields.js';
 import type { Manifest, ManifestV1, ManifestV2, Problem, Result, VerifiedModel } from './types.js';
@@ -81,7 +81,7 @@ function checkAlgorithm(keyring: Keyring, keyId: string, algorithm: SignatureAlg
 function checkV2Key(m: ManifestV2, keyring: Keyring, opts: VerifyOptions): Result<string> {
   const { keyId } = m.signature;
   const algorithm: string = m.signature.algorithm; // typed as one we support; input may say otherwise
-  if (!isSignatureAlgorithm(algorithm)) return fail('unsupported-algorithm', opts.origin, `signature algorithm ${JSON.stringify(algorithm)} is not supported`);
+  if (!isSignatureAlgorithm(algorithm)) return fail('unsupported-algorithm', opts.origin, `signature algorithm ${JSON.stringify(algorithm)} is not supported; use one of ${SIGNATURE_ALGORITHMS.join(', ')}`);
   if (opts.revokedKeyIds?.includes(keyId) ?? false) return fail('revoked-key', opts.origin, `signed with revoked key "${keyId}": re-sign the model with a current key`);
   if (!(opts.trustedKeyIds?.includes(keyId) ?? true)) return fail('untrusted-key', opts.origin, `key "${keyId}" is not trusted by policy here`);
   if (!keyring.has(keyId)) return fail('unknown-key', opts.origin, `key "${keyId}" is not loaded: add it to the keys Secret or re-sign with a loaded key`);
