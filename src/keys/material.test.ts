@@ -1,4 +1,5 @@
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { keyPairs, PUBLIC_KEY_TYPES, refusedPublicPems } from '../../test/fixtures/keypairs.js';
 import { KeyLoadError, parseVerificationKey } from './material.js';
@@ -94,5 +95,47 @@ describe('parseVerificationKey: what a keys-Secret file is', () => {
     expect(parsed.type).not.toBe('hmac');
     // For the record: anyone can compute this, which is why PEM text never becomes an HMAC key.
     expect(createHmac('sha256', p256.publicPem).update('x').digest('hex')).toHaveLength(64);
+  });
+});
+
+describe('property: any file content either loads or is refused with a KeyLoadError, never a crash', () => {
+  const outcome = (content: Uint8Array): string => {
+    try {
+      return parseVerificationKey('k1', content).type;
+    } catch (err) {
+      expect(err).toBeInstanceOf(KeyLoadError);
+      return 'refused';
+    }
+  };
+
+  it('random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 512 }), (b) => {
+        expect(['hmac', 'refused']).toContain(outcome(b));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('PEM-looking text with a random body', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('PUBLIC KEY', 'PRIVATE KEY', 'EC PRIVATE KEY', 'CERTIFICATE'), fc.base64String({ maxLength: 300 }), (label, body) => {
+        const text = `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+        expect(outcome(Buffer.from(text))).toBe('refused');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a real public key with one byte of its DER changed loads as the same type or is refused', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: p256.publicDer.length - 1 }), fc.integer({ min: 1, max: 255 }), (i, by) => {
+        const der = Buffer.from(p256.publicDer);
+        der[i] = (der[i]! + by) % 256;
+        const pem = `-----BEGIN PUBLIC KEY-----\n${der.toString('base64')}\n-----END PUBLIC KEY-----\n`;
+        expect(['ec-p256', 'refused']).toContain(outcome(Buffer.from(pem)));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
