@@ -49,7 +49,7 @@ function privateKeyRefusal(id: string, label: string): never {
   refuse(
     id,
     `is a private key (PEM "${label}"): keys loaded for verifying must not be able to sign. ` +
-      'Put the public key there instead (the file `modelgate keygen` named after the key id, or `openssl pkey -in KEY -pubout`)',
+      'Put the public key there instead (the .pub half: the file `modelgate keygen` named after the key id, or `openssl pkey -in KEY -pubout`)',
   );
 }
 
