@@ -104,6 +104,7 @@ function copyReason(r: Reason): Reason {
 function copyModel(m: ModelSummary): ModelSummary {
   const out: ModelSummary = { name: m.name, keyId: m.keyId, format: m.format, sha256: m.sha256 };
   if (m.version !== undefined) out.version = m.version;
+  if (m.algorithm !== undefined) out.algorithm = m.algorithm;
   if (m.approvers !== undefined) out.approvers = [...m.approvers];
   return out;
 }

@@ -5,6 +5,7 @@ import { cliVersion } from './version.js';
 const commands: Record<string, () => Promise<Command>> = {
   sign: async () => (await import('./sign.js')).sign,
   verify: async () => (await import('./verify.js')).verify,
+  keygen: async () => (await import('./keygen.js')).keygen,
   review: async () => (await import('./review.js')).review,
   policy: async () => (await import('./policy.js')).policy,
   serve: async () => (await import('./serve.js')).serve,
@@ -15,6 +16,9 @@ const USAGE = `usage: modelgate <command> [options]
 
 commands:
   sign <model> --key-file F [--key-id ID] [--format v1|v2] [--out M]   write a manifest
+                                                                        (F: an HMAC key, or a private key from keygen: v2)
+  keygen --type ec-p256|ec-p384|ec-p521|ed25519|hmac --key-id ID [--out-dir D]
+                                                                        write a signing key pair (public key: the keys Secret)
   verify <model> [--manifest M] (--key-file F | --keys-dir D | --sha256 HEX)   re-hash and check
   review [-f FILE|-] [--policy P] [--keys-dir D] [--user U] [--groups G] [--namespace N] [--configmap F]... [-o json]
                                                                         decide what you will apply (or an AdmissionReview) offline

@@ -30,7 +30,9 @@ Runs the validating admission webhook over HTTPS: POST /validate, GET /healthz, 
                            others get 401 and are not recorded. /healthz, /readyz, /metrics need none. Reloaded when
                            it changes. Without it callers are not authenticated, and every audit
                            line and Event says caller "unauthenticated"
-  --keys-dir DIR           signing keys (a mounted Secret: one file per key id); hot-reloaded
+  --keys-dir DIR           verification keys (a mounted Secret: one file per key id, the file name
+                           is the id): HMAC secrets or PEM public keys (EC P-256/384/521, Ed25519);
+                           a private key is refused (the webhook must not sign); hot-reloaded
   --policy FILE            policy YAML (default: the built-in default policy); hot-reloaded,
                            a broken file keeps the last good policy
   --kubeconfig FILE        API access for ConfigMap manifests and Events (else in-cluster, else none)

@@ -2,14 +2,16 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KeyLoadError, keyIdOfFileName, loadKeyFile } from '../keys/load.js';
+import type { SignatureAlgorithm } from '../keys/algorithms.js';
+import { KeyLoadError, keyIdOfFileName, loadSigningKeyFile } from '../keys/load.js';
+import { manifestSigner, type SigningKey } from '../keys/signer.js';
 import type { Keyring } from '../keys/types.js';
 import { manifestPathFor, withSuffix } from '../manifest/files.js';
 import { HashError, hashFiles, type PathDigest } from '../manifest/hash.js';
 import { progressLine } from '../manifest/progress.js';
 import type { Claims, ManifestV1, ManifestV2 } from '../manifest/types.js';
 import { formatV1, signV1 } from '../manifest/v1.js';
-import { filePathError, formatV2, signV2, V2_API_VERSION, V2_KIND } from '../manifest/v2.js';
+import { filePathError, formatV2, signV2With, V2_API_VERSION, V2_KIND } from '../manifest/v2.js';
 import { parseCommandLine } from './args.js';
 import { DEFAULT_MODEL_VOLUME, defaultVerifyImage, k8sSnippet } from './k8s-snippet.js';
 import type { CliIO, Command } from './types.js';
@@ -22,10 +24,15 @@ const HELP = `usage: modelgate sign <model> --key-file F [--key-id ID] [--format
 
 Hashes the model and writes a signed manifest (default: model.onnx → model.manifest.json).
   --format v1   the seed's format (default): signs only the sha256; no key id inside.
+                HMAC keys only.
   --format v2   binds name, version, source, every file (sharded models), claims and time.
+  --key-file F  the signing key: an HMAC key (signature.algorithm HMAC-SHA256), or a PEM
+                private key from \`modelgate keygen\` (v2 only; the algorithm follows the key:
+                ECDSA-P256-SHA256, ECDSA-P384-SHA384, ECDSA-P521-SHA512 or Ed25519). The
+                cluster's keys Secret then holds only the public key: it cannot sign.
   --key-id ID   the key's id: its file name in the cluster's keys Secret; v2 records it.
                 Default: the key file's name, which must then have no extension
-                (ci-2026.key: pass --key-id ci-2026).
+                (ci-2026.key: pass --key-id ci-2026; ci-2026.private.pem: --key-id ci-2026).
   --claim k=v   a signed fact, repeatable: scan=passed, approvers=alice,bob,
                 dataClassification=internal, customerFacing=true, explainabilityReport=URL
   --expires-in  how long the v2 manifest is valid: 90d, 12h, 1w2d, 30m
@@ -107,21 +114,23 @@ function signingKeyId(values: Values, file: string): string | undefined {
   if (given !== undefined || values.format !== 'v2') return given;
   const derived = keyIdOfFileName(file);
   if ('id' in derived) return derived.id;
-  const hint = derived.suggest === undefined ? '' : ` (--key-id ${derived.suggest} if the Secret holds it as ${derived.suggest})`;
+  const keygenStem = /^(.+)\.private\.pem$/.exec(basename(file))?.[1];
+  const suggest = keygenStem ?? derived.suggest;
+  const hint = suggest === undefined ? '' : ` (--key-id ${suggest} if the Secret holds it as ${suggest})`;
   throw new UsageError(`${derived.why}: pass --key-id, the key's file name in the keys Secret${hint}`);
 }
 
-async function loadSigningKey(values: Values): Promise<{ keyring: Keyring; keyId: string }> {
+async function loadSigningKey(values: Values): Promise<SigningKey> {
   const file = values['key-file'];
   if (file === undefined) throw new UsageError('--key-file is required: the file holding the signing key');
-  const id = signingKeyId(values, file);
-  try {
-    const keyring = await loadKeyFile(file, id);
-    return { keyring, keyId: keyring.ids()[0] as string };
-  } catch (err) {
+  const id = signingKeyId(values, file) ?? basename(file);
+  const key = await loadSigningKeyFile(file, id).catch((err: unknown) => {
     if (err instanceof KeyLoadError) throw new UsageError(err.message);
     throw err;
-  }
+  });
+  if (key.kind === 'private' && values.format !== 'v2')
+    throw new UsageError(`--format ${values.format} is the seed's HMAC format; a private key signs --format v2 only (it records the algorithm and key id)`);
+  return key;
 }
 
 async function hashModels(paths: string[], io: CliIO): Promise<PathDigest[]> {
@@ -208,7 +217,7 @@ function buildV2(
   models: string[],
   digests: PathDigest[],
   values: Values,
-  signing: { key: { keyring: Keyring; keyId: string }; inputs: V2Inputs },
+  signing: { key: SigningKey; inputs: V2Inputs },
 ): { out: string; body: ManifestV2 } {
   const { key, inputs } = signing;
   const name = values.name ?? basename(withSuffix(models[0] as string, ''));
@@ -219,7 +228,7 @@ function buildV2(
     inputs.expiresInMs === undefined
       ? {}
       : { expiresAt: new Date(now.getTime() + inputs.expiresInMs).toISOString() };
-  const body = signV2(
+  const body = signV2With(
     {
       apiVersion: V2_API_VERSION,
       kind: V2_KIND,
@@ -229,9 +238,8 @@ function buildV2(
       signedAt: now.toISOString(),
       ...expiresAt,
     },
-    key.keyring,
-    key.keyId,
-  ) as ManifestV2;
+    manifestSigner(key),
+  );
   return { out, body };
 }
 
@@ -267,7 +275,7 @@ export const sign: Command = async (args, io) => {
       ? v1Result(models, digests, values, key)
       : v2Result(models, digests, values, { key, inputs });
   await writeFile(out, text);
-  const wrote = `wrote ${out} (${summary.format}, key "${summary.keyId}", ${summary.files.length} file(s))\n`;
+  const wrote = `wrote ${out} (${summary.format}, key "${summary.keyId}", ${summary.algorithm}, ${summary.files.length} file(s))\n`;
   if (values.print === undefined) {
     io.stdout.write(values.json ? `${JSON.stringify({ manifest: out, ...summary })}\n` : wrote);
     return 0;
@@ -293,6 +301,7 @@ async function snippetOf(text: string, summary: Summary, values: Values): Promis
 interface Summary {
   format: 'v1' | 'v2';
   keyId: string;
+  algorithm: SignatureAlgorithm;
   files: Array<{ path: string; sha256: string; size: number }>;
 }
 
@@ -300,8 +309,9 @@ function v1Result(
   models: string[],
   digests: PathDigest[],
   values: Values,
-  key: { keyring: Keyring; keyId: string },
+  key: SigningKey,
 ): { out: string; text: string; summary: Summary } {
+  if (key.kind !== 'hmac') throw new UsageError('--format v1 signs with an HMAC key only');
   const body = buildV1(models, digests, key.keyring, key.keyId);
   const out = values.out ?? manifestPathFor(models[0] as string);
   return {
@@ -310,6 +320,7 @@ function v1Result(
     summary: {
       format: 'v1',
       keyId: key.keyId,
+      algorithm: 'HMAC-SHA256',
       files: [{ path: body.model_path, sha256: body.file_hash, size: body.file_size }],
     },
   };
@@ -319,12 +330,12 @@ function v2Result(
   models: string[],
   digests: PathDigest[],
   values: Values,
-  signing: { key: { keyring: Keyring; keyId: string }; inputs: V2Inputs },
+  signing: { key: SigningKey; inputs: V2Inputs },
 ): { out: string; text: string; summary: Summary } {
   const { out, body } = buildV2(models, digests, values, signing);
   return {
     out,
     text: formatV2(body),
-    summary: { format: 'v2', keyId: signing.key.keyId, files: body.files },
+    summary: { format: 'v2', keyId: signing.key.keyId, algorithm: body.signature.algorithm, files: body.files },
   };
 }

@@ -22,9 +22,12 @@ const HELP = `usage: modelgate verify <model> [--manifest M] (--key-file F [--ke
 Re-hashes the model and checks it. Exit 0 valid, 1 invalid, 2 bad input, 130 on Ctrl-C.
 Progress (64 MiB and more) goes to stderr with rate and ETA: redrawn on a terminal; in logs
 (the init container) a plain line every 10% or 10 s. Each file's full sha256 ends the output.
-  --key-file F   check the manifest's signature with this key (v2: it stands for the key the
-                 manifest names; a warning says when a keys Secret would know it by another id)
-  --keys-dir D   check it with any key in D (a mounted Secret: file name = key id)
+  --key-file F   check the manifest's signature with this key: an HMAC key or a PEM public
+                 key (what the keys Secret holds; a private key is refused). v2: it stands for
+                 the key the manifest names; a warning says when a keys Secret would know it
+                 by another id
+  --keys-dir D   check it with any key in D (a mounted Secret: file name = key id; HMAC keys
+                 and PEM public keys, each used only with its own algorithm)
   --sha256 HEX   no key: the bytes must have this sha256 (what the init container runs).
                  Repeat it for several files: verify a.bin b.bin --sha256 A --sha256 B,
                  or verify <dir> --manifest M --sha256 ... to check every file M lists.
@@ -33,7 +36,8 @@ Progress (64 MiB and more) goes to stderr with rate and ETA: redrawn on a termin
                  wherever the manifest itself is.
   --json         machine-readable result on stdout; every failure is in problems[]
                  (file-missing, file-refused, sha256-mismatch, size-mismatch, or the
-                 manifest's own: invalid-json, bad-signature, unknown-key, ...)
+                 manifest's own: invalid-json, bad-signature, unknown-key,
+                 algorithm-mismatch, ...)
 `;
 
 type Values = VerifyValues;
@@ -78,6 +82,8 @@ export interface VerifyReport {
   format?: 'v1' | 'v2';
   name?: string;
   keyId?: string;
+  /** The signature algorithm that verified (HMAC-SHA256, ECDSA-P256-SHA256, ..., Ed25519). */
+  algorithm?: string;
   files: FileCheck[];
   problems: Problem[];
   warnings: Problem[];
@@ -237,7 +243,7 @@ async function planFromManifest(values: Values, model: string, mode: 'key' | 'sh
     report.problems.push(explainUnknownKey(verified.problem, values, keyring));
     return { report, targets: [] };
   }
-  Object.assign(report, { name: verified.value.name, keyId: verified.value.keyId });
+  Object.assign(report, { name: verified.value.name, keyId: verified.value.keyId, algorithm: verified.value.algorithm });
   report.warnings.push(...(verified.value.warnings ?? []), ...keyIdWarnings(values, m));
   return { report, targets };
 }
@@ -379,6 +385,7 @@ const KEY_CODES = new Set([
   'untrusted-key',
   'revoked-key',
   'unsupported-algorithm',
+  'algorithm-mismatch',
   'expired',
 ]);
 const FILE_CODES = new Set<string>(['file-missing', 'file-refused', 'sha256-mismatch', 'size-mismatch']);

@@ -52,7 +52,7 @@ describe('decideAdmission', () => {
       name: 'fraud-detector',
     });
     expect(d.record.models).toEqual([
-      { name: 'fraud-detector.onnx', keyId: 'ci', format: 'v1', sha256: vectors.sha256 },
+      { name: 'fraud-detector.onnx', keyId: 'ci', algorithm: 'HMAC-SHA256', format: 'v1', sha256: vectors.sha256 },
     ]);
     expect(d.event).toMatchObject({ reason: 'ModelVerified', type: 'Normal' });
   });
@@ -408,6 +408,7 @@ describe('what, who and why', () => {
         name: 'fraud-detector@3',
         version: '3',
         keyId: 'ci',
+        algorithm: 'HMAC-SHA256',
         format: 'v2',
         sha256: vectors.sha256,
         approvers: ['carol', 'dave'],

@@ -13,6 +13,14 @@ export interface ModelFindings {
 }
 
 /**
+ * Signature checks per admission are bounded: public-key verification costs up to ~1-2 ms each
+ * (ECDSA P-521; bench/verify-algorithms.ts), and a ConfigMap volume can carry thousands of
+ * manifests naming a loaded key (key ids are not secret). 64 models is generous for one workload
+ * (a multi-model server); beyond it the workload is refused, not partly checked.
+ */
+export const MAX_MANIFESTS_PER_WORKLOAD = 64;
+
+/**
  * Turns the workload's references into verified models. Annotation manifests are read here;
  * ConfigMap and volume references must have been resolved by the shell (`resolved`): one
  * that was not is a problem, never a silent pass.
@@ -23,17 +31,32 @@ export function verifyWorkloadModels(
   keyring: Keyring,
 ): ModelFindings {
   const findings: ModelFindings = { models: [], problems: [], warnings: [] };
+  let count = 0;
   for (const source of manifestTexts(workload, resolved, findings.problems)) {
     const parsed = parseManifests(source.text, source.origin);
     if (!parsed.ok) {
       findings.problems.push({ ...parsed.problem, path: source.path, origin: parsed.problem.path });
       continue;
     }
+    count += parsed.value.length;
+    if (count > MAX_MANIFESTS_PER_WORKLOAD) {
+      findings.problems.push(tooManyManifests(source));
+      break;
+    }
     for (const manifest of parsed.value) verifyOne(manifest, source, keyring, findings);
   }
   if (findings.models.length === 0 && findings.problems.length === 0)
     findings.problems.push({ ...MISSING_MANIFEST });
   return findings;
+}
+
+function tooManyManifests(source: ManifestText): Problem {
+  return {
+    code: 'too-many-manifests',
+    path: source.path,
+    origin: source.origin,
+    message: `the workload declares more than ${MAX_MANIFESTS_PER_WORKLOAD} model manifests (reached at ${source.origin}); at most ${MAX_MANIFESTS_PER_WORKLOAD} are verified per workload: split it`,
+  };
 }
 
 function manifestName(manifest: Manifest): string {

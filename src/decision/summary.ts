@@ -16,6 +16,7 @@ export function summarizeModel(model: VerifiedModel): ModelSummary {
     sha256: model.files[0]?.sha256 ?? '',
   };
   if (model.version !== undefined) summary.version = model.version;
+  if (model.algorithm !== undefined) summary.algorithm = model.algorithm;
   const signed = model.claims.approvers;
   if (Array.isArray(signed)) summary.approvers = signed.filter((a) => typeof a === 'string');
   return summary;

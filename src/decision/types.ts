@@ -21,6 +21,8 @@ export interface ModelSummary {
   /** v2 only (signed); v1 manifests have no version. */
   version?: string;
   keyId: string;
+  /** The signature algorithm that verified (HMAC-SHA256, ECDSA-P256-SHA256, ..., Ed25519). */
+  algorithm?: string;
   format: 'v1' | 'v2';
   /** Of the first file the manifest binds. */
   sha256: string;

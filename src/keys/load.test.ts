@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Keyring } from './types.js';
-import { KeyLoadError, keyBytesFromFile, loadKeyDir, loadKeyFile, watchKeyDir } from './load.js';
+import { KeyLoadError, keyBytesFromFile, keyringFingerprint, loadKeyDir, loadKeyFile, watchKeyDir } from './load.js';
+import { MemoryKeyring } from './keyring.js';
 import { VECTORS_DIR } from '../../test/fixtures/vectors.js';
+import { keyPairs, newKeyPair, refusedPublicPems } from '../../test/fixtures/keypairs.js';
 
 const VECTOR_KEY = `${VECTORS_DIR}signing.key`;
 const HASH = '28945c699d6b4878af1b680be05aaf431e6906bd2d1cd0fcd80c91d527144927';
@@ -122,6 +124,71 @@ describe('watchKeyDir', () => {
       expect(String(errors[0])).toContain('key "broken" is empty');
       expect(w.current().ids()).toEqual(['ci-2026', 'ci-2027']);
       await unlink(join(dir, 'broken'));
+      expect(seen.length).toBe(1);
+    } finally {
+      w.stop();
+    }
+  });
+});
+
+describe('public keys in a keys directory', () => {
+  const ec = keyPairs['ec-p256'];
+  const ed = keyPairs.ed25519;
+
+  it('loads HMAC secrets and PEM public keys side by side, each as its type', async () => {
+    await writeSecret(dir, { 'ci-2026': 'ci-signing-key-2026\n', 'ci-ec': ec.publicPem, 'ci-ed': ed.publicPem }, 'v1');
+    const ring = await loadKeyDir(dir);
+    expect(ring.ids()).toEqual(['ci-2026', 'ci-ec', 'ci-ed']);
+    expect(ring.ids().map((id) => ring.keyType(id))).toEqual(['hmac', 'ec-p256', 'ed25519']);
+    expect(ring.verify('ci-2026', HASH, VECTOR_SIG)).toBe(true);
+  });
+
+  it('holds no key that can sign when only public keys are loaded', async () => {
+    await writeSecret(dir, { 'ci-ec': ec.publicPem, 'ci-ed': ed.publicPem }, 'v1');
+    const ring = await loadKeyDir(dir);
+    expect(ring.ids().filter((id) => ring.sign(id, 'x') !== undefined)).toEqual([]);
+    expect(ring.ids().map((id) => ring.keyType(id))).not.toContain('hmac');
+  });
+
+  it.each([
+    ['a private key', ec.privatePem, /key "ci-ec" is a private key .*must not be able to sign.*public key there instead/],
+    ['an RSA public key', refusedPublicPems()['RSA 2048']!, /key "ci-ec" is an RSA key/],
+    ['a secp256k1 public key', refusedPublicPems()['EC secp256k1']!, /key "ci-ec" is an EC key on curve secp256k1/],
+  ])('refuses the whole directory for %s, naming the id', async (_n, content, message) => {
+    await writeSecret(dir, { 'ci-2026': 'ci-signing-key-2026', 'ci-ec': content }, 'v1');
+    const err = await loadKeyDir(dir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KeyLoadError);
+    expect(String(err)).toMatch(message);
+    expect(String(err)).not.toContain(content.split('\n')[1]);
+  });
+
+  it('loadKeyFile takes a public key for a single id', async () => {
+    await writeFile(join(dir, 'pub'), ed.publicPem);
+    const ring = await loadKeyFile(join(dir, 'pub'), 'ci-ed');
+    expect(ring.keyType('ci-ed')).toBe('ed25519');
+  });
+
+  it('the reload fingerprint tells public keys apart (a public key cannot sign a fingerprint)', () => {
+    const a = new MemoryKeyring([['k', Buffer.from(ec.publicPem)]]);
+    const same = new MemoryKeyring([['k', Buffer.from(ec.publicPem.trimEnd().replace(/\n/g, '\r\n'))]]);
+    const other = new MemoryKeyring([['k', Buffer.from(newKeyPair('ec-p256').publicPem)]]);
+    const hmac = new MemoryKeyring([['k', Buffer.from('secret')]]);
+    expect(keyringFingerprint(a)).toBe(keyringFingerprint(same));
+    expect(keyringFingerprint(a)).not.toBe(keyringFingerprint(other));
+    expect(keyringFingerprint(a)).not.toBe(keyringFingerprint(hmac));
+    expect(keyringFingerprint(hmac)).not.toContain('secret');
+  });
+
+  it('watchKeyDir reloads when a public key is replaced by another under the same id', async () => {
+    await writeSecret(dir, { 'ci-ec': ec.publicPem }, 'v1');
+    const w = await watchKeyDir(dir, { settleMs: 20, pollMs: 100 });
+    const seen: Keyring[] = [];
+    w.onChange((k) => seen.push(k));
+    try {
+      const before = w.current().publicKeyDigest('ci-ec');
+      const next = newKeyPair('ec-p256');
+      await writeSecret(dir, { 'ci-ec': next.publicPem }, 'v2');
+      await expect.poll(() => w.current().publicKeyDigest('ci-ec'), { timeout: 3000 }).not.toBe(before);
       expect(seen.length).toBe(1);
     } finally {
       w.stop();

@@ -12,19 +12,18 @@
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { MemoryKeyring, isValidKeyId } from './keyring.js';
+import { KeyLoadError } from './material.js';
+import { parseSigningKey, type SigningKey } from './signer.js';
 import type { Keyring } from './types.js';
 import { watchSource, type FollowOptions, type WatchedSource } from '../watch/source.js';
 
-/** HMAC keys are short; anything larger is a wrongly mounted file, not a key. */
+/** HMAC keys and PEM public keys are short; anything larger is a wrongly mounted file, not a key. */
 export const MAX_KEY_BYTES = 64 * 1024;
 
 const DATA_LINK = '..data';
 const SNAPSHOT_RETRIES = 3;
 
-/** A key could not be loaded. The message names the key id or file, never its content. */
-export class KeyLoadError extends Error {
-  override name = 'KeyLoadError';
-}
+export { KeyLoadError };
 
 /** File content minus at most one trailing newline. */
 export function keyBytesFromFile(content: Buffer): Buffer {
@@ -65,6 +64,12 @@ export function keyIdOfFileName(file: string): { id: string } | { why: string; s
 export async function loadKeyFile(file: string, id: string = basename(file)): Promise<Keyring> {
   if (!isValidKeyId(id)) throw new KeyLoadError(`invalid key id ${JSON.stringify(id)}: use [A-Za-z0-9._-], 1-253 characters (--key-id)`);
   return new MemoryKeyring([[id, await readKey(file, id)]]);
+}
+
+/** Load one signing key (`modelgate sign`): an HMAC key or a PEM private key, never a public key. */
+export async function loadSigningKeyFile(file: string, id: string): Promise<SigningKey> {
+  if (!isValidKeyId(id)) throw new KeyLoadError(`invalid key id ${JSON.stringify(id)}: use [A-Za-z0-9._-], 1-253 characters (--key-id)`);
+  return parseSigningKey(id, await readKey(file, id));
 }
 
 async function dataTarget(dir: string): Promise<string | undefined> {
@@ -114,11 +119,15 @@ export async function loadKeyDir(dir: string): Promise<Keyring> {
 }
 
 /** Fingerprint of the key set, to tell a real change from a no-op reload. Never leaves this module. */
-function fingerprint(keyring: Keyring): string {
-  // Signing a fixed message with each key distinguishes key contents without exposing them.
+export function keyringFingerprint(keyring: Keyring): string {
+  // An HMAC key is told apart by its HMAC of a fixed message (its contents stay unexposed); a
+  // public key, which cannot sign, by the digest of its public bytes. The type is part of it.
   return keyring
     .ids()
-    .map((id) => `${id}:${keyring.sign(id, 'modelgate-keyring-fingerprint') ?? ''}`)
+    .map((id) => {
+      const content = keyring.publicKeyDigest(id) ?? keyring.sign(id, 'modelgate-keyring-fingerprint') ?? '';
+      return `${id}:${keyring.keyType(id) ?? ''}:${content}`;
+    })
     .join(',');
 }
 
@@ -131,7 +140,7 @@ export function watchKeyDir(dir: string, opts: FollowOptions = {}): Promise<Watc
     name: 'keys',
     dirs: [dir],
     load: () => loadKeyDir(dir),
-    same: (a, b) => fingerprint(a) === fingerprint(b),
+    same: (a, b) => keyringFingerprint(a) === keyringFingerprint(b),
     ...opts,
   });
 }

@@ -1,4 +1,5 @@
 /** Model manifests: the seed's v1 format and modelgate's own v2. See docs/manifests.md. */
+import type { SignatureAlgorithm } from '../keys/algorithms.js';
 
 /**
  * A policy or verification failure, as a value, saying where: `path` is the field of the admitted
@@ -52,7 +53,8 @@ export interface ManifestV2 {
   claims: Claims;
   signedAt: string;
   expiresAt?: string;
-  signature: { algorithm: 'HMAC-SHA256'; keyId: string; value: string };
+  /** value: lowercase hex for HMAC-SHA256, base64 for the public-key algorithms (src/keys/algorithms.ts). */
+  signature: { algorithm: SignatureAlgorithm; keyId: string; value: string };
 }
 
 export type Manifest = { format: 'v1'; body: ManifestV1 } | { format: 'v2'; body: ManifestV2 };
@@ -65,6 +67,8 @@ export interface VerifiedModel {
   /** v2: model.version (signed); v1 has none. */
   version?: string;
   keyId: string;
+  /** The signature algorithm that verified (v1: always HMAC-SHA256). */
+  algorithm?: SignatureAlgorithm;
   /** sha256 of each file the manifest binds. */
   files: ModelFile[];
   source?: string;

@@ -1,10 +1,17 @@
 /**
  * Manifest v2 (modelgate's own): binds model identity, every file, the pipeline's claims and
- * the signing time. The signature is HMAC-SHA256 over the RFC 8785 (JCS) canonical JSON of the
- * manifest without its `signature` member.
+ * the signing time. The signature (HMAC-SHA256 or a public-key algorithm, src/keys/algorithms.ts)
+ * is over the RFC 8785 (JCS) canonical JSON of the manifest without its `signature` member.
  */
 import canonicalize from 'canonicalize';
 import { API_VERSION } from '../vocabulary/keys.js';
+import {
+  decodeSignatureValue,
+  isSignatureAlgorithm,
+  MAX_SIGNATURE_TEXT,
+  SIGNATURE_ALGORITHMS,
+  type SignatureAlgorithm,
+} from '../keys/algorithms.js';
 import { isValidKeyId } from '../keys/keyring.js';
 import type { Keyring } from '../keys/types.js';
 import { isObject, type Obj } from '../json/object.js';
@@ -13,6 +20,7 @@ import type { Claims, ManifestV2, ModelFile, Result } from './types.js';
 
 export const V2_API_VERSION = API_VERSION;
 export const V2_KIND = 'ModelManifest';
+/** The HMAC algorithm (the default); SIGNATURE_ALGORITHMS lists every accepted one. */
 export const V2_ALGORITHM = 'HMAC-SHA256';
 /** Sharded models have tens of files; a thousand is generous and keeps hashing bounded. */
 export const MAX_V2_FILES = 1024;
@@ -111,22 +119,34 @@ function readClaims(r: FieldReader, o: Obj, path: string): Claims {
   return c;
 }
 
+/** The value's grammar depends on the algorithm: hex for HMAC, canonical base64 otherwise. */
+function readSignatureValue(r: FieldReader, s: Obj, at: string, algorithm: SignatureAlgorithm | undefined): string {
+  if (algorithm === undefined || algorithm === V2_ALGORITHM) return r.digest(s, 'value', at);
+  const value = r.string(s, 'value', at, MAX_SIGNATURE_TEXT);
+  if (value === '' || value.length > MAX_SIGNATURE_TEXT) return value;
+  const decoded = decodeSignatureValue(algorithm, value);
+  if (typeof decoded === 'string') r.fail('bad-value', joinPath(at, 'value'), decoded);
+  return value;
+}
+
 function readSignature(r: FieldReader, o: Obj, path: string): ManifestV2['signature'] {
   const at = joinPath(path, 'signature');
   const s = r.object(o.signature, at, 'a signature {algorithm, keyId, value}');
   r.onlyKeys(s, SIGNATURE_FIELDS, at);
-  const algorithm = r.string(s, 'algorithm', at, 64);
-  if (algorithm !== '' && algorithm !== V2_ALGORITHM) {
+  const name = r.string(s, 'algorithm', at, 64);
+  const algorithm = isSignatureAlgorithm(name) ? name : undefined;
+  if (name !== '' && algorithm === undefined) {
     r.fail(
       'unsupported-algorithm',
       joinPath(at, 'algorithm'),
-      `must be "${V2_ALGORITHM}", got ${JSON.stringify(algorithm)}`,
+      `must be one of ${SIGNATURE_ALGORITHMS.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(name)}`,
     );
   }
   const keyId = r.string(s, 'keyId', at, 253);
   if (keyId !== '' && !isValidKeyId(keyId))
     r.fail('bad-value', joinPath(at, 'keyId'), 'must match [A-Za-z0-9._-]{1,253}');
-  return { algorithm: V2_ALGORITHM, keyId, value: r.digest(s, 'value', at) };
+  const value = readSignatureValue(r, s, at, algorithm);
+  return { algorithm: algorithm ?? V2_ALGORITHM, keyId, value };
 }
 
 function readHeader(r: FieldReader, o: Obj, path: string): void {
@@ -176,11 +196,25 @@ export function v2SigningPayload(m: UnsignedManifestV2 | ManifestV2): string {
   return text;
 }
 
-/** Sign an unsigned v2 manifest; undefined when the keyring has no such key. */
+/** Sign an unsigned v2 manifest with an HMAC key; undefined when the keyring has no such HMAC key. */
 export function signV2(m: UnsignedManifestV2, keyring: Keyring, keyId: string): ManifestV2 | undefined {
   const value = keyring.sign(keyId, v2SigningPayload(m));
   if (value === undefined) return undefined;
   return { ...m, signature: { algorithm: V2_ALGORITHM, keyId, value } };
+}
+
+/** Whatever signs a v2 payload: an HMAC key or a private key (src/keys/signer.ts). */
+export interface ManifestSigner {
+  readonly keyId: string;
+  readonly algorithm: SignatureAlgorithm;
+  /** The `signature.value` text for this payload, in the algorithm's encoding. */
+  sign(payload: string): string;
+}
+
+/** Sign an unsigned v2 manifest with any signer. */
+export function signV2With(m: UnsignedManifestV2, signer: ManifestSigner): ManifestV2 {
+  const value = signer.sign(v2SigningPayload(m));
+  return { ...m, signature: { algorithm: signer.algorithm, keyId: signer.keyId, value } };
 }
 
 /** The file a CI job writes: pretty JSON with a final newline. */

@@ -288,13 +288,19 @@ function setExpiry(metrics: Metrics, tls: CertificateSource): void {
   if (notAfter) metrics.certificateExpiry.set(notAfter.getTime() / 1000);
 }
 
+/** id → hmac | ec-p256 | ... : whether this webhook holds any key that can sign (hmac) is visible. */
+function keyTypes(keyring: Keyring): Record<string, string> {
+  return Object.fromEntries(keyring.ids().map((id) => [id, keyring.keyType(id) ?? 'unknown']));
+}
+
 async function startKeys(dir: string, parts: Parts): Promise<WatchedSource<Keyring>> {
   const { metrics, logger } = parts;
   const keys = owned(await watchKeyDir(dir, parts.follow), parts);
   metrics.keysLoaded.set(keys.current().ids().length);
+  logger.info({ keyIds: keys.current().ids(), keyTypes: keyTypes(keys.current()) }, 'verification keys loaded');
   keys.onChange((keyring) => {
     metrics.keysLoaded.set(keyring.ids().length);
-    logger.info({ keyIds: keyring.ids() }, 'signing keys reloaded');
+    logger.info({ keyIds: keyring.ids(), keyTypes: keyTypes(keyring) }, 'signing keys reloaded');
   });
   keys.onError((err) =>
     logger.error({ reason: err.message }, 'signing keys reload failed; keeping the last good keys'),
