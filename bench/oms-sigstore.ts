@@ -1,0 +1,101 @@
+/**
+ * Sigstore-method verification cost: compiling an authority's trusted root (once per policy
+ * load), a cold verification (a bundle never seen: JSON parse, chain, SCT, SET, inclusion proof,
+ * checkpoint, DSSE signature, exact identity), and a cache hit (sha256 of the bytes + LRU lookup).
+ * Bundles come from the private Sigstore instance of test/fixtures/sigstore.ts (no network).
+ *
+ * bench/run.ts calls runSigstoreBench() and prints `lines` (BENCH_ONLY=sigstore). It needs the
+ * build (dist/) unless a module is passed. Only erasable TypeScript, so Node can strip the types.
+ */
+import { performance } from 'node:perf_hooks';
+
+type SigstoreModule = Pick<
+  typeof import('../src/oms/sigstore.js'),
+  'loadSigstoreAuthority' | 'verifySigstoreBundleBytes' | 'verifySigstoreEnvelope' | 'SigstoreVerdictCache'
+>;
+type Fixtures = typeof import('../test/fixtures/sigstore.js');
+
+export interface SigstoreBenchOptions {
+  /** Distinct bundles verified cold, and cache hits timed (default 200). */
+  iterations?: number;
+  /** The module under test (default dist/oms/sigstore.js). Tests pass the source module. */
+  sigstoreModule?: SigstoreModule;
+}
+
+export interface SigstoreBenchResults {
+  iterations: number;
+  loadAuthorityMs: number;
+  firstVerifyMs: number;
+  coldMedianMs: number;
+  coldP95Ms: number;
+  parsedMedianMs: number;
+  hitMedianMs: number;
+  hitP95Ms: number;
+}
+
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+};
+
+function timed(fn: () => boolean): number {
+  const t0 = performance.now();
+  const ok = fn();
+  const ms = performance.now() - t0;
+  if (!ok) throw new Error('sigstore bench: a bundle did not verify');
+  return ms;
+}
+
+export async function runSigstoreBench(
+  opts: SigstoreBenchOptions = {},
+): Promise<{ results: SigstoreBenchResults; lines: string[] }> {
+  const n = opts.iterations ?? 200;
+  const mod =
+    opts.sigstoreModule ??
+    ((await import(new URL('../dist/oms/sigstore.js', import.meta.url).href)) as SigstoreModule);
+  const fx = (await import(new URL('../test/fixtures/sigstore.ts', import.meta.url).href)) as Fixtures;
+  const inst = fx.makeInstance('bench');
+  const identity = { subject: 'ci@example.com', issuer: 'https://accounts.example.com' };
+  const bundles = Array.from({ length: n }, () =>
+    JSON.stringify(fx.signModel(inst, { identity: identity.subject, issuer: identity.issuer }).bundle),
+  );
+
+  const t0 = performance.now();
+  const loaded = mod.loadSigstoreAuthority({
+    name: 'bench',
+    trustedRoot: inst.trustedRoot,
+    identities: [identity],
+  });
+  const loadAuthorityMs = performance.now() - t0;
+  if (!loaded.ok) throw new Error(loaded.problem.message);
+  const authority = loaded.value;
+  const cache = new mod.SigstoreVerdictCache(n + 1);
+
+  const verify = (bytes: string): boolean => mod.verifySigstoreBundleBytes(bytes, authority, { cache }).ok;
+  const firstVerifyMs = timed(() => verify(bundles[0]!));
+  const cold = bundles.slice(1).map((b) => timed(() => verify(b)));
+  const hits = bundles.map((b) => timed(() => verify(b)));
+  const parsed = bundles.slice(0, Math.min(n, 50)).map((b) => JSON.parse(b) as unknown);
+  const parsedTimes = parsed.map((b) => timed(() => mod.verifySigstoreEnvelope(b, authority).ok));
+
+  const results: SigstoreBenchResults = {
+    iterations: n,
+    loadAuthorityMs,
+    firstVerifyMs,
+    coldMedianMs: quantile(cold, 0.5),
+    coldP95Ms: quantile(cold, 0.95),
+    parsedMedianMs: quantile(parsedTimes, 0.5),
+    hitMedianMs: quantile(hits, 0.5),
+    hitP95Ms: quantile(hits, 0.95),
+  };
+  const f = (ms: number): string => (ms < 0.1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(2)} ms`);
+  const lines = [
+    `sigstore method (private instance, ${n} distinct bundles, ~${bundles[0]!.length} bytes each):`,
+    `  load authority (trusted root → verifier, once per policy load): ${f(results.loadAuthorityMs)}`,
+    `  first verify in the process (JIT cold):                        ${f(results.firstVerifyMs)}`,
+    `  cold verify from bytes   median ${f(results.coldMedianMs)}  p95 ${f(results.coldP95Ms)}`,
+    `  cold verify, parsed JSON median ${f(results.parsedMedianMs)}`,
+    `  cache hit                median ${f(results.hitMedianMs)}  p95 ${f(results.hitP95Ms)}`,
+  ];
+  return { results, lines };
+}
