@@ -10,6 +10,7 @@ import {
   makeCa,
   makeInstance,
   makeLog,
+  makeTsa,
   modelStatement,
   signModel,
   type SigstoreInstance,
@@ -241,6 +242,39 @@ describe('tampering and untrusted material are refused, each with its code', () 
     expect(codeOf(sign({ at }).bundle, authority, new Date(at.getTime() - 3600_000))).toBe(
       'sigstore-timestamp-future',
     );
+  });
+});
+
+describe("RFC 3161 timestamps from the trusted root's TSA", () => {
+  const at = new Date('2026-11-30T12:00:00Z');
+
+  it('a TSA timestamp gives the signing time when the tlog entry has only an inclusion proof', () => {
+    const s = sign({ at, entry: { withPromise: false }, timestamp: { at: new Date(at.getTime() + 2000) } });
+    const r = verifySigstoreEnvelope(s.bundle, authority);
+    expect(r.ok && r.value.signedAt.toISOString()).toBe('2026-11-30T12:00:02.000Z');
+  });
+
+  it('with both, the earliest verified time is the signing time', () => {
+    const s = sign({ at, timestamp: { at: new Date(at.getTime() - 3000) } });
+    const r = verifySigstoreEnvelope(s.bundle, authority);
+    expect(r.ok && r.value.signedAt.toISOString()).toBe('2026-11-30T11:59:57.000Z');
+  });
+
+  it('a timestamp over another signature: sigstore-timestamp-invalid', () => {
+    expect(codeOf(sign({ at, timestamp: { at, over: Buffer.from('another signature') } }).bundle)).toBe(
+      'sigstore-timestamp-invalid',
+    );
+  });
+
+  it('a timestamp from a TSA outside the trusted root: sigstore-timestamp-invalid', () => {
+    expect(codeOf(sign({ at, timestamp: { at, tsa: makeTsa('rogue') } }).bundle)).toBe(
+      'sigstore-timestamp-invalid',
+    );
+  });
+
+  it('a certificate valid at the integrated time but expired at the TSA time: sigstore-cert-expired', () => {
+    const s = sign({ at, timestamp: { at: new Date(at.getTime() + 3600_000) } });
+    expect(codeOf(s.bundle, authority, new Date(at.getTime() + 7200_000))).toBe('sigstore-cert-expired');
   });
 });
 
