@@ -170,6 +170,22 @@ describe('tampering and untrusted material are refused, each with its code', () 
     expect(codeOf(sign({ entryFor: other.envelope }).bundle)).toBe('tlog-entry-mismatch');
   });
 
+  it("a tlog entry with this signature and payload but another signer's certificate: tlog-entry-mismatch", () => {
+    const other = sign({ identity: 'mallory@example.com' });
+    const r = verifySigstoreEnvelope(sign({ entryCert: other.cert }).bundle, authority);
+    expect(r.ok ? 'ok' : [r.problem.code, r.problem.path]).toEqual([
+      'tlog-entry-mismatch',
+      'verificationMaterial.tlogEntries[0].canonicalizedBody',
+    ]);
+  });
+
+  it("a top-level logIndex that is not the inclusion proof's (no SET to bind it): tlog-invalid", () => {
+    const b = clone(sign({ entry: { withPromise: false }, timestamp: { at: new Date() } }).bundle) as any;
+    expect(codeOf(b)).toBe('ok');
+    b.verificationMaterial.tlogEntries[0].logIndex = '4';
+    expect(codeOf(b)).toBe('tlog-invalid');
+  });
+
   it('a certificate from a CA outside the trusted root: sigstore-untrusted-root', () => {
     const rogueRoot = makeCa('rogue', 'rogue-root');
     expect(codeOf(sign({ ca: makeCa('rogue', 'rogue-intermediate', rogueRoot) }).bundle)).toBe(
@@ -308,6 +324,25 @@ describe('the bundle shape is checked before any cryptography', () => {
       },
       'sigstore-not-certificate',
       'verificationMaterial.certificate',
+    ],
+    [
+      'a DSSE envelope and a message signature',
+      () => ({
+        ...base(),
+        messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: 'AA==' }, signature: 'AA==' },
+      }),
+      'sigstore-not-dsse',
+      'dsseEnvelope',
+    ],
+    [
+      'a certificate and a public key',
+      () => {
+        const b = base();
+        b.verificationMaterial.publicKey = { hint: 'k' };
+        return b;
+      },
+      'bundle-invalid',
+      'verificationMaterial',
     ],
     [
       'too many tlog entries',

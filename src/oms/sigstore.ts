@@ -25,7 +25,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { X509Certificate, crypto as sigCrypto } from '@sigstore/core';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { TrustedRoot, type TransparencyLogEntry } from '@sigstore/protobuf-specs';
+import { Entry as RekorV2Entry } from '@sigstore/protobuf-specs/rekor/v2';
 import { Verifier, toSignedEntity, toTrustMaterial, type SignedEntity } from '@sigstore/verify';
 import { asArray, asObject, isObject, type Obj } from '../json/object.js';
 import { parseStrictJson } from '../manifest/json.js';
@@ -261,8 +262,7 @@ function checkTlogEntries(entries: unknown[]): Result<true> {
   return { ok: true, value: true };
 }
 
-function checkShape(bundle: unknown): Result<Obj> {
-  if (!isObject(bundle)) return fail('bundle-invalid', '', 'the bundle must be a JSON object');
+function checkContent(bundle: Obj): Result<true> {
   const mediaType = bundle.mediaType;
   if (typeof mediaType !== 'string' || !SIGSTORE_BUNDLE_MEDIA_TYPES.includes(mediaType)) {
     return fail(
@@ -271,14 +271,27 @@ function checkShape(bundle: unknown): Result<Obj> {
       `expected ${SIGSTORE_BUNDLE_MEDIA_TYPES[0]}, got ${quote(String(mediaType))}`,
     );
   }
-  if (!isObject(bundle.dsseEnvelope)) {
+  if (!isObject(bundle.dsseEnvelope) || bundle.messageSignature !== undefined) {
     return fail(
       'sigstore-not-dsse',
       'dsseEnvelope',
-      'an OMS bundle carries a DSSE envelope (messageSignature bundles are not model signatures)',
+      'an OMS bundle carries a DSSE envelope and nothing else (messageSignature bundles are not model signatures)',
     );
   }
-  const material = asObject(bundle.verificationMaterial);
+  return { ok: true, value: true };
+}
+
+function checkMaterial(material: Obj | undefined): Result<true> {
+  if (
+    material?.certificate !== undefined &&
+    (material.publicKey ?? material.x509CertificateChain) !== undefined
+  ) {
+    return fail(
+      'bundle-invalid',
+      'verificationMaterial',
+      'the bundle names more than one signing key or certificate',
+    );
+  }
   if (!isObject(material?.certificate)) {
     const key = isObject(material?.publicKey)
       ? ' (this bundle names a public key: it is for the key method)'
@@ -299,6 +312,15 @@ function checkShape(bundle: unknown): Result<Obj> {
       `at most ${MAX_RFC3161_TIMESTAMPS} timestamps are accepted`,
     );
   }
+  return { ok: true, value: true };
+}
+
+function checkShape(bundle: unknown): Result<Obj> {
+  if (!isObject(bundle)) return fail('bundle-invalid', '', 'the bundle must be a JSON object');
+  const content = checkContent(bundle);
+  if (!content.ok) return content;
+  const material = checkMaterial(asObject(bundle.verificationMaterial));
+  if (!material.ok) return material;
   return { ok: true, value: bundle };
 }
 
@@ -545,24 +567,114 @@ function signingTime(entity: SignedEntity): Date | undefined {
 
 /**
  * The bundle's own treeSize and rootHash are not what the library verifies (it reads the signed
- * checkpoint); like sigstore-go, require them to be the checkpoint's, so one bundle reads one way.
+ * checkpoint), nor is the top-level logIndex when there is no SET; like sigstore-go, require them
+ * to be the checkpoint's and the proof's, so one bundle reads one way.
  */
-function checkProofMatchesCheckpoint(bundle: Bundle): Result<true> {
+type TlogEntry = TransparencyLogEntry;
+
+function proofMatchesCheckpoint(entry: TlogEntry): boolean {
+  const proof = entry.inclusionProof;
+  if (!proof) return true;
+  const envelope = proof.checkpoint?.envelope ?? '';
+  const lines = envelope.slice(0, Math.max(0, envelope.indexOf('\n\n'))).split('\n');
+  const sameSize = lines[1] !== undefined && /^[0-9]{1,20}$/.test(lines[1]) && lines[1] === proof.treeSize;
+  const sameRoot =
+    lines[2] !== undefined &&
+    proof.rootHash.length > 0 &&
+    Buffer.from(lines[2], 'base64').equals(proof.rootHash);
+  return sameSize && sameRoot && proof.logIndex === entry.logIndex;
+}
+
+const PEM_RE = /^-----BEGIN (CERTIFICATE|PUBLIC KEY)-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END \1-----\s*$/;
+
+/** A Rekor v1 body names the signer as base64 of a PEM certificate or public key. */
+function fromPem(b64: unknown): RecordedSigner | undefined {
+  if (typeof b64 !== 'string') return undefined;
+  const m = PEM_RE.exec(Buffer.from(b64, 'base64').toString('utf8'));
+  if (!m) return undefined;
+  return {
+    kind: m[1] === 'CERTIFICATE' ? 'certificate' : 'spki',
+    der: Buffer.from(m[2]!.replace(/\s/g, ''), 'base64'),
+  };
+}
+
+interface RecordedSigner {
+  kind: 'certificate' | 'spki';
+  der: Buffer;
+}
+
+/** Rekor v2 bodies (dsse / hashedrekord 0.0.2) name the signer as a certificate or key in DER. */
+function fromRekorV2(body: unknown): RecordedSigner | undefined {
+  const spec = RekorV2Entry.fromJSON(body).spec?.spec;
+  const sig =
+    spec?.$case === 'dsseV002'
+      ? spec.dsseV002.signatures[0]
+      : spec?.$case === 'hashedRekordV002'
+        ? spec.hashedRekordV002.signature
+        : undefined;
+  const v = sig?.verifier?.verifier;
+  if (v?.$case === 'x509Certificate')
+    return { kind: 'certificate', der: Buffer.from(v.x509Certificate.rawBytes) };
+  if (v?.$case === 'publicKey') return { kind: 'spki', der: Buffer.from(v.publicKey.rawBytes) };
+  return undefined;
+}
+
+type SpecReader = (spec: Obj | undefined, body: unknown) => RecordedSigner | undefined;
+
+/** Where each entry type the library accepts names its signer. */
+const SIGNER_IN_ENTRY: ReadonlyMap<string, SpecReader> = new Map<string, SpecReader>([
+  ['dsse/0.0.1', (spec) => fromPem(asObject(asArray(spec?.signatures)[0])?.verifier)],
+  [
+    'intoto/0.0.2',
+    (spec) =>
+      fromPem(asObject(asArray(asObject(asObject(spec?.content)?.envelope)?.signatures)[0])?.publicKey),
+  ],
+  ['hashedrekord/0.0.1', (spec) => fromPem(asObject(asObject(spec?.signature)?.publicKey)?.content)],
+  ['dsse/0.0.2', (_, body) => fromRekorV2(body)],
+  ['hashedrekord/0.0.2', (_, body) => fromRekorV2(body)],
+]);
+
+/** The certificate or key a tlog entry recorded for its (single) signature. */
+function recordedSigner(entry: TlogEntry): RecordedSigner | undefined {
+  const reader = SIGNER_IN_ENTRY.get(`${entry.kindVersion?.kind}/${entry.kindVersion?.version}`);
+  if (!reader) return undefined;
+  const body = JSON.parse(entry.canonicalizedBody.toString('utf8')) as unknown;
+  return reader(asObject(asObject(body)?.spec), body);
+}
+
+/**
+ * The library checks that an entry records this signature and payload, not that it records this
+ * certificate; an ECDSA signature verifies under keys an attacker can derive from it, so an entry
+ * logged for one signer must not vouch for another's certificate.
+ */
+function entryRecordsCertificate(entry: TlogEntry, cert: X509Certificate): boolean {
+  let signer: RecordedSigner | undefined;
+  try {
+    signer = recordedSigner(entry);
+  } catch {
+    return false;
+  }
+  if (!signer) return false;
+  return signer.kind === 'certificate'
+    ? signer.der.equals(cert.root.toDER())
+    : signer.der.equals(cert.publicKey);
+}
+
+function checkEntries(bundle: Bundle, cert: X509Certificate): Result<true> {
   for (const [i, entry] of bundle.verificationMaterial.tlogEntries.entries()) {
-    const proof = entry.inclusionProof;
-    if (!proof) continue;
-    const envelope = proof.checkpoint?.envelope ?? '';
-    const lines = envelope.slice(0, Math.max(0, envelope.indexOf('\n\n'))).split('\n');
-    const sameSize = lines[1] !== undefined && /^[0-9]{1,20}$/.test(lines[1]) && lines[1] === proof.treeSize;
-    const sameRoot =
-      lines[2] !== undefined &&
-      Buffer.from(lines[2], 'base64').equals(proof.rootHash) &&
-      proof.rootHash.length > 0;
-    if (!sameSize || !sameRoot) {
+    const path = `verificationMaterial.tlogEntries[${i}]`;
+    if (!proofMatchesCheckpoint(entry)) {
       return fail(
         'tlog-invalid',
-        `verificationMaterial.tlogEntries[${i}].inclusionProof`,
-        "the inclusion proof's treeSize and rootHash must be those of its signed checkpoint",
+        `${path}.inclusionProof`,
+        "the inclusion proof's logIndex, treeSize and rootHash must be the entry's and its signed checkpoint's",
+      );
+    }
+    if (!entryRecordsCertificate(entry, cert)) {
+      return fail(
+        'tlog-entry-mismatch',
+        `${path}.canonicalizedBody`,
+        'the transparency-log entry records another signer',
       );
     }
   }
@@ -611,14 +723,15 @@ function verifyUnsafe(bundle: unknown, authority: SigstoreAuthority, now: Date):
   const { bundle: b, entity } = parsed.value;
   const crypto = verifyCrypto(entity, auth.value.verifier);
   if (!crypto.ok) return crypto;
-  const proofs = checkProofMatchesCheckpoint(b);
-  if (!proofs.ok) return proofs;
+
   if (entity.key.$case !== 'certificate')
     return fail(
       'sigstore-not-certificate',
       'verificationMaterial.certificate',
       'the sigstore method needs a Fulcio certificate',
     );
+  const entries = checkEntries(b, entity.key.certificate);
+  if (!entries.ok) return entries;
   const who = matchIdentity(entity.key.certificate, auth.value.compiled.identities);
   if (!who.ok) return who;
   const signedAt = signingTime(entity);
