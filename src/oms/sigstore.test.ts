@@ -365,6 +365,16 @@ describe('the bundle shape is checked before any cryptography', () => {
       'verificationMaterial.tlogEntries[0].inclusionProof.hashes',
     ],
     [
+      'a tlog entry without an inclusion proof (v0.3 requires one)',
+      () => {
+        const b = base();
+        delete b.verificationMaterial.tlogEntries[0].inclusionProof;
+        return b;
+      },
+      'bundle-invalid',
+      'verificationMaterial.tlogEntries[0].inclusionProof',
+    ],
+    [
       'a certificate that is not DER',
       () => {
         const b = base();
@@ -418,6 +428,15 @@ describe('loadSigstoreAuthority validates once', () => {
         name: 'a',
         trustedRoot: inst.trustedRoot,
         identities: [{ subject: `${ALICE}\n`, issuer: GOOGLE }],
+      }),
+      'identities[0].subject',
+    ],
+    [
+      'a non-ASCII subject (a SAN never is)',
+      () => ({
+        name: 'a',
+        trustedRoot: inst.trustedRoot,
+        identities: [{ subject: 'alice@exämple.com', issuer: GOOGLE }],
       }),
       'identities[0].subject',
     ],
