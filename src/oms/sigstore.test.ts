@@ -116,6 +116,34 @@ describe('the identity is compared exactly, never as a pattern', () => {
     expect(codeOf(sign({ identity: certIdentity }).bundle, auth)).toBe('identity-mismatch');
   });
 
+  it("accepts exactly when the policy subject and issuer equal the certificate's (property)", () => {
+    const part = fc.stringMatching(/^[a-zA-Z0-9.+_*?()[\]^$|-]{1,12}$/);
+    const variant = (s: string) =>
+      fc.constantFrom(
+        s,
+        s.slice(0, -1),
+        `${s}x`,
+        `x${s}`,
+        s.toUpperCase(),
+        s.replace(/\./g, 'X'),
+        `^${s}$`,
+        s.replace(/[.*+?^$()[\]|]/g, '\\$&'),
+      );
+    const pair = fc
+      .tuple(part, part)
+      .map(([l, d]) => `${l}@${d}.test`)
+      .chain((id) => fc.tuple(fc.constant(id), variant(id)));
+    fc.assert(
+      fc.property(pair, fc.boolean(), ([certId, policyId], sameIssuer) => {
+        const auth = authorityFor([{ subject: policyId, issuer: sameIssuer ? GOOGLE : `${GOOGLE}x` }]);
+        const code = codeOf(sign({ identity: certId }).bundle, auth);
+        const expected = policyId !== certId ? 'identity-mismatch' : sameIssuer ? 'ok' : 'issuer-mismatch';
+        expect(code).toBe(expected);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('refuses a SAN with a high-bit byte that the library decodes as the trusted identity', () => {
     const s = signModel(inst, { identity: 'alice@example.c\u00efm', issuer: GOOGLE });
     // The leaf's SAN bytes are UTF-8 "c\xc3\xafm"; Node's 'ascii' decoder clears the high bits.
@@ -189,6 +217,15 @@ describe('tampering and untrusted material are refused, each with its code', () 
     expect(codeOf(sign({ ca: makeCa('rogue', 'rogue-intermediate', rogueRoot) }).bundle)).toBe(
       'sigstore-untrusted-root',
     );
+  });
+
+  it('a certificate from a rogue CA named exactly like the trusted one, after trusted verifications: sigstore-untrusted-root', () => {
+    expect(codeOf(sign().bundle)).toBe('ok'); // the trusted chain's checks are memoised by now
+    const rogueRoot = makeCa('modelgate-test', 'modelgate-test-root');
+    const rogue = makeCa('modelgate-test', 'modelgate-test-intermediate', rogueRoot);
+    expect(rogue.name.equals(inst.intermediate.name)).toBe(true);
+    expect(codeOf(sign({ ca: rogue }).bundle)).toBe('sigstore-untrusted-root');
+    expect(codeOf(sign().bundle)).toBe('ok');
   });
 
   it('a certificate that had expired at the integrated time: sigstore-cert-expired', () => {
@@ -520,6 +557,17 @@ describe('the verdict cache', () => {
     verifySigstoreBundleBytes(a!, authority, { cache }); // a was used after b: still cached
     verifySigstoreBundleBytes(b!, authority, { cache }); // b was evicted
     expect([cache.hits, cache.misses]).toEqual([2, 4]);
+  });
+
+  it('evicts by bytes too: payloads held never exceed maxBytes', () => {
+    const bundles = [sign(), sign(), sign()];
+    const one = bundles[0]!.payload.length + 256;
+    const cache = new SigstoreVerdictCache(100, 2 * one + 10);
+    for (const s of bundles) verifySigstoreBundleBytes(JSON.stringify(s.bundle), authority, { cache });
+    expect([cache.size, cache.heldBytes <= 2 * one + 10]).toEqual([2, true]);
+    const tiny = new SigstoreVerdictCache(100, 10);
+    verifySigstoreBundleBytes(JSON.stringify(bundles[0]!.bundle), authority, { cache: tiny });
+    expect([tiny.size, tiny.heldBytes]).toEqual([0, 0]);
   });
 
   it('refuses duplicate keys and oversized bundles before hashing into the cache', () => {

@@ -16,8 +16,9 @@
  * the SAN and issuer extensions are read here, byte for byte, and compared exactly.
  *
  * Costs: `loadSigstoreAuthority` parses the trusted root and builds the verifier once per policy
- * load; a verification is a few ECDSA checks (3–4 ms median here, 10–26 ms measured on a loaded node) and
- * `verifySigstoreBundleBytes` puts a bounded LRU cache in front of it. See docs/policy.md
+ * load (and keeps the trusted certificates' encodings and mutual signature checks); a verification
+ * is a few ECDSA checks (~5 ms CPU for a real public-good bundle; 10–26 ms was measured on a loaded
+ * node) and `verifySigstoreBundleBytes` puts a bounded LRU cache in front of it. See docs/policy.md
  * "sigstore authority".
  */
 import { createHash } from 'node:crypto';
@@ -147,6 +148,33 @@ function checkIdentities(value: unknown, path: string): Result<SigstoreIdentity[
   return { ok: true, value: out };
 }
 
+/**
+ * Trusted certificates are parsed once, at load. On every bundle @sigstore/verify re-encodes them
+ * to DER (`equals`, chain building) and re-verifies their signatures by one another (the root's
+ * self-signature, the intermediate's, the TSA's): about half the cost of a public-good bundle,
+ * measured. Both results depend only on these immutable objects, so they are kept per instance:
+ * the DER once (a copy handed out each time), a signature check by a trusted issuer once. Anything
+ * involving the bundle's own certificate is computed as before.
+ */
+function memoiseTrustedCertificates(certs: readonly X509Certificate[]): void {
+  const trusted = new Set(certs);
+  for (const cert of certs) {
+    const der = cert.root.toDER();
+    cert.root.toDER = (): Buffer => Buffer.from(der);
+    const verify = cert.verify.bind(cert);
+    const memo = new Map<X509Certificate | undefined, boolean>();
+    cert.verify = (issuer?: X509Certificate): boolean => {
+      if (issuer !== undefined && !trusted.has(issuer)) return verify(issuer);
+      let ok = memo.get(issuer);
+      if (ok === undefined) {
+        ok = verify(issuer);
+        memo.set(issuer, ok);
+      }
+      return ok;
+    };
+  }
+}
+
 function compileTrustedRoot(json: unknown, path: string): Result<{ verifier: Verifier; counts: number[] }> {
   const o = asObject(json);
   const mediaType = o?.mediaType;
@@ -168,6 +196,9 @@ function compileTrustedRoot(json: unknown, path: string): Result<{ verifier: Ver
         'the trusted root needs at least one certificate authority (Fulcio) and one transparency log (Rekor)',
       );
     }
+    memoiseTrustedCertificates(
+      [...material.certificateAuthorities, ...material.timestampAuthorities].flatMap((ca) => ca.certChain),
+    );
     // SCTs are required exactly when the root names CT logs (the public-good root does).
     const verifier = new Verifier(material, {
       ctlogThreshold: material.ctlogs.length > 0 ? 1 : 0,
@@ -776,21 +807,34 @@ function verifyUnsafe(bundle: unknown, authority: SigstoreAuthority, now: Date):
 
 // ---------------------------------------------------------------- cache
 
-/** Entries kept by the default cache. Each holds one payload (≤ the bundle size, typically a few KiB). */
+/** Entries kept by the default cache. Each holds one verdict: a payload (typically a few KiB) or a problem. */
 export const SIGSTORE_CACHE_ENTRIES = 256;
+/**
+ * Payload bytes the default cache may hold: 256 payloads of 128 KiB (a model_signing statement
+ * for ~1,000 files). Without it, 256 accepted bundles at the 1 MiB limit would pin 256 MiB, the
+ * chart's whole memory limit.
+ */
+export const SIGSTORE_CACHE_BYTES = 32 * 1024 * 1024;
+
+const weight = (r: SigstoreResult): number => (r.ok ? r.value.payload.length : 0) + 256;
 
 /**
  * A bounded LRU of verification results keyed by sha256(bundle bytes), the authority's name and
  * its fingerprint (trusted root + identities), so a reloaded authority never reuses an old
- * verdict. Results are deterministic in those inputs except the "signing time in the future"
+ * verdict. Bounded by entries and by bytes (payload + a fixed 256 per entry), whichever is hit
+ * first. Results are deterministic in those inputs except the "signing time in the future"
  * refusal, which depends on the clock and is not cached.
  */
 export class SigstoreVerdictCache {
   private readonly entries = new Map<string, SigstoreResult>();
+  private bytes = 0;
   hits = 0;
   misses = 0;
 
-  constructor(readonly capacity = SIGSTORE_CACHE_ENTRIES) {}
+  constructor(
+    readonly capacity = SIGSTORE_CACHE_ENTRIES,
+    readonly maxBytes = SIGSTORE_CACHE_BYTES,
+  ) {}
 
   get(key: string): SigstoreResult | undefined {
     const hit = this.entries.get(key);
@@ -806,21 +850,36 @@ export class SigstoreVerdictCache {
   }
 
   set(key: string, value: SigstoreResult): void {
-    this.entries.delete(key);
+    this.delete(key);
+    if (weight(value) > this.maxBytes) return;
     this.entries.set(key, value);
-    while (this.entries.size > this.capacity) {
+    this.bytes += weight(value);
+    while (this.entries.size > this.capacity || this.bytes > this.maxBytes) {
       const oldest = this.entries.keys().next();
       if (oldest.done) break;
-      this.entries.delete(oldest.value);
+      this.delete(oldest.value);
     }
+  }
+
+  private delete(key: string): void {
+    const old = this.entries.get(key);
+    if (old === undefined) return;
+    this.entries.delete(key);
+    this.bytes -= weight(old);
   }
 
   get size(): number {
     return this.entries.size;
   }
 
+  /** Payload bytes (+ 256 per entry) held now. */
+  get heldBytes(): number {
+    return this.bytes;
+  }
+
   clear(): void {
     this.entries.clear();
+    this.bytes = 0;
   }
 }
 
