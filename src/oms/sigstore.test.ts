@@ -46,7 +46,7 @@ function authorityFor(
 
 const sign = (o: Partial<SignOptions> = {}) => signModel(inst, { identity: ALICE, issuer: GOOGLE, ...o });
 const codeOf = (bundle: unknown, auth: SigstoreAuthority = authority, now?: Date) => {
-  const r = verifySigstoreEnvelope(bundle, auth, now ? { now } : {});
+  const r = verifySigstoreEnvelope(bundle, auth, { cache: false, ...(now ? { now } : {}) });
   return r.ok ? 'ok' : r.problem.code;
 };
 const clone = <T>(v: T): T => structuredClone(v);
@@ -440,9 +440,12 @@ describe('the bundle shape is checked before any cryptography', () => {
         const last = path[path.length - 1]!;
         if (JSON.stringify(cur[last]) === JSON.stringify(value)) return;
         cur[last] = value;
-        const r = verifySigstoreEnvelope(b, authority);
-        // Only fields outside the signed/verified material may change without a refusal.
-        if (r.ok) expect(['keyid']).toContain(last);
+        // Only fields outside the signed/verified material may change without a refusal, on the
+        // raw value and on its JSON (what the cached path verifies).
+        for (const cache of [false, new SigstoreVerdictCache(1)] as const) {
+          const r = verifySigstoreEnvelope(b, authority, { cache });
+          if (r.ok) expect(['keyid']).toContain(last);
+        }
       }),
       { numRuns: 300 },
     );
@@ -557,6 +560,30 @@ describe('the verdict cache', () => {
     verifySigstoreBundleBytes(a!, authority, { cache }); // a was used after b: still cached
     verifySigstoreBundleBytes(b!, authority, { cache }); // b was evicted
     expect([cache.hits, cache.misses]).toEqual([2, 4]);
+  });
+
+  it('caches the parsed path by its JSON: a hit for an equal value, a miss for a changed one', () => {
+    const cache = new SigstoreVerdictCache(4);
+    const b = sign().bundle;
+    expect(verifySigstoreEnvelope(b, authority, { cache }).ok).toBe(true);
+    expect(verifySigstoreEnvelope(clone(b), authority, { cache }).ok).toBe(true);
+    expect([cache.misses, cache.hits]).toEqual([1, 1]);
+    const changed = clone(b) as any;
+    changed.dsseEnvelope.payload = modelStatement('other', { a: Buffer.from('a') }).toString('base64');
+    const r = verifySigstoreEnvelope(changed, authority, { cache });
+    expect([r.ok ? 'ok' : r.problem.code, cache.misses]).toEqual(['signature-invalid', 2]);
+  });
+
+  it('verifies what the cache key names: a value that serialises like another gets its own verdict', () => {
+    const cache = new SigstoreVerdictCache(4);
+    const b = clone(sign().bundle) as any;
+    b.dsseEnvelope.signatures[0].keyid = null;
+    const withNaN = clone(b);
+    withNaN.dsseEnvelope.signatures[0].keyid = NaN; // JSON.stringify writes null for both
+    expect(codeOf(withNaN)).toBe(codeOf(b));
+    const first = verifySigstoreEnvelope(b, authority, { cache });
+    const second = verifySigstoreEnvelope(withNaN, authority, { cache });
+    expect([first.ok, second.ok, cache.hits]).toEqual([first.ok, first.ok, 1]);
   });
 
   it('evicts by bytes too: payloads held never exceed maxBytes', () => {

@@ -737,19 +737,44 @@ function verifyCrypto(entity: SignedEntity, verifier: Verifier): Result<true> {
   return { ok: true, value: true };
 }
 
+export interface SigstoreVerifyOptions {
+  /** The clock for the "signing time in the future" check (default: now). */
+  now?: Date;
+  /** The verdict cache (default: the process-wide one); `false` verifies afresh. */
+  cache?: SigstoreVerdictCache | false;
+}
+
 /**
  * Verifies a parsed OMS bundle by the sigstore method against one authority. Never throws:
- * every failure is a Problem whose path is a field of the bundle.
+ * every failure is a Problem whose path is a field of the bundle (relative to its root).
+ * Verdicts are cached by sha256 of the bundle's JSON serialisation, the authority's name and its
+ * fingerprint; the serialisation is what gets verified.
  */
 export function verifySigstoreEnvelope(
   bundle: unknown,
   authority: SigstoreAuthority,
-  opts: { now?: Date } = {},
+  opts: SigstoreVerifyOptions = {},
 ): SigstoreResult {
+  return guarded(() => {
+    const auth = compiledFor(authority);
+    if (!auth.ok) return auth;
+    const cache = opts.cache === false ? undefined : (opts.cache ?? defaultSigstoreCache);
+    if (!cache) return verifyUnsafe(bundle, auth.value, opts.now ?? new Date());
+    const text = JSON.stringify(bundle) as string | undefined;
+    if (text === undefined) return fail('bundle-invalid', '', 'the bundle must be a JSON object');
+    if (text.length > MAX_SIGSTORE_BUNDLE_BYTES) return tooLarge();
+    const key = cacheKey('json', createHash('sha256').update(text).digest('hex'), auth.value.compiled);
+    // Verify the value the key names (the serialisation read back), so a cached verdict can never
+    // belong to a different value that merely serialises the same (NaN and null, say).
+    return throughCache(cache, key, () => verifyUnsafe(JSON.parse(text), auth.value, opts.now ?? new Date()));
+  });
+}
+
+/** Defence in depth: a library bug on hostile input is a refusal, never a crash. */
+function guarded(run: () => SigstoreResult): SigstoreResult {
   try {
-    return verifyUnsafe(bundle, authority, opts.now ?? new Date());
+    return run();
   } catch (err) {
-    // Defence in depth: a library bug on hostile input is a refusal, never a crash.
     return fail(
       'sigstore-invalid',
       '',
@@ -758,15 +783,17 @@ export function verifySigstoreEnvelope(
   }
 }
 
-function verifyUnsafe(bundle: unknown, authority: SigstoreAuthority, now: Date): SigstoreResult {
-  const auth = compiledFor(authority);
-  if (!auth.ok) return auth;
+function verifyUnsafe(
+  bundle: unknown,
+  auth: { compiled: CompiledSigstoreAuthority } & Internals,
+  now: Date,
+): SigstoreResult {
   const shape = checkShape(bundle);
   if (!shape.ok) return shape;
   const parsed = toEntity(shape.value);
   if (!parsed.ok) return parsed;
   const { bundle: b, entity } = parsed.value;
-  const crypto = verifyCrypto(entity, auth.value.verifier);
+  const crypto = verifyCrypto(entity, auth.verifier);
   if (!crypto.ok) return crypto;
 
   if (entity.key.$case !== 'certificate')
@@ -777,7 +804,7 @@ function verifyUnsafe(bundle: unknown, authority: SigstoreAuthority, now: Date):
     );
   const entries = checkEntries(b, entity.key.certificate);
   if (!entries.ok) return entries;
-  const who = matchIdentity(entity.key.certificate, auth.value.compiled.identities);
+  const who = matchIdentity(entity.key.certificate, auth.compiled.identities);
   if (!who.ok) return who;
   const signedAt = signingTime(entity);
   if (!signedAt)
@@ -895,33 +922,53 @@ function copyResult(r: SigstoreResult): SigstoreResult {
     : r;
 }
 
+const tooLarge = (): SigstoreResult =>
+  fail('too-large', '', `the bundle is larger than ${MAX_SIGSTORE_BUNDLE_BYTES} bytes`);
+
+const cacheKey = (kind: 'bytes' | 'json', sha256: string, a: CompiledSigstoreAuthority): string =>
+  `${kind}:${sha256}\n${a.name}\n${a.fingerprint}`;
+
+function throughCache(
+  cache: SigstoreVerdictCache,
+  key: string,
+  verify: () => SigstoreResult,
+): SigstoreResult {
+  const hit = cache.get(key);
+  if (hit) return copyResult(hit);
+  const result = verify();
+  if (result.ok || result.problem.code !== 'sigstore-timestamp-future') cache.set(key, result);
+  return copyResult(result);
+}
+
 /**
  * Verifies a bundle from its bytes (strict JSON: no duplicate keys, bounded size and depth),
- * through a cache. `cache: false` bypasses it.
+ * through the cache keyed by sha256 of the bytes: a hit costs no parsing at all.
  */
 export function verifySigstoreBundleBytes(
   bytes: Buffer | string,
   authority: SigstoreAuthority,
-  opts: { now?: Date; cache?: SigstoreVerdictCache | false } = {},
+  opts: SigstoreVerifyOptions = {},
 ): SigstoreResult {
-  const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
-  if (buf.length > MAX_SIGSTORE_BUNDLE_BYTES)
-    return fail('too-large', '', `the bundle is larger than ${MAX_SIGSTORE_BUNDLE_BYTES} bytes`);
-  const auth = compiledFor(authority);
-  if (!auth.ok) return auth;
-  const cache = opts.cache === false ? undefined : (opts.cache ?? defaultSigstoreCache);
-  const key = `${createHash('sha256').update(buf).digest('hex')}\n${auth.value.compiled.name}\n${auth.value.compiled.fingerprint}`;
-  const hit = cache?.get(key);
-  if (hit) return copyResult(hit);
-  const result = verifyParsedBytes(buf, auth.value.compiled, opts.now);
-  if (cache && (result.ok || result.problem.code !== 'sigstore-timestamp-future')) cache.set(key, result);
-  return copyResult(result);
+  return guarded(() => {
+    const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
+    if (buf.length > MAX_SIGSTORE_BUNDLE_BYTES) return tooLarge();
+    const auth = compiledFor(authority);
+    if (!auth.ok) return auth;
+    const verify = (): SigstoreResult => verifyParsedBytes(buf, auth.value, opts.now ?? new Date());
+    const cache = opts.cache === false ? undefined : (opts.cache ?? defaultSigstoreCache);
+    if (!cache) return verify();
+    return throughCache(
+      cache,
+      cacheKey('bytes', createHash('sha256').update(buf).digest('hex'), auth.value.compiled),
+      verify,
+    );
+  });
 }
 
 function verifyParsedBytes(
   buf: Buffer,
-  authority: CompiledSigstoreAuthority,
-  now: Date | undefined,
+  auth: { compiled: CompiledSigstoreAuthority } & Internals,
+  now: Date,
 ): SigstoreResult {
   let textValue: string;
   try {
@@ -931,7 +978,7 @@ function verifyParsedBytes(
   }
   const json = parseStrictJson(textValue, { maxBytes: MAX_SIGSTORE_BUNDLE_BYTES });
   if (!json.ok) return json;
-  return verifySigstoreEnvelope(json.value, authority, now ? { now } : {});
+  return verifyUnsafe(json.value, auth, now);
 }
 
 // ---------------------------------------------------------------- trusted roots
