@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
@@ -21,6 +23,7 @@ import {
   SigstoreVerdictCache,
   loadSigstoreAuthority,
   publicGoodTrustedRoot,
+  readTrustedRootFile,
   verifySigstoreBundleBytes,
   verifySigstoreEnvelope,
   type CompiledSigstoreAuthority,
@@ -664,6 +667,30 @@ describe('real model_signing bundles from the public-good instance (test/fixture
   ])('%s is refused by the private test instance (another trusted root): %s', (v, code) => {
     const r = verifySigstoreBundleBytes(vector(v), authorityFor([IBM]), { cache: false });
     expect(r.ok ? 'ok' : r.problem.code).toBe(code);
+  });
+});
+
+describe("an operator's trusted_root.json file", () => {
+  it('is read strictly and verifies like the parsed root', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mg-sigstore-'));
+    try {
+      const file = join(dir, 'trusted_root.json');
+      writeFileSync(file, JSON.stringify(inst.trustedRoot, null, 2));
+      const root = readTrustedRootFile(file);
+      const a = loadSigstoreAuthority({
+        name: 'file',
+        trustedRoot: root.ok ? root.value : {},
+        identities: [{ subject: ALICE, issuer: GOOGLE }],
+      });
+      expect(a.ok && codeOf(sign().bundle, a.value)).toBe('ok');
+      writeFileSync(file, '{"mediaType":"a","mediaType":"b"}');
+      const dup = readTrustedRootFile(file);
+      expect(dup.ok ? 'ok' : dup.problem.code).toBe('invalid-json');
+      const missing = readTrustedRootFile(join(dir, 'nope.json'));
+      expect(missing.ok ? 'ok' : missing.problem.code).toBe('sigstore-trusted-root-invalid');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
