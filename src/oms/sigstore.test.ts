@@ -427,6 +427,15 @@ describe('the bundle shape is checked before any cryptography', () => {
     expect(r.ok ? 'ok' : [r.problem.code, r.problem.path]).toEqual([code, path]);
   });
 
+  it('keeps bundle text from library errors to one bounded line', () => {
+    const b = clone(sign().bundle) as any;
+    b.verificationMaterial.tlogEntries[0].kindVersion.kind = `dsse\n${'x'.repeat(100_000)}`;
+    const r = verifySigstoreEnvelope(b, authority, { cache: false });
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect([r.problem.message.length < 600, /[\n\r]/.test(r.problem.message)]).toEqual([true, false]);
+  });
+
   it('never throws and never accepts on arbitrary mutations of a valid bundle', () => {
     const valid = sign().bundle;
     const leafPaths: string[][] = [];
@@ -448,6 +457,7 @@ describe('the bundle shape is checked before any cryptography', () => {
         for (const cache of [false, new SigstoreVerdictCache(1)] as const) {
           const r = verifySigstoreEnvelope(b, authority, { cache });
           if (r.ok) expect(['keyid']).toContain(last);
+          else expect(r.problem.message.length).toBeLessThan(1000);
         }
       }),
       { numRuns: 300 },

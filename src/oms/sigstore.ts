@@ -107,6 +107,16 @@ const fail = (code: string, path: string, message: string): { ok: false; problem
   problem: { code, path, message },
 });
 
+/**
+ * Library error text can carry bundle content (a kind, a version): one line, bounded, before it
+ * reaches an admission message or a log.
+ */
+function clip(text: string): string {
+  const line = text.replace(/[\p{Cc}\p{Zl}\p{Zp}]/gu, ' ');
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+}
+const errorText = (err: unknown): string => clip(err instanceof Error ? err.message : String(err));
+
 /** Quote hostile text for a message: JSON-escaped, bounded. */
 function quote(s: string): string {
   const q = JSON.stringify(s);
@@ -213,11 +223,7 @@ function compileTrustedRoot(json: unknown, path: string): Result<{ verifier: Ver
     ];
     return { ok: true, value: { verifier, counts } };
   } catch (err) {
-    return fail(
-      'sigstore-trusted-root-invalid',
-      path,
-      `the trusted root does not parse: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    return fail('sigstore-trusted-root-invalid', path, `the trusted root does not parse: ${errorText(err)}`);
   }
 }
 
@@ -378,7 +384,7 @@ function toEntity(json: Obj): Result<{ bundle: Bundle; entity: SignedEntity }> {
     return fail(
       'bundle-invalid',
       where,
-      `not a valid Sigstore bundle: ${err instanceof Error ? err.message : String(err)}${where ? ` (${where})` : ''}`,
+      `not a valid Sigstore bundle: ${errorText(err)}${where ? ` (${where})` : ''}`,
     );
   }
   try {
@@ -387,7 +393,7 @@ function toEntity(json: Obj): Result<{ bundle: Bundle; entity: SignedEntity }> {
     return fail(
       'sigstore-cert-invalid',
       'verificationMaterial.certificate.rawBytes',
-      `the certificate or a timestamp does not parse: ${err instanceof Error ? err.message : String(err)}`,
+      `the certificate or a timestamp does not parse: ${errorText(err)}`,
     );
   }
 }
@@ -423,7 +429,7 @@ function causeMessage(err: unknown): string {
 /** Maps @sigstore/verify's errors onto modelgate's problem codes. */
 function verificationProblem(err: unknown): { ok: false; problem: Problem } {
   const code = (err as { code?: unknown }).code;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   const cert = 'verificationMaterial.certificate';
   const tlog = 'verificationMaterial.tlogEntries';
   switch (code) {
@@ -443,7 +449,7 @@ function verificationProblem(err: unknown): { ok: false; problem: Problem } {
       return fail(
         'sigstore-untrusted-root',
         cert,
-        `the certificate does not chain to a certificate authority of the trusted root valid at the signing time: ${causeMessage(err) || message}`,
+        `the certificate does not chain to a certificate authority of the trusted root valid at the signing time: ${clip(causeMessage(err)) || message}`,
       );
     case 'TLOG_BODY_ERROR':
       return fail(
@@ -775,11 +781,7 @@ function guarded(run: () => SigstoreResult): SigstoreResult {
   try {
     return run();
   } catch (err) {
-    return fail(
-      'sigstore-invalid',
-      '',
-      `verification failed: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    return fail('sigstore-invalid', '', `verification failed: ${errorText(err)}`);
   }
 }
 
@@ -1012,7 +1014,7 @@ export function publicGoodTrustedRoot(): Result<unknown> {
     return fail(
       'sigstore-trusted-root-invalid',
       path,
-      `cannot read the public-good trusted root: ${err instanceof Error ? err.message : String(err)}`,
+      `cannot read the public-good trusted root: ${errorText(err)}`,
     );
   }
 }
@@ -1023,11 +1025,7 @@ export function readTrustedRootFile(file: string): Result<unknown> {
   try {
     buf = readFileSync(file);
   } catch (err) {
-    return fail(
-      'sigstore-trusted-root-invalid',
-      file,
-      `cannot read the trusted root: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    return fail('sigstore-trusted-root-invalid', file, `cannot read the trusted root: ${errorText(err)}`);
   }
   return parseStrictJson(buf.toString('utf8'), { maxBytes: MAX_TRUSTED_ROOT_BYTES, path: file });
 }
