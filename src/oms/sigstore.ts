@@ -100,6 +100,7 @@ export type SigstoreResult = Result<SigstoreVerified>;
 interface Internals {
   verifier: Verifier;
 }
+const refusedAuthorities = new WeakMap<object, { ok: false; problem: Problem }>();
 const internals = new WeakMap<object, { compiled: CompiledSigstoreAuthority; verifier: Verifier }>();
 
 const fail = (code: string, path: string, message: string): { ok: false; problem: Problem } => ({
@@ -275,8 +276,14 @@ function compiledFor(
 ): Result<{ compiled: CompiledSigstoreAuthority } & Internals> {
   const known = internals.get(authority);
   if (known) return { ok: true, value: known };
+  const refused = refusedAuthorities.get(authority);
+  if (refused) return refused;
   const loaded = loadSigstoreAuthority(authority, `authority ${quote(String(authority?.name))}`);
-  if (!loaded.ok) return loaded;
+  if (!loaded.ok) {
+    // A broken authority is refused once per object, not re-parsed on every request.
+    if (typeof authority === 'object' && authority !== null) refusedAuthorities.set(authority, loaded);
+    return loaded;
+  }
   const entry = internals.get(loaded.value)!;
   internals.set(authority, entry);
   return { ok: true, value: entry };
