@@ -1,11 +1,12 @@
 /**
  * `make bench`: hashing (bench/hash.ts) and admission (bench/admission.ts) in one run.
  * Needs the build (dist/). Node runs it by stripping types: `node bench/run.ts`.
- * BENCH_ONLY=hash|admission runs one of them; BENCH_HASH_MIB sets the hash file size;
+ * BENCH_ONLY=hash|admission|sigstore runs one of them; BENCH_SIGSTORE_N sets the sigstore bundle count; BENCH_HASH_MIB sets the hash file size;
  * BENCH_REQUESTS, BENCH_PACED_SECONDS, BENCH_CONCURRENCY, BENCH_WORST_SECONDS shorten the admission run.
  */
 type HashBench = typeof import('./hash.js');
 type AdmissionBench = typeof import('./admission.js');
+type SigstoreBench = typeof import('./oms-sigstore.js');
 
 // .ts specifiers for Node's type stripping; typed through the .js aliases above for tsc.
 const load = async <T>(name: string): Promise<T> =>
@@ -29,6 +30,12 @@ async function main(): Promise<void> {
       concurrency: n('BENCH_CONCURRENCY'),
       worstSeconds: n('BENCH_WORST_SECONDS'),
     });
+    console.log(lines.join('\n'));
+  }
+  if (only === undefined || only === 'sigstore') {
+    const { runSigstoreBench } = await load<SigstoreBench>('oms-sigstore');
+    const n = process.env.BENCH_SIGSTORE_N ? Number(process.env.BENCH_SIGSTORE_N) : undefined;
+    const { lines } = await runSigstoreBench({ iterations: n });
     console.log(lines.join('\n'));
   }
 }
