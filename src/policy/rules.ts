@@ -7,6 +7,9 @@ import { CLOCK_SKEW_SECONDS, OFFICIAL_VERIFY_IMAGES } from './defaults.js';
 import { anyGlobMatches } from './glob.js';
 import { anyPrincipalMatches, type Requester } from './principals.js';
 import type { Policy, Rule } from './types.js';
+import type { AdmissionRequest } from '../admission/types.js';
+import { buildInputs } from './cel/inputs.js';
+import { runValidations } from './cel/evaluate.js';
 
 /** Everything a rule looks at. Models are already verified: their signatures matched a loaded key. */
 export interface RuleContext {
@@ -15,6 +18,8 @@ export interface RuleContext {
   user: Requester;
   now: Date;
   policy: Policy;
+  /** The admission request: CEL validations read its object, oldObject, operation and userInfo. */
+  request: AdmissionRequest;
 }
 
 export interface RuleOutcome {
@@ -440,6 +445,13 @@ export const checkExplainability: Check = (rule, { models, workload }) => {
   });
 };
 
+// ---- CEL validations (docs/policy.md#validations): compiled at load, run here with the verified facts
+
+export const checkValidations: Check = (rule, { request, workload, models, now }) =>
+  rule.validations.length === 0
+    ? []
+    : runValidations(rule.name, rule, buildInputs({ request, workload, models, now }));
+
 /** Every check, in the order their problems are reported. */
 export const CHECKS: readonly Check[] = [
   checkKeys,
@@ -453,6 +465,7 @@ export const CHECKS: readonly Check[] = [
   checkSource,
   checkClassificationAccess,
   checkExplainability,
+  checkValidations,
 ];
 
 function annotationApprovalWarnings(rule: Rule, { models, workload }: RuleContext): string[] {

@@ -1,0 +1,95 @@
+/**
+ * The inputs of a CEL validation, built from the decision's facts: the admitted object and the old
+ * one, the request, the verified models, the effective pod labels and the clock. Only verified
+ * models reach `models`: the decision passes the manifests whose signature matched a loaded key,
+ * and nothing else; a manifest that failed verification is a problem of its own, never an input.
+ */
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import type { Timestamp } from '@bufbuild/protobuf/wkt';
+import type { AdmissionRequest } from '../../admission/types.js';
+import { parseTimestamp } from '../../manifest/fields.js';
+import type { VerifiedModel } from '../../manifest/types.js';
+import type { Workload } from '../../workload/types.js';
+
+/** What `buildInputs` reads. */
+export interface InputFacts {
+  request: AdmissionRequest;
+  workload: Workload;
+  models: VerifiedModel[];
+  now: Date;
+}
+
+type Json = null | boolean | number | bigint | string | Json[] | { [key: string]: Json } | Timestamp;
+
+/**
+ * JSON as CEL sees it: a whole number is an int (CEL `int`, as the API server's CEL reads
+ * `replicas`), other numbers doubles. The decoder bounded the object's depth (MAX_JSON_DEPTH),
+ * so this recursion is bounded too.
+ */
+export function celJson(value: unknown): Json {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? BigInt(value) : value;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (Array.isArray(value)) return value.map(celJson);
+  if (typeof value === 'object') {
+    const out: Record<string, Json> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      if (v !== undefined) out[k] = celJson(v);
+    return out;
+  }
+  return null;
+}
+
+function timestamp(text: string | undefined): Timestamp | null {
+  if (text === undefined) return null;
+  const ms = parseTimestamp(text, false);
+  return ms === undefined ? null : timestampFromDate(new Date(ms));
+}
+
+/**
+ * One verified model, in terms every manifest format can fill (v1, v2 and others to come):
+ * absent facts are null (v1 has no version, source or signed claims).
+ */
+export function modelInput(m: VerifiedModel): Record<string, Json> {
+  const suffix = m.version === undefined ? '' : `@${m.version}`;
+  const name = suffix !== '' && m.name.endsWith(suffix) ? m.name.slice(0, -suffix.length) : m.name;
+  return {
+    name,
+    version: m.version ?? null,
+    source: m.source ?? null,
+    format: m.format,
+    keyId: m.keyId,
+    files: m.files.map((f) => ({ path: f.path, sha256: f.sha256, size: celJson(f.size) })),
+    signedAt: timestamp(m.signedAt),
+    expiresAt: timestamp(m.expiresAt),
+    claims: celJson(m.claims),
+  };
+}
+
+function requestInput(r: AdmissionRequest): Record<string, Json> {
+  return {
+    operation: r.operation,
+    namespace: r.namespace ?? '',
+    name: r.name ?? '',
+    dryRun: r.dryRun === true,
+    kind: { group: r.kind.group, version: r.kind.version, kind: r.kind.kind },
+    subResource: r.subResource ?? '',
+    userInfo: {
+      username: r.userInfo.username,
+      uid: r.userInfo.uid ?? '',
+      groups: r.userInfo.groups ?? [],
+      extra: r.userInfo.extra ?? {},
+    },
+  };
+}
+
+/** The bindings of every expression of one rule for one request (variables are added as they run). */
+export function buildInputs(facts: InputFacts): Record<string, unknown> {
+  return {
+    object: celJson(facts.request.object ?? {}),
+    oldObject: facts.request.oldObject ? celJson(facts.request.oldObject) : null,
+    request: requestInput(facts.request),
+    models: facts.models.map(modelInput),
+    labels: { ...facts.workload.labels },
+    now: timestampFromDate(facts.now),
+  };
+}
