@@ -57,6 +57,11 @@ export class Meter {
     if (++this.charges % CLOCK_EVERY === 0 && performance.now() > this.deadline) this.stop('time');
   }
 
+  /** After a call that touched a lot (one call is not interruptible): is the request out of time? */
+  checkClock(): void {
+    if (this.stopped === undefined && performance.now() > this.deadline) this.stop('time');
+  }
+
   private stop(reason: StopReason): never {
     this.stopped = reason;
     throw new CostLimitError(reason);
@@ -80,6 +85,14 @@ export function withMeter<T>(meter: Meter, fn: () => T): T {
 /** Charge the evaluation in progress (outside one, e.g. at load, nothing is counted). */
 export function charge(units: number): void {
   current?.charge(units);
+}
+
+/** Calls touching at least this many characters or entries read the clock when they return. */
+export const LARGE_CALL = 4096;
+
+/** After a large call: the evaluation in progress stops if it is past its deadline. */
+export function checkClock(): void {
+  current?.checkClock();
 }
 
 /** Cost units for touching `size` characters or entries: at least one per call. */

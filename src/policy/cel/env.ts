@@ -14,7 +14,7 @@ import {
 } from '@bufbuild/cel';
 import type { CelEnv, CelResult, CelType, CelValue } from '@bufbuild/cel';
 import { DurationSchema, TimestampSchema } from '@bufbuild/protobuf/wkt';
-import { charge, unitsFor } from './cost.js';
+import { LARGE_CALL, charge, checkClock, unitsFor } from './cost.js';
 import { extensionFunctions } from './functions.js';
 
 const { DYN, STRING } = CelScalar;
@@ -78,6 +78,7 @@ function metered(name: string, group: FuncGroup): FuncGroup {
       charge(unitsFor(size));
       const result = group.call(id, target, args);
       if (result !== undefined && !isCelError(result)) charge(unitsFor(sizeOf(result)) - 1);
+      if (size >= LARGE_CALL) checkClock();
       return result;
     },
   };
