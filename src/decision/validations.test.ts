@@ -135,6 +135,17 @@ describe('validations read each input', () => {
   });
 });
 
+describe('labels a validation reads', () => {
+  it('must say the same on the workload as on its pods, like every label the policy reads', () => {
+    const d = deployment(v2);
+    d.metadata.labels.tier = 'gold';
+    d.spec.template.metadata.labels.tier = 'free';
+    const p = policy(holds("'tier' in labels && labels.tier != ''"));
+    const reasons = decide(p, d).record.reasons.map((r) => r.code);
+    expect(reasons).toContain('label-contradicts-template');
+  });
+});
+
 describe('a validation that fails', () => {
   it('denies in enforce mode with its message, naming the rule, as cel-<reason>', () => {
     const p = policy(`      - expression: "object.spec.replicas > 5"

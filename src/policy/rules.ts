@@ -301,6 +301,7 @@ export function labelsPolicyReads(policy: Policy): ReadonlySet<string> {
     for (const name of Object.keys(rule.match.labels)) names.add(name);
     for (const req of rule.requiredLabels) names.add(req.name);
     for (const pair of labelClaimPairs(rule)) names.add(pair.label);
+    for (const { program } of [...rule.variables, ...rule.validations]) for (const l of program.labels) names.add(l);
   }
   READ_LABELS.set(policy, names);
   return names;

@@ -63,6 +63,15 @@ describe('compileExpression: what a policy author gets wrong is refused at load'
     expect(error('object.metadata.name', 'string')).toBeUndefined(); // dyn: checked when it runs
   });
 
+  it('lists the label names it reads by constant', () => {
+    const r = compileExpression(
+      "labels['a'] == 'x' && labels.b == 'y' && 'c' in labels && labels.exists(k, k == 'd')",
+      'bool',
+      none,
+    );
+    expect(r.ok && r.program.labels.sort()).toEqual(['a', 'b', 'c']);
+  });
+
   it('reads a variable declared before it, with its type', () => {
     const env: CheckEnv = { variables: new Map([['env', CelScalar.STRING]]) };
     expect(error("variables.env == 'prod'", 'bool', env)).toBeUndefined();

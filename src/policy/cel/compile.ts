@@ -29,6 +29,8 @@ export interface ExpressionError {
 export interface Program {
   text: string;
   type: CelType;
+  /** Label names it reads by constant (labels['x'], labels.x, 'x' in labels): the policy reads them. */
+  labels: string[];
   run(bindings: Record<string, unknown>): CelResult;
 }
 
@@ -87,6 +89,36 @@ function nodes(root: Expr): Expr[] {
     stack.push(...children(e));
   }
   return out;
+}
+
+function isLabels(e: Expr | undefined): boolean {
+  return e?.exprKind.case === 'identExpr' && e.exprKind.value.name === 'labels';
+}
+
+function constString(e: Expr | undefined): string | undefined {
+  const k = e?.exprKind;
+  return k?.case === 'constExpr' && k.value.constantKind.case === 'stringValue'
+    ? k.value.constantKind.value
+    : undefined;
+}
+
+/** The label names an expression reads by constant (an iteration variable named labels would only add names). */
+function labelsRead(root: Expr): string[] {
+  const names = new Set<string>();
+  for (const e of nodes(root)) {
+    const k = e.exprKind;
+    if (k.case === 'selectExpr' && isLabels(k.value.operand)) names.add(k.value.field);
+    if (k.case !== 'callExpr') continue;
+    const [a, b] = k.value.args;
+    const name =
+      k.value.function === '_[_]' && isLabels(a)
+        ? constString(b)
+        : k.value.function === '@in' && isLabels(b)
+          ? constString(a)
+          : undefined;
+    if (name !== undefined) names.add(name);
+  }
+  return [...names];
 }
 
 const REGEX_FUNCTIONS = new Set(['matches', 'find', 'findAll']);
@@ -161,9 +193,10 @@ export function compileExpression(text: string, want: Want, env: CheckEnv): Comp
   if (wrong !== undefined) return { ok: false, error: { line: 1, column: 1, message: wrong } };
   const regex = badRegex(parsed.expr);
   if (regex !== undefined) return { ok: false, error: errorAt(text, parsed, regex.id, regex.message) };
+  const labels = labelsRead(parsed.expr);
   meterLoops(parsed.expr);
   const run = plan(ENV, parsed) as (bindings: Record<string, unknown>) => CelResult;
-  return { ok: true, program: { text, type, run } };
+  return { ok: true, program: { text, type, labels, run } };
 }
 
 export { isCelError };
