@@ -98,6 +98,16 @@ describe('validations read each input', () => {
     expect(celReasons(policy(holds(expression)))).toEqual([]);
   });
 
+  it('reads the object as JSON: a "$typeName" key is data, not a protobuf message', () => {
+    const d = deployment(v2);
+    d.metadata.annotations.t = 'x';
+    d.spec.fake = { $typeName: 'google.protobuf.Timestamp', seconds: '1' };
+    const p = policy(
+      holds("type(object.spec.fake) == map && object.spec.fake['$typeName'] == 'google.protobuf.Timestamp'"),
+    );
+    expect(celReasons(p, d)).toEqual([]);
+  });
+
   it('reads oldObject on UPDATE', () => {
     const old = deployment(v2);
     old.spec.replicas = 1;

@@ -11,11 +11,14 @@
 /** Per expression, like the Kubernetes API server's per-call limit for ValidatingAdmissionPolicy. */
 export const PER_EXPRESSION_COST_LIMIT = 1_000_000;
 /**
- * Per request, for every variable and validation of the rule together. The API server waits at
- * most the webhook's timeoutSeconds (10s in our chart) for the whole decision; 50 ms of CEL is
- * far beyond any real policy (20 expressions take well under 0.1 ms) and far inside that.
+ * Per request, for every variable and validation of the rule together: the backstop for work the
+ * cost units do not see (one call is not interruptible; equality on nested values is charged by
+ * their top-level size). The API server waits at most the webhook's timeoutSeconds for the whole
+ * decision; real policies take microseconds (bench/cel.ts: 20 validations, ~0.06 ms). Not tighter:
+ * the clock also counts what is not the expression (a garbage-collection pause, a descheduled
+ * process); at 50 ms, 1 in ~50,000 bench decisions on a loaded 2-core machine was refused so.
  */
-export const PER_REQUEST_TIME_LIMIT_MS = 50;
+export const PER_REQUEST_TIME_LIMIT_MS = 250;
 /** Characters (or list/map entries) per cost unit: a scan over 32 characters costs what one call does. */
 const UNIT_SIZE = 32;
 /** Read the clock once every this many charges (performance.now() is ~40 ns; a charge is ~1 ns). */
