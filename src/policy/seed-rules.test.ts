@@ -102,6 +102,38 @@ describe('production (rule prod)', () => {
   });
 });
 
+describe('examples/policy.yaml (the demo policy) carries the same rules', () => {
+  const demo = parsePolicy(
+    readFileSync(new URL('../../examples/policy.yaml', import.meta.url), 'utf8'),
+    'policy.yaml',
+  );
+  if (!demo.ok) throw new Error(`examples/policy.yaml must load: ${JSON.stringify(demo.errors)}`);
+  const decide = (ns: string, claims: Record<string, unknown>): string[] => {
+    const d = deployment(manifest(claims));
+    d.metadata.namespace = ns;
+    const req = admissionRequest(d, { username: CI.username, groups: CI.groups });
+    return decideAdmission(planAdmission(req, demo.policy), { resolved: [], keyring, now })
+      .record.reasons.filter((r) => r.code.startsWith('cel-'))
+      .map((r) => r.message);
+  };
+
+  it('in ml-prod-*: quarterly bias tests, encryption at rest for PII', () => {
+    expect(decide('ml-prod-eu', { biasTestedAt: daysAgo(100) })).toEqual([
+      'rule "production": every model needs a signed claims.biasTestedAt within 90 days (quarterly bias testing)',
+    ]);
+    expect(decide('ml-prod-eu', { biasTestedAt: daysAgo(1), trainedOnPII: true })).toEqual([
+      'rule "production": a model trained on PII needs the signed claim encryptionAtRest: true',
+    ]);
+  });
+
+  it("in ml-serving and ml-staging: PII only on masked data; the demo's claim-less models are unaffected", () => {
+    for (const ns of ['ml-serving', 'ml-staging']) {
+      expect(decide(ns, { trainedOnPII: true })).toHaveLength(1);
+      expect(decide(ns, {})).toEqual([]);
+    }
+  });
+});
+
 describe('outside production (rules staging and default)', () => {
   it.each([
     ['staging-a', 'staging', 'warn'],
