@@ -544,7 +544,7 @@ const RULE_FIELDS: Fields<Rule> = {
   }),
   validations: field(listOf(validationKind), (rule, v) => (pendingOf(rule).validations = v), {
     description:
-      'CEL expressions that must all be true (as in ValidatingAdmissionPolicy); inputs: object, oldObject, request, models, labels, now, variables. See docs/policy.md#validations.',
+      'CEL expressions that must all be true (as in ValidatingAdmissionPolicy); inputs: object, oldObject, request, models, labels, now, variables. See docs/policy.md#validations-cel.',
     default: [],
   }),
 };

@@ -446,7 +446,7 @@ export const checkExplainability: Check = (rule, { models, workload }) => {
   });
 };
 
-// ---- CEL validations (docs/policy.md#validations): compiled at load, run here with the verified facts
+// ---- CEL validations (docs/policy.md#validations-cel): compiled at load, run here with the verified facts
 
 export const checkValidations: Check = (rule, { request, workload, models, now }) =>
   rule.validations.length === 0

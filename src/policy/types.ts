@@ -59,7 +59,7 @@ export interface Rule {
   requireExplainabilityWhenCustomerFacing: boolean;
   /** Named CEL sub-expressions, compiled at load, in order (each may read the ones before it). */
   variables: CompiledVariable[];
-  /** CEL validations, compiled at load (docs/policy.md#validations); each false one is a problem. */
+  /** CEL validations, compiled at load (docs/policy.md#validations-cel); each false one is a problem. */
   validations: CompiledValidation[];
 }
 

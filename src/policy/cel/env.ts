@@ -1,5 +1,5 @@
 /**
- * The CEL environment of a policy's validations: the inputs they read (docs/policy.md#validations),
+ * The CEL environment of a policy's validations: the inputs they read (docs/policy.md#validations-cel),
  * every function they may call, and the metering of each call (cost.ts). Built once per process.
  */
 import {

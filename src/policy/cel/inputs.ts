@@ -42,6 +42,75 @@ export function celJson(value: unknown): Json {
   return null;
 }
 
+/**
+ * The admitted object as CEL reads it, converted only where an expression reads it (a Deployment
+ * has hundreds of fields; a policy reads a few): a read-only Map view of one JSON object whose
+ * values are converted as celJson does, once each. Keys are the object's own properties only.
+ * A JSON object is never read as a plain object: the evaluator would take one with a "$typeName"
+ * key for a protobuf message.
+ */
+class JsonObjectView extends Map<string, unknown> {
+  private readonly source: Record<string, unknown>;
+  private readonly converted = new Map<string, unknown>();
+  private names: string[] | undefined;
+
+  constructor(source: Record<string, unknown>) {
+    super(); // a Map, as the evaluator requires (instanceof), holding nothing itself
+    this.source = source;
+  }
+
+  override get size(): number {
+    return this.keyList().length;
+  }
+
+  override get(key: string): unknown {
+    if (this.converted.has(key)) return this.converted.get(key);
+    if (typeof key !== 'string' || !Object.hasOwn(this.source, key) || this.source[key] === undefined)
+      return undefined;
+    const value = jsonView(this.source[key]);
+    this.converted.set(key, value);
+    return value;
+  }
+
+  override has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  override keys(): MapIterator<string> {
+    return this.keyList()[Symbol.iterator]();
+  }
+
+  override *values(): MapIterator<unknown> {
+    for (const k of this.keyList()) yield this.get(k);
+  }
+
+  override *entries(): MapIterator<[string, unknown]> {
+    for (const k of this.keyList()) yield [k, this.get(k)];
+  }
+
+  override [Symbol.iterator](): MapIterator<[string, unknown]> {
+    return this.entries();
+  }
+
+  override forEach(callback: (value: unknown, key: string, map: Map<string, unknown>) => void): void {
+    for (const k of this.keyList()) callback(this.get(k), k, this);
+  }
+
+  private keyList(): string[] {
+    this.names ??= Object.keys(this.source).filter((k) => this.source[k] !== undefined);
+    return this.names;
+  }
+}
+
+/** One JSON value as CEL reads it: objects as lazy views, lists converted one level at a time. */
+export function jsonView(value: unknown): unknown {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? BigInt(value) : value;
+  if (Array.isArray(value)) return value.map(jsonView);
+  if (value !== null && typeof value === 'object')
+    return new JsonObjectView(value as Record<string, unknown>);
+  return value ?? null;
+}
+
 function timestamp(text: string | undefined): Timestamp | null {
   if (text === undefined) return null;
   const ms = parseTimestamp(text, false);
@@ -100,8 +169,8 @@ function prewrapped(value: Json): CelInput {
 /** The bindings of every expression of one rule for one request (variables are added as they run). */
 export function buildInputs(facts: InputFacts): Record<string, unknown> {
   return {
-    object: celJson(facts.request.object ?? {}),
-    oldObject: facts.request.oldObject ? celJson(facts.request.oldObject) : null,
+    object: jsonView(facts.request.object ?? {}),
+    oldObject: facts.request.oldObject ? jsonView(facts.request.oldObject) : null,
     request: prewrapped(requestInput(facts.request)),
     models: prewrapped(facts.models.map(modelInput)),
     labels: prewrapped(celJson(facts.workload.labels)),
