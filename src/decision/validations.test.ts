@@ -220,6 +220,14 @@ describe('a validation that cannot be evaluated is a deny naming the rule and th
     expect(reason?.message).toMatch(why);
   });
 
+  it('a dyn expression that turns out not to be a bool denies', () => {
+    const [reason] = celReasons(policy(`      - expression: "object.metadata.name"`));
+    expect(reason).toMatchObject({
+      code: 'cel-error',
+      message: expect.stringContaining('evaluated to a string, not a bool'),
+    });
+  });
+
   it('a variable that fails denies, naming the variable', () => {
     const p = policy(
       holds('variables.x'),
