@@ -61,6 +61,10 @@ describe('validations read each input', () => {
     ['object', "object.metadata.name == 'fraud-detector' && object.spec.replicas == 2"],
     ['object (a whole JSON number is an int)', 'object.spec.replicas + 1 == 3'],
     ['oldObject (null on CREATE)', 'oldObject == null'],
+    [
+      'object: has(), size(), map equality, comprehensions over its lists',
+      "has(object.spec.template) && !has(object.spec.nope) && size(object.metadata.labels) == 2 && object.metadata.labels == {'app': 'fraud-detector', 'modelgate.dev/inference': 'true'} && object.spec.template.spec.containers.all(c, c.image.startsWith('nvcr.io/')) && object.metadata.labels.exists(k, k == 'app')",
+    ],
     ['request.operation', "request.operation == 'CREATE'"],
     [
       'request.userInfo',
