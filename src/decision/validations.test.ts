@@ -135,6 +135,14 @@ describe('validations read each input', () => {
     expect(d.record.decision).toBe('deny'); // for the tampered manifest, by the signature check
   });
 
+  it('reads a variable named __proto__ like any other', () => {
+    const p = policy(
+      holds('variables.__proto__ == 1'),
+      '    variables:\n      - name: __proto__\n        expression: "1"\n',
+    );
+    expect(celReasons(p)).toEqual([]);
+  });
+
   it('reads variables, each seeing the ones before it', () => {
     const p = policy(
       holds("variables.pii && variables.classes == ['pii']"),
@@ -183,6 +191,14 @@ describe('a validation that fails', () => {
         message: static
         messageExpression: "'only ' + string(object.spec.replicas) + ' replicas'"`);
     expect(celReasons(p)[0]?.message).toBe('rule "cel": only 2 replicas');
+  });
+
+  it('cuts a messageExpression longer than 1 KiB', () => {
+    const p = policy(`      - expression: "false"
+        messageExpression: "'x'.replace('', 'yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy').replace('', 'zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz')"`);
+    const message = celReasons(p)[0]?.message ?? '';
+    expect(message.length).toBeLessThan(1100);
+    expect(message.endsWith('...')).toBe(true);
   });
 
   it('falls back to message when messageExpression fails', () => {

@@ -13,14 +13,13 @@ import {
   objectType,
 } from '@bufbuild/cel';
 import type { CelEnv, CelResult, CelType, CelValue } from '@bufbuild/cel';
-import { DurationSchema, TimestampSchema } from '@bufbuild/protobuf/wkt';
+import { TimestampSchema } from '@bufbuild/protobuf/wkt';
 import { LARGE_CALL, charge, checkClock, unitsFor } from './cost.js';
 import { extensionFunctions } from './functions.js';
 
 const { DYN, STRING } = CelScalar;
 const OBJECT = mapType(STRING, DYN);
 export const TIMESTAMP = objectType(TimestampSchema);
-export const DURATION = objectType(DurationSchema);
 
 /** The inputs every validation and variable may read, and their types for the load-time check. */
 export const INPUTS: Readonly<Record<string, CelType>> = {

@@ -43,6 +43,9 @@ export const CEL_CODES = {
   timeExceeded: 'cel-time-exceeded',
 } as const;
 
+/** Longest message a messageExpression may produce (the Event note holds 1 KiB in all). */
+const MAX_MESSAGE = 1024;
+
 /** Longest expression text quoted in a message. */
 const QUOTE_MAX = 120;
 
@@ -94,7 +97,8 @@ function errorProblem(rule: string, what: string, text: string, error: string): 
 function failureMessage(meter: Meter, v: CompiledValidation, bindings: Record<string, unknown>): string {
   if (v.messageExpression !== undefined) {
     const out = run(meter, v.messageExpression, bindings);
-    if ('value' in out && typeof out.value === 'string' && out.value.trim() !== '') return out.value;
+    if ('value' in out && typeof out.value === 'string' && out.value.trim() !== '')
+      return out.value.length > MAX_MESSAGE ? `${out.value.slice(0, MAX_MESSAGE - 3)}...` : out.value;
   }
   return v.message ?? `failed expression: ${quote(v.program.text)}`;
 }
@@ -103,14 +107,14 @@ function failureMessage(meter: Meter, v: CompiledValidation, bindings: Record<st
 export function runValidations(rule: string, spec: Validations, inputs: Record<string, unknown>): Problem[] {
   if (spec.validations.length === 0) return [];
   const meter = new Meter(PER_EXPRESSION_COST_LIMIT, performance.now() + PER_REQUEST_TIME_LIMIT_MS);
-  const variables: Record<string, CelValue> = {};
+  const variables = new Map<string, CelValue>(); // a Map: a variable may be named __proto__
   const bindings = { ...inputs, variables };
   for (const variable of spec.variables) {
     const what = `variable "${variable.name}"`;
     const out = run(meter, variable.program, bindings);
     if ('stopped' in out) return [stopProblem(rule, what, variable.program.text, out.stopped)];
     if ('error' in out) return [errorProblem(rule, what, variable.program.text, out.error)];
-    variables[variable.name] = out.value;
+    variables.set(variable.name, out.value);
   }
   const problems: Problem[] = [];
   for (const [i, v] of spec.validations.entries()) {
