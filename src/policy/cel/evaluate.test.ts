@@ -137,3 +137,27 @@ describe('regular expressions run in linear time (RE2)', () => {
     expect(performance.now() - start).toBeLessThan(PROMPT_MS);
   });
 });
+
+describe('the Kubernetes extension functions evaluate as documented', () => {
+  it.each([
+    ["'a1b22c333'.findAll('[0-9]+') == ['1', '22', '333']"],
+    ["'a1b22c333'.findAll('[0-9]+', 2) == ['1', '22']"],
+    ["'a1b22'.find('[0-9]{2}') == '22' && 'abc'.find('[0-9]') == ''"],
+    ["'model-v2'.matches('^model-v[0-9]+$') && matches('x', 'x') && !'ab'.matches('^b')"],
+    ['[1, 2, 3].isSorted() && !["b", "a"].isSorted()'],
+    ['[1, 2, 3].sum() == 6 && [1.5, 2.5].sum() == 4.0 && [].sum() == 0'],
+    ['[3, 1, 2].min() == 1 && [3, 1, 2].max() == 3 && ["b", "a"].min() == "a"'],
+    ['[1, 2, 1].indexOf(1) == 0 && [1, 2, 1].lastIndexOf(1) == 2 && [1].indexOf(5) == -1'],
+    ["'Hello'.lowerAscii() == 'hello' && 'a,b'.split(',') == ['a', 'b'] && ' x '.trim() == 'x'"],
+    ["'abc'.charAt(1) == 'b' && 'abc'.substring(1) == 'bc' && ['a', 'b'].join('-') == 'a-b'"],
+    ["'%s=%d'.format(['a', 1]) == 'a=1' && strings.quote('a\"b') == '\"a\\\\\"b\"'"],
+    ["timestamp('2026-01-01T00:00:00Z') + duration('24h') == timestamp('2026-01-02T00:00:00Z')"],
+    ["duration('90m').getHours() == 1 && timestamp('2026-03-01T10:00:00Z').getMonth() == 2"],
+  ])('%s', (expression) => {
+    expect(timed(expression).codes).toEqual([]);
+  });
+
+  it('min() of an empty list is an error, a deny', () => {
+    expect(timed('[].min() == 0').codes).toEqual(['cel-error']);
+  });
+});
