@@ -3,7 +3,7 @@
  * regular expressions RE2 refuses, and plan it for evaluation with every comprehension step
  * metered (cost.ts). Errors carry the line and column inside the expression text.
  */
-import { isCelError, parse, plan } from '@bufbuild/cel';
+import { parse, plan } from '@bufbuild/cel';
 import type { CelResult, CelType } from '@bufbuild/cel';
 import { create } from '@bufbuild/protobuf';
 import { ExprSchema } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
@@ -198,5 +198,3 @@ export function compileExpression(text: string, want: Want, env: CheckEnv): Comp
   const run = plan(ENV, parsed) as (bindings: Record<string, unknown>) => CelResult;
   return { ok: true, program: { text, type, labels, run } };
 }
-
-export { isCelError };

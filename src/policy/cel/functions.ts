@@ -6,7 +6,7 @@
  * backtracking, so no pattern or input makes it exponential, and RE2 refuses backreferences,
  * lookaround and repeat counts over 1000 when the pattern compiles.
  */
-import { CelScalar, celFunc, celList, celMethod, isCelList, listType } from '@bufbuild/cel';
+import { CelScalar, celFunc, celList, celMethod, listType } from '@bufbuild/cel';
 import type { CelFunc, CelList, CelValue } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import { RE2JS } from 're2js';
@@ -149,5 +149,3 @@ export function extensionFunctions(equal: (a: CelValue, b: CelValue) => boolean)
     celFunc(STEP_FUNCTION, [DYN], DYN, (x: CelValue) => x),
   ];
 }
-
-export { isCelList };
