@@ -133,7 +133,7 @@ class Checker {
   }
 
   private ident(id: bigint, name: string, scope: Scope): CelType {
-    const t = scope.get(name) ?? INPUTS[name];
+    const t = scope.get(name) ?? (Object.hasOwn(INPUTS, name) ? INPUTS[name] : undefined);
     if (t !== undefined) return t;
     if (TYPE_NAMES.has(name)) return TYPE;
     throw new CheckError(id, `undeclared reference to '${name}' (inputs: ${Object.keys(INPUTS).join(', ')})`);
@@ -229,7 +229,7 @@ class Checker {
     const t = c.target;
     if (t?.exprKind.case !== 'identExpr') return undefined;
     const base = t.exprKind.value.name;
-    if (scope.has(base) || base in INPUTS) return undefined;
+    if (scope.has(base) || Object.hasOwn(INPUTS, base)) return undefined;
     const name = `${base}.${c.function}`;
     return OVERLOADS.has(name) ? name : undefined;
   }

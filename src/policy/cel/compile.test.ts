@@ -29,6 +29,8 @@ describe('compileExpression: what a policy author gets wrong is refused at load'
 
   it.each([
     ['nope == 1', 1, 1, /undeclared reference to 'nope'/],
+    ['toString == 1', 1, 1, /undeclared reference to 'toString'/],
+    ['__proto__ == 1', 1, 1, /undeclared reference to '__proto__'/],
     [
       "object.metadata.name == 'x' &&\n  models.size() > 0 && bogus",
       2,
