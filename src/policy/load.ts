@@ -550,10 +550,10 @@ const RULE_FIELDS: Fields<Rule> = {
 };
 
 function readRule(r: Reader, slot: Slot, path: string): Rule | undefined {
-  const before = r.errors.length;
   const rule = readSection(r, slot, path, { fields: RULE_FIELDS, target: defaultRule('') });
+  // compiled even when another field is wrong, so one `policy check` reports every problem
+  if (rule !== undefined) compileRule(r, rule, path);
   if (rule?.name === '') return fail(r, slot, join(path, 'name'), 'is required: every rule has a name');
-  if (rule !== undefined && r.errors.length === before) compileRule(r, rule, path);
   return rule;
 }
 
