@@ -1,12 +1,13 @@
 /**
  * `make bench`: hashing (bench/hash.ts) and admission (bench/admission.ts) in one run.
  * Needs the build (dist/). Node runs it by stripping types: `node bench/run.ts`.
- * BENCH_ONLY=hash|admission|sigstore runs one of them; BENCH_SIGSTORE_N sets the sigstore bundle count; BENCH_HASH_MIB sets the hash file size;
+ * BENCH_ONLY=hash|admission|sigstore|cel runs one of them (cel: bench/cel.ts, CEL validations' cost); BENCH_SIGSTORE_N sets the sigstore bundle count; BENCH_HASH_MIB sets the hash file size;
  * BENCH_REQUESTS, BENCH_PACED_SECONDS, BENCH_CONCURRENCY, BENCH_WORST_SECONDS shorten the admission run.
  */
 type HashBench = typeof import('./hash.js');
 type AdmissionBench = typeof import('./admission.js');
 type SigstoreBench = typeof import('./oms-sigstore.js');
+type CelBench = typeof import('./cel.js');
 
 // .ts specifiers for Node's type stripping; typed through the .js aliases above for tsc.
 const load = async <T>(name: string): Promise<T> =>
@@ -14,6 +15,7 @@ const load = async <T>(name: string): Promise<T> =>
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
+  await cel(only);
   if (only === undefined || only === 'hash') {
     const { runHashBench } = await load<HashBench>('hash');
     const sizeMiB = Number(process.env.BENCH_HASH_MIB ?? 1024);
@@ -38,6 +40,12 @@ async function main(): Promise<void> {
     const { lines } = await runSigstoreBench({ iterations: n });
     console.log(lines.join('\n'));
   }
+}
+
+async function cel(only: string | undefined): Promise<void> {
+  if (only !== undefined && only !== 'cel') return;
+  const { runCelBench } = await load<CelBench>('cel');
+  console.log((await runCelBench()).lines.join('\n'));
 }
 
 main().then(

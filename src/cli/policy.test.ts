@@ -31,6 +31,16 @@ describe('modelgate policy check', () => {
     ],
     ['five wrong types', 'broken-types.yaml', [':6:19:', ':7:27:', ':8:13:', ':9:23:', ':10:24:']],
     [
+      'bad CEL: an undeclared name, a wrong overload, a wrong type in a block literal, a backreference',
+      'broken-cel.yaml',
+      [
+        ":9:75: rules[0].validations[0].expression: invalid CEL: undeclared reference to 'bogus'",
+        ":10:23: rules[0].validations[1].expression: invalid CEL: found no matching overload for '_+_' applied to (int, string)",
+        ":13:36: rules[0].validations[2].expression: invalid CEL: found no matching overload for 'startsWith' applied to dyn.(int)",
+        ':15:41: rules[0].validations[3].expression: invalid CEL: invalid regular expression (RE2 syntax)',
+      ],
+    ],
+    [
       'malformed principals (loose service accounts, a mistyped prefix, an empty name, a padded group)',
       'broken-principals.yaml',
       [

@@ -59,7 +59,7 @@ function check(input: DecisionInput, c: Extract<Classification, { kind: 'check' 
   if (c.ephemeral) return decideFixed(input, workload, rule, [ephemeralProblem(workload)]);
   const findings = verifyWorkloadModels(workload, input.resolved, keyring);
   const user = { username: request.userInfo.username, groups: request.userInfo.groups ?? [] };
-  const evaluated = evaluateRule(rule, { workload, models: findings.models, user, now, policy });
+  const evaluated = evaluateRule(rule, { workload, models: findings.models, user, now, policy, request });
   const problems = [...c.problems, ...findings.problems, ...evaluated.violations];
   const warnings = [...findings.warnings, ...evaluated.warnings.map((w) => `modelgate: ${w}`)];
   let verdict: Verdict = {

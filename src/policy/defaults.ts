@@ -60,6 +60,8 @@ export function defaultRule(name = 'default'): Rule {
     allowedSources: [],
     classificationAccess: {},
     requireExplainabilityWhenCustomerFacing: false,
+    variables: [],
+    validations: [],
   };
 }
 

@@ -53,15 +53,18 @@ describe('parsePolicy on valid files', () => {
     const result = parsePolicy(fixture('example.yaml'), 'example.yaml');
     if (!result.ok) throw new Error('example.yaml should be valid');
     const staging = result.policy.rules[1]!;
+    expect(staging.validations).toHaveLength(1); // compiled CEL: seed-rules.test.ts runs them
     expect(staging).toEqual({
       ...defaultRule('staging'),
+      validations: staging.validations,
       mode: 'warn',
       match: { ...defaultRule().match, namespaces: ['staging-*'] },
       maxAgeSeconds: 90 * 86400,
       requireScanPassed: true,
       approvals: { min: 1, forbidRequester: true, allowAnnotation: true },
     });
-    expect(result.policy.rules[2]).toEqual(defaultRule('default'));
+    const fallback = result.policy.rules[2]!;
+    expect(fallback).toEqual({ ...defaultRule('default'), validations: fallback.validations });
   });
 
   it('gives a file without rules the built-in default rule', () => {

@@ -8,6 +8,13 @@ import { groupNameProblem, parsePrincipal } from './principals.js';
 import { VALUE_DEFS, objectSchema, policyDocument, ref, withDoc } from './schema.js';
 import type { FieldDoc, JsonSchema } from './schema.js';
 import type { LabelRequirement, Mode, Policy, Rule } from './types.js';
+import { compileExpression } from './cel/compile.js';
+import type { Program, Want } from './cel/compile.js';
+import type { CheckEnv } from './cel/check.js';
+import { VALIDATION_REASONS } from './cel/evaluate.js';
+import type { CompiledValidation, CompiledVariable, ValidationReason } from './cel/evaluate.js';
+import { expressionOffset } from './cel/position.js';
+import type { ScalarStyle } from './cel/position.js';
 
 const BREAK_GLASS_ANNOTATION: string = ANNOTATIONS.breakGlass;
 
@@ -36,6 +43,8 @@ interface Slot {
 interface Reader {
   lc: LineCounter;
   errors: PolicyError[];
+  /** The file's text, to place errors inside CEL expressions. */
+  source: string;
 }
 
 function fail(r: Reader, slot: Slot, path: string, message: string): undefined {
@@ -319,6 +328,172 @@ const labelRequirement: ValueKind<LabelRequirement> = {
   schema: ref('requiredLabel'),
 };
 
+// ---- CEL: variables and validations, read with their YAML nodes, compiled when the rule is read.
+
+/** An expression's text and where it is in the file. */
+interface Sourced {
+  text: string;
+  slot: Slot;
+  path: string;
+}
+
+interface RawVariable {
+  name: string;
+  expression?: Sourced;
+}
+
+interface RawValidation {
+  expression?: Sourced;
+  message?: string;
+  messageExpression?: Sourced;
+  reason: ValidationReason;
+}
+
+/** What a rule's fields read, before compiling (compileRule consumes it). */
+const PENDING = new WeakMap<Rule, { variables: RawVariable[]; validations: RawValidation[] }>();
+
+function pendingOf(rule: Rule): { variables: RawVariable[]; validations: RawValidation[] } {
+  let pending = PENDING.get(rule);
+  if (pending === undefined) {
+    pending = { variables: [], validations: [] };
+    PENDING.set(rule, pending);
+  }
+  return pending;
+}
+
+const expressionText: ValueKind<Sourced> = {
+  read: (r, slot, path) => {
+    const text = asNonEmptyString(r, slot, path);
+    return text === undefined ? undefined : { text, slot, path };
+  },
+  schema: { type: 'string', minLength: 1, description: 'A CEL expression.' },
+};
+
+/** A variable name is a CEL identifier (it is read as variables.NAME). */
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function asVariableName(r: Reader, slot: Slot, path: string): string | undefined {
+  const value = asNonEmptyString(r, slot, path);
+  if (value === undefined || VARIABLE_NAME.test(value)) return value;
+  return fail(
+    r,
+    slot,
+    path,
+    `"${value}" is not a CEL identifier (letters, digits, _; not starting with a digit)`,
+  );
+}
+
+const VARIABLE_FIELDS: Fields<RawVariable> = {
+  name: field(
+    { read: asVariableName, schema: { type: 'string', pattern: VARIABLE_NAME.source } },
+    (v, x) => (v.name = x),
+  ),
+  expression: field(expressionText, (v, x) => (v.expression = x)),
+};
+
+const VALIDATION_FIELDS: Fields<RawValidation> = {
+  expression: field(expressionText, (v, x) => (v.expression = x), {
+    description: 'Must evaluate to true; false denies (in enforce mode) with message.',
+  }),
+  message: field(nonEmptyText, (v, x) => (v.message = x), {
+    description: 'Shown when the expression is false; default: "failed expression: EXPRESSION".',
+  }),
+  messageExpression: field(expressionText, (v, x) => (v.messageExpression = x), {
+    description:
+      'A CEL expression of type string, shown instead of message when it yields a non-empty string.',
+  }),
+  reason: field(oneOf(VALIDATION_REASONS), (v, x) => (v.reason = x), {
+    description: 'Recorded as the problem code cel-REASON.',
+    default: 'Invalid' as ValidationReason,
+  }),
+};
+
+/** A section some of whose fields must be present. */
+function readRequired<T extends object>(
+  r: Reader,
+  slot: Slot,
+  path: string,
+  section: Section<T> & { required: (keyof T & string)[] },
+): T | undefined {
+  const before = r.errors.length;
+  const value = readSection(r, slot, path, section);
+  if (value === undefined || r.errors.length > before) return value;
+  for (const key of section.required)
+    if (value[key] === undefined || value[key] === '') return fail(r, slot, join(path, key), 'is required');
+  return value;
+}
+
+const variableKind: ValueKind<RawVariable> = {
+  read: (r, s, p) =>
+    readRequired<RawVariable>(r, s, p, {
+      fields: VARIABLE_FIELDS,
+      target: { name: '' },
+      required: ['name', 'expression'],
+    }),
+  schema: ref('variable'),
+};
+
+const validationKind: ValueKind<RawValidation> = {
+  read: (r, s, p) =>
+    readRequired<RawValidation>(r, s, p, {
+      fields: VALIDATION_FIELDS,
+      target: { reason: 'Invalid' },
+      required: ['expression'],
+    }),
+  schema: ref('validation'),
+};
+
+/** Compile one expression; an error is reported at its line and column in the file. */
+function compileAt(r: Reader, src: Sourced, want: Want, env: CheckEnv): Program | undefined {
+  const result = compileExpression(src.text, want, env);
+  if (result.ok) return result.program;
+  const node = src.slot.node;
+  const start = node?.range?.[0] ?? 0;
+  const style: ScalarStyle = isScalar(node) ? node.type : undefined;
+  const offset = expressionOffset(
+    r.source,
+    { start, end: node?.range?.[1] ?? start, style },
+    result.error.line,
+    result.error.column,
+  );
+  const { line, col } = r.lc.linePos(offset);
+  r.errors.push({ line, column: col, path: src.path, message: `invalid CEL: ${result.error.message}` });
+  return undefined;
+}
+
+/** Compile a rule's variables (in order, each seeing the ones before) and validations, once, at load. */
+function compileRule(r: Reader, rule: Rule, path: string): void {
+  const pending = PENDING.get(rule);
+  if (pending === undefined) return;
+  const types = new Map<string, Program['type']>();
+  const env: CheckEnv = { variables: types };
+  const variables: CompiledVariable[] = [];
+  pending.variables.forEach((v, i) => {
+    if (v.expression && types.has(v.name))
+      fail(r, v.expression.slot, `${path}.variables[${i}].name`, `duplicate variable "${v.name}"`);
+    const program = v.expression && compileAt(r, v.expression, 'any', env);
+    if (program === undefined) return;
+    types.set(v.name, program.type);
+    variables.push({ name: v.name, program });
+  });
+  const validations: CompiledValidation[] = [];
+  for (const v of pending.validations) {
+    const program = v.expression && compileAt(r, v.expression, 'bool', env);
+    const messageExpression = v.messageExpression && compileAt(r, v.messageExpression, 'string', env);
+    if (program === undefined || (v.messageExpression !== undefined && messageExpression === undefined))
+      continue;
+    validations.push({
+      program,
+      reason: v.reason,
+      ...(v.message === undefined ? {} : { message: v.message }),
+      ...(messageExpression === undefined ? {} : { messageExpression }),
+    });
+  }
+  rule.variables = variables;
+  rule.validations = validations;
+  PENDING.delete(rule);
+}
+
 const RULE_FIELDS: Fields<Rule> = {
   name: field(nonEmptyText, (rule, v) => (rule.name = v)),
   mode: field(oneOf(MODES), (rule, v) => (rule.mode = v), { default: RULE.mode }),
@@ -362,10 +537,22 @@ const RULE_FIELDS: Fields<Rule> = {
     (rule, v) => (rule.requireExplainabilityWhenCustomerFacing = v),
     { default: RULE.requireExplainabilityWhenCustomerFacing },
   ),
+  variables: field(listOf(variableKind), (rule, v) => (pendingOf(rule).variables = v), {
+    description:
+      'Named CEL sub-expressions, read by later ones as variables.NAME (as in ValidatingAdmissionPolicy).',
+    default: [],
+  }),
+  validations: field(listOf(validationKind), (rule, v) => (pendingOf(rule).validations = v), {
+    description:
+      'CEL expressions that must all be true (as in ValidatingAdmissionPolicy); inputs: object, oldObject, request, models, labels, now, variables. See docs/policy.md#validations-cel.',
+    default: [],
+  }),
 };
 
 function readRule(r: Reader, slot: Slot, path: string): Rule | undefined {
   const rule = readSection(r, slot, path, { fields: RULE_FIELDS, target: defaultRule('') });
+  // compiled even when another field is wrong, so one `policy check` reports every problem
+  if (rule !== undefined) compileRule(r, rule, path);
   if (rule?.name === '') return fail(r, slot, join(path, 'name'), 'is required: every rule has a name');
   return rule;
 }
@@ -446,9 +633,12 @@ export const POLICY_FIELD_NAMES = {
   keys: Object.keys(KEYS_FIELDS),
   approvals: Object.keys(APPROVALS_FIELDS),
   requiredLabel: Object.keys(LABEL_FIELDS),
+  variable: Object.keys(VARIABLE_FIELDS),
+  validation: Object.keys(VALIDATION_FIELDS),
 } as const;
 
-type SectionName = 'breakGlass' | 'match' | 'keys' | 'approvals' | 'requiredLabel' | 'rule';
+type SectionName =
+  'breakGlass' | 'match' | 'keys' | 'approvals' | 'requiredLabel' | 'rule' | 'variable' | 'validation';
 
 function properties<T>(fields: Fields<T>): Record<string, JsonSchema> {
   return Object.fromEntries(Object.entries(fields).map(([name, f]) => [name, f.schema]));
@@ -474,6 +664,8 @@ export function policyJsonSchema(): JsonSchema {
     approvals: objectSchema(properties(APPROVALS_FIELDS)),
     requiredLabel: objectSchema(properties(LABEL_FIELDS), { required: ['name'] }),
     rule: objectSchema(properties(RULE_FIELDS), { required: ['name'] }),
+    variable: objectSchema(properties(VARIABLE_FIELDS), { required: ['name', 'expression'] }),
+    validation: objectSchema(properties(VALIDATION_FIELDS), { required: ['expression'] }),
     groupName: VALUE_DEFS.groupName,
   } satisfies Record<SectionName | keyof typeof VALUE_DEFS, JsonSchema>);
 }
@@ -494,7 +686,7 @@ function requireHeader(r: Reader, root: Slot): void {
 export function parsePolicy(text: string, source: string): PolicyLoadResult {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const r: Reader = { lc, errors: [] };
+  const r: Reader = { lc, errors: [], source: text };
   for (const e of doc.errors) {
     const { line, col } = lc.linePos(e.pos[0]);
     r.errors.push({ line, column: col, path: '', message: e.message.split('\n')[0] ?? e.code });

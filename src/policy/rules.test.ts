@@ -91,6 +91,16 @@ const base: RuleContext = {
   user: { username: 'system:serviceaccount:ci:deployer', groups: ['system:serviceaccounts', 'ci'] },
   now: NOW,
   policy: defaultPolicy(),
+  request: {
+    uid: 'u-1',
+    kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+    resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+    namespace: 'ml',
+    name: 'scorer',
+    operation: 'CREATE',
+    userInfo: { username: 'system:serviceaccount:ci:deployer', groups: ['system:serviceaccounts', 'ci'] },
+    object: {},
+  },
 };
 
 type RuleChange = Partial<Omit<Rule, 'approvals'>> & { approvals?: Partial<Rule['approvals']> };

@@ -7,6 +7,9 @@ import { CLOCK_SKEW_SECONDS, OFFICIAL_VERIFY_IMAGES } from './defaults.js';
 import { anyGlobMatches } from './glob.js';
 import { anyPrincipalMatches, type Requester } from './principals.js';
 import type { Policy, Rule } from './types.js';
+import type { AdmissionRequest } from '../admission/types.js';
+import { buildInputs } from './cel/inputs.js';
+import { runValidations } from './cel/evaluate.js';
 
 /** Everything a rule looks at. Models are already verified: their signatures matched a loaded key. */
 export interface RuleContext {
@@ -15,6 +18,8 @@ export interface RuleContext {
   user: Requester;
   now: Date;
   policy: Policy;
+  /** The admission request: CEL validations read its object, oldObject, operation and userInfo. */
+  request: AdmissionRequest;
 }
 
 export interface RuleOutcome {
@@ -296,6 +301,7 @@ export function labelsPolicyReads(policy: Policy): ReadonlySet<string> {
     for (const name of Object.keys(rule.match.labels)) names.add(name);
     for (const req of rule.requiredLabels) names.add(req.name);
     for (const pair of labelClaimPairs(rule)) names.add(pair.label);
+    for (const { program } of [...rule.variables, ...rule.validations]) for (const l of program.labels) names.add(l);
   }
   READ_LABELS.set(policy, names);
   return names;
@@ -440,6 +446,13 @@ export const checkExplainability: Check = (rule, { models, workload }) => {
   });
 };
 
+// ---- CEL validations (docs/policy.md#validations-cel): compiled at load, run here with the verified facts
+
+export const checkValidations: Check = (rule, { request, workload, models, now }) =>
+  rule.validations.length === 0
+    ? []
+    : runValidations(rule.name, rule, buildInputs({ request, workload, models, now }));
+
 /** Every check, in the order their problems are reported. */
 export const CHECKS: readonly Check[] = [
   checkKeys,
@@ -453,6 +466,7 @@ export const CHECKS: readonly Check[] = [
   checkSource,
   checkClassificationAccess,
   checkExplainability,
+  checkValidations,
 ];
 
 function annotationApprovalWarnings(rule: Rule, { models, workload }: RuleContext): string[] {

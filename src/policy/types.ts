@@ -1,4 +1,5 @@
 /** The policy an operator writes (YAML, see docs/policy.md), after validation and defaults. */
+import type { CompiledValidation, CompiledVariable } from './cel/evaluate.js';
 
 export type Mode = 'enforce' | 'warn' | 'audit';
 
@@ -56,6 +57,10 @@ export interface Rule {
   /** classification value -> groups that may deploy it; absent = anyone. */
   classificationAccess: Record<string, string[]>;
   requireExplainabilityWhenCustomerFacing: boolean;
+  /** Named CEL sub-expressions, compiled at load, in order (each may read the ones before it). */
+  variables: CompiledVariable[];
+  /** CEL validations, compiled at load (docs/policy.md#validations-cel); each false one is a problem. */
+  validations: CompiledValidation[];
 }
 
 export interface Policy {

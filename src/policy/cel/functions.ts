@@ -1,0 +1,151 @@
+/**
+ * The functions a CEL validation may call: CEL's standard library (from @bufbuild/cel), the strings
+ * extension, and the Kubernetes extension functions a ValidatingAdmissionPolicy author expects that
+ * the library lacks: lists (isSorted, sum, min, max, indexOf, lastIndexOf) and regex (find, findAll).
+ * Every regular expression, `matches` included, runs on one linear-time RE2 engine (re2js): no
+ * backtracking, so no pattern or input makes it exponential, and RE2 refuses backreferences,
+ * lookaround and repeat counts over 1000 when the pattern compiles.
+ */
+import { CelScalar, celFunc, celList, celMethod, listType } from '@bufbuild/cel';
+import type { CelFunc, CelList, CelValue } from '@bufbuild/cel';
+import { strings } from '@bufbuild/cel/ext';
+import { RE2JS } from 're2js';
+
+const { BOOL, DYN, INT, STRING } = CelScalar;
+const LIST = listType(DYN);
+const LIST_STRING = listType(STRING);
+
+/** Called on every comprehension step (compile.ts wraps each loop condition in it): the step's cost. */
+export const STEP_FUNCTION = '@modelgate_step';
+
+// ---- regex
+
+/** Compiled patterns; a policy's patterns are few, a hostile request's may be many: bounded. */
+const PATTERNS = new Map<string, RE2JS>();
+const MAX_CACHED_PATTERNS = 256;
+
+/** Compile with the one regex engine; an invalid pattern throws RE2's own message. */
+export function compileRegex(pattern: string): RE2JS {
+  let re = PATTERNS.get(pattern);
+  if (re === undefined) {
+    re = RE2JS.compile(pattern);
+    if (PATTERNS.size >= MAX_CACHED_PATTERNS) PATTERNS.clear();
+    PATTERNS.set(pattern, re);
+  }
+  return re;
+}
+
+function matches(text: string, pattern: string): boolean {
+  return compileRegex(pattern).matcher(text).find();
+}
+
+function find(text: string, pattern: string): string {
+  const m = compileRegex(pattern).matcher(text);
+  return m.find() ? (m.group() ?? '') : '';
+}
+
+function findAll(text: string, pattern: string, limit = -1n): string[] {
+  const m = compileRegex(pattern).matcher(text);
+  const out: string[] = [];
+  while ((limit < 0n || BigInt(out.length) < limit) && m.find()) out.push(m.group() ?? '');
+  return out;
+}
+
+// ---- lists (the Kubernetes library: comparable elements are ints, uints, doubles or strings)
+
+type Comparable = bigint | number | string;
+
+function comparable(v: CelValue): Comparable {
+  if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'string') return v;
+  if (typeof v === 'object' && v !== null && 'value' in v && typeof v.value === 'bigint') return v.value;
+  throw new Error(`list element of type ${typeof v} is not comparable`);
+}
+
+function compare(a: CelValue, b: CelValue): number {
+  const x = comparable(a);
+  const y = comparable(b);
+  if ((typeof x === 'string') !== (typeof y === 'string')) throw new Error('list elements of mixed types');
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function isSorted(list: CelList): boolean {
+  let prev: CelValue | undefined;
+  for (const v of list) {
+    if (prev !== undefined && compare(prev, v) > 0) return false;
+    prev = v;
+  }
+  return true;
+}
+
+function extreme(list: CelList, sign: 1 | -1): CelValue {
+  let best: CelValue | undefined;
+  for (const v of list) if (best === undefined || compare(v, best) * sign > 0) best = v;
+  if (best === undefined) throw new Error('min/max of an empty list');
+  return best;
+}
+
+function sum(list: CelList): bigint | number {
+  let ints = 0n;
+  let doubles = 0;
+  let sawDouble = false;
+  for (const v of list) {
+    if (typeof v === 'bigint') ints += v;
+    else if (typeof v === 'number') [doubles, sawDouble] = [doubles + v, true];
+    else throw new Error('sum() takes a list of ints or doubles');
+  }
+  return sawDouble ? doubles + Number(ints) : ints;
+}
+
+/** Index of the first (or last) element equal to `x` under CEL equality, or -1. */
+function indexIn(
+  list: CelList,
+  x: CelValue,
+  equal: (a: CelValue, b: CelValue) => boolean,
+  last: boolean,
+): bigint {
+  const items = [...list];
+  for (let i = 0; i < items.length; i++) {
+    const at = last ? items.length - 1 - i : i;
+    if (equal(items[at] as CelValue, x)) return BigInt(at);
+  }
+  return -1n;
+}
+
+/** Every function besides the standard library; `equal` is CEL's own `==` (from the environment). */
+export function extensionFunctions(equal: (a: CelValue, b: CelValue) => boolean): CelFunc[] {
+  return [
+    ...strings,
+    celMethod('matches', STRING, [STRING], BOOL, function (this: string, p: string) {
+      return matches(this, p);
+    }),
+    celFunc('matches', [STRING, STRING], BOOL, matches),
+    celMethod('find', STRING, [STRING], STRING, function (this: string, p: string) {
+      return find(this, p);
+    }),
+    celMethod('findAll', STRING, [STRING], LIST_STRING, function (this: string, p: string) {
+      return celList(findAll(this, p));
+    }),
+    celMethod('findAll', STRING, [STRING, INT], LIST_STRING, function (this: string, p: string, n: bigint) {
+      return celList(findAll(this, p, n));
+    }),
+    celMethod('isSorted', LIST, [], BOOL, function (this: CelList) {
+      return isSorted(this);
+    }),
+    celMethod('sum', LIST, [], DYN, function (this: CelList) {
+      return sum(this);
+    }),
+    celMethod('min', LIST, [], DYN, function (this: CelList) {
+      return extreme(this, -1);
+    }),
+    celMethod('max', LIST, [], DYN, function (this: CelList) {
+      return extreme(this, 1);
+    }),
+    celMethod('indexOf', LIST, [DYN], INT, function (this: CelList, x: CelValue) {
+      return indexIn(this, x, equal, false);
+    }),
+    celMethod('lastIndexOf', LIST, [DYN], INT, function (this: CelList, x: CelValue) {
+      return indexIn(this, x, equal, true);
+    }),
+    celFunc(STEP_FUNCTION, [DYN], DYN, (x: CelValue) => x),
+  ];
+}
