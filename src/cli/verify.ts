@@ -185,7 +185,7 @@ function v2Entry(m: Manifest & { format: 'v2' }, model: string, manifestPath: st
   return { path: model, sha256: hit.sha256, size: hit.size, sizeSigned: true };
 }
 
-function targetsOf(m: Manifest, model: string, isDir: boolean, manifestPath: string): Target[] {
+function targetsOf(m: HashManifest, model: string, isDir: boolean, manifestPath: string): Target[] {
   if (m.format === 'v1') {
     if (isDir) throw new UsageError('a v1 manifest names one file: pass the model file, not a directory');
     return [{ path: model, sha256: m.body.file_hash, size: m.body.file_size, sizeSigned: false }];
@@ -204,7 +204,10 @@ function emptyReport(mode: 'key' | 'sha256'): VerifyReport {
   return { valid: false, mode, files: [], problems: [], warnings: [] };
 }
 
-async function loadManifest(manifestPath: string, report: VerifyReport): Promise<Manifest | undefined> {
+/** The manifests `modelgate verify` re-hashes against (OMS bundles are checked by model_signing). */
+type HashManifest = Exclude<Manifest, { format: 'oms' }>;
+
+async function loadManifest(manifestPath: string, report: VerifyReport): Promise<HashManifest | undefined> {
   const parsed = parseManifests(await readManifest(manifestPath), manifestPath);
   if (!parsed.ok) {
     report.problems.push(parsed.problem);
@@ -213,6 +216,10 @@ async function loadManifest(manifestPath: string, report: VerifyReport): Promise
   if (parsed.value.length !== 1)
     throw new UsageError(`${manifestPath} holds ${parsed.value.length} manifests; verify takes one`);
   const m = parsed.value[0] as Manifest;
+  if (m.format === 'oms')
+    throw new UsageError(
+      `${manifestPath} is an OMS (model_signing) bundle: check the files with \`python -m model_signing verify\`; modelgate verify reads v1 and v2 manifests`,
+    );
   report.format = m.format;
   return m;
 }

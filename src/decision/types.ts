@@ -1,5 +1,6 @@
 import type { AdmissionResponse } from '../admission/types.js';
 import type { Keyring } from '../keys/types.js';
+import type { ManifestFormat } from '../manifest/types.js';
 import type { Mode } from '../policy/types.js';
 import type { ANNOTATIONS } from '../vocabulary/keys.js';
 import type { ResolvedManifest } from '../workload/types.js';
@@ -16,12 +17,12 @@ export interface Reason {
 }
 
 export interface ModelSummary {
-  /** As verified: v1 model_path, v2 name@version. */
+  /** As verified: v1 model_path, v2 name@version, oms the statement's subject name. */
   name: string;
   /** v2 only (signed); v1 manifests have no version. */
   version?: string;
   keyId: string;
-  format: 'v1' | 'v2';
+  format: ManifestFormat;
   /** Of the first file the manifest binds. */
   sha256: string;
   /** The manifest's signed claims.approvers, when it has them. */

@@ -3,12 +3,16 @@
  * to make of it; expiry is checked only when the caller passes a clock.
  */
 import type { Keyring } from '../keys/types.js';
+import type { OmsAuthority, SigstoreVerifier } from '../oms/types.js';
+import { verifyParsedOmsBundle } from '../oms/verify.js';
 import { parseTimestamp } from './fields.js';
 import type { Manifest, ManifestV1, ManifestV2, Problem, Result, VerifiedModel } from './types.js';
 import { v1SigningPayload } from './v1.js';
 import { V2_ALGORITHM, v2SigningPayload } from './v2.js';
 
 export interface VerifyOptions {
+  /** OMS bundles: the policy's trust authorities and the time certificates must be valid at. */
+  oms?: { authorities: readonly OmsAuthority[]; now: Date; sigstore?: SigstoreVerifier };
   /** When given, only these key ids may vouch for a manifest. */
   trustedKeyIds?: readonly string[];
   /** Never accepted, even when loaded and trusted (a leaked key stays in the Secret during rotation). */
@@ -111,5 +115,10 @@ function verifyV2(m: ManifestV2, keyring: Keyring, opts: VerifyOptions): Result<
 
 /** Check a manifest's signature against the keys policy allows. Pure; never throws on bad input. */
 export function verifyManifest(manifest: Manifest, keyring: Keyring, opts: VerifyOptions): Result<VerifiedModel> {
-  return manifest.format === 'v1' ? verifyV1(manifest.body, keyring, opts) : verifyV2(manifest.body, keyring, opts);
+  if (manifest.format === 'v1') return verifyV1(manifest.body, keyring, opts);
+  if (manifest.format === 'v2') return verifyV2(manifest.body, keyring, opts);
+  // OMS bundles are signed by the policy's trust authorities (omsAuthorities), not by keyring keys.
+  const { oms } = opts;
+  if (oms === undefined) return fail('no-authority', opts.origin, 'an OMS bundle is verified against the policy\'s omsAuthorities, and none were given');
+  return verifyParsedOmsBundle(manifest.body, oms.authorities, { origin: opts.origin, now: oms.now, ...(oms.sigstore ? { sigstore: oms.sigstore } : {}) });
 }

@@ -8,6 +8,9 @@ import { groupNameProblem, parsePrincipal } from './principals.js';
 import { VALUE_DEFS, objectSchema, policyDocument, ref, withDoc } from './schema.js';
 import type { FieldDoc, JsonSchema } from './schema.js';
 import type { LabelRequirement, Mode, Policy, Rule } from './types.js';
+import { isValidKeyId } from '../keys/keyring.js';
+import { compileOmsAuthority, type OmsAuthorityDraft } from '../oms/authorities.js';
+import { OMS_METHODS, type OmsAuthority } from '../oms/types.js';
 
 const BREAK_GLASS_ANNOTATION: string = ANNOTATIONS.breakGlass;
 
@@ -319,6 +322,18 @@ const labelRequirement: ValueKind<LabelRequirement> = {
   schema: ref('requiredLabel'),
 };
 
+const OMS_RULE_FIELDS: Fields<Rule['oms']> = {
+  methods: field(listOf(oneOf(OMS_METHODS)), (o, v) => (o.methods = v), {
+    description: 'OMS signing methods this rule accepts.',
+    default: RULE.oms.methods,
+  }),
+  ignorePaths: field(textList, (o, v) => (o.ignorePaths = v), {
+    description:
+      "Paths an OMS bundle may leave unsigned (its ignore_paths), compared exactly; the default is model_signing's own.",
+    default: RULE.oms.ignorePaths,
+  }),
+};
+
 const RULE_FIELDS: Fields<Rule> = {
   name: field(nonEmptyText, (rule, v) => (rule.name = v)),
   mode: field(oneOf(MODES), (rule, v) => (rule.mode = v), { default: RULE.mode }),
@@ -362,6 +377,7 @@ const RULE_FIELDS: Fields<Rule> = {
     (rule, v) => (rule.requireExplainabilityWhenCustomerFacing = v),
     { default: RULE.requireExplainabilityWhenCustomerFacing },
   ),
+  oms: sectionField('oms', OMS_RULE_FIELDS, (rule) => rule.oms),
 };
 
 function readRule(r: Reader, slot: Slot, path: string): Rule | undefined {
@@ -416,6 +432,47 @@ function constant<T>(expected: string): Field<T> {
   };
 }
 
+const OMS_AUTHORITY_FIELDS: Fields<OmsAuthorityDraft> = {
+  name: field(nonEmptyText, (a, v) => (a.name = v), {
+    description: 'The key id of the models it verifies: rules trust it by this name in keys.trusted.',
+  }),
+  method: field(oneOf(['key', 'certificate'] as const), (a, v) => (a.method = v)),
+  publicKeys: field(textList, (a, v) => (a.publicKeys = v), {
+    description: 'method key: PEM EC public keys (P-256, P-384, P-521).',
+    default: [],
+  }),
+  roots: field(textList, (a, v) => (a.roots = v), {
+    description: 'method certificate: PEM CA certificates (root or intermediate) the signing certificate must chain to.',
+    default: [],
+  }),
+  identities: field(textList, (a, v) => (a.identities = v), {
+    description: "method certificate: accepted signers, compared exactly with the signing certificate's SAN values.",
+    default: [],
+  }),
+};
+
+function readOmsAuthority(r: Reader, slot: Slot, path: string): OmsAuthority | undefined {
+  const before = r.errors.length;
+  const target: OmsAuthorityDraft = { name: '', method: '', publicKeys: [], roots: [], identities: [] };
+  const draft = readSection(r, slot, path, { fields: OMS_AUTHORITY_FIELDS, target });
+  if (draft === undefined || r.errors.length > before) return undefined;
+  if (!isValidKeyId(draft.name))
+    return fail(r, slot, join(path, 'name'), 'is required and must match [A-Za-z0-9._-]{1,253} (it is used as a key id)');
+  if (draft.method === '') return fail(r, slot, join(path, 'method'), 'is required: key or certificate');
+  const compiled = compileOmsAuthority(draft);
+  return compiled.ok ? compiled.value : fail(r, slot, join(path, compiled.field), compiled.message);
+}
+
+function readOmsAuthorities(r: Reader, slot: Slot, path: string): OmsAuthority[] | undefined {
+  const list = readList(r, slot, path, readOmsAuthority);
+  const seen = new Set<string>();
+  list?.forEach((a, i) => {
+    if (seen.has(a.name)) fail(r, slot, `${path}[${i}].name`, `duplicate authority name "${a.name}"`);
+    seen.add(a.name);
+  });
+  return list;
+}
+
 const POLICY_FIELDS: Fields<Policy> = {
   apiVersion: constant(POLICY_API_VERSION),
   kind: constant(POLICY_KIND),
@@ -435,6 +492,11 @@ const POLICY_FIELDS: Fields<Policy> = {
   rules: field(rules, (pol, v) => (pol.rules = v), {
     description: 'Tried in order; the first match decides. Default: one rule named default.',
   }),
+  omsAuthorities: field(
+    { read: readOmsAuthorities, schema: { type: 'array', items: ref('omsAuthority') } },
+    (pol, v) => (pol.omsAuthorities = v),
+    { description: 'Who may sign OMS (model_signing) bundles; rules trust them by name in keys.trusted.', default: [] },
+  ),
 };
 
 /** Field names per section, for docs/policy.schema.json's drift test. */
@@ -446,9 +508,11 @@ export const POLICY_FIELD_NAMES = {
   keys: Object.keys(KEYS_FIELDS),
   approvals: Object.keys(APPROVALS_FIELDS),
   requiredLabel: Object.keys(LABEL_FIELDS),
+  oms: Object.keys(OMS_RULE_FIELDS),
+  omsAuthority: Object.keys(OMS_AUTHORITY_FIELDS),
 } as const;
 
-type SectionName = 'breakGlass' | 'match' | 'keys' | 'approvals' | 'requiredLabel' | 'rule';
+type SectionName = 'breakGlass' | 'match' | 'keys' | 'approvals' | 'requiredLabel' | 'rule' | 'oms' | 'omsAuthority';
 
 function properties<T>(fields: Fields<T>): Record<string, JsonSchema> {
   return Object.fromEntries(Object.entries(fields).map(([name, f]) => [name, f.schema]));
@@ -474,6 +538,8 @@ export function policyJsonSchema(): JsonSchema {
     approvals: objectSchema(properties(APPROVALS_FIELDS)),
     requiredLabel: objectSchema(properties(LABEL_FIELDS), { required: ['name'] }),
     rule: objectSchema(properties(RULE_FIELDS), { required: ['name'] }),
+    oms: objectSchema(properties(OMS_RULE_FIELDS)),
+    omsAuthority: objectSchema(properties(OMS_AUTHORITY_FIELDS), { required: ['name', 'method'] }),
     groupName: VALUE_DEFS.groupName,
   } satisfies Record<SectionName | keyof typeof VALUE_DEFS, JsonSchema>);
 }

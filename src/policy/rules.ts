@@ -50,6 +50,11 @@ export const CODES = {
   sourceNotAllowed: 'source-not-allowed',
   classificationAccessDenied: 'classification-access-denied',
   explainabilityMissing: 'explainability-report-missing',
+  /** The rule needs a signed fact (scan, source, approvers, report) that the model's format cannot carry (OMS). */
+  claimUnavailable: 'claim-unavailable',
+  omsMethodNotAllowed: 'oms-method-not-allowed',
+  omsSymlinksAllowed: 'oms-symlinks-allowed',
+  omsIgnorePathNotAllowed: 'oms-ignore-path-not-allowed',
 } as const;
 
 const APPROVED_BY = ANNOTATIONS.approvedBy;
@@ -111,6 +116,30 @@ export const checkV1Allowed: Check = (rule, { models }) =>
           ),
         );
 
+// ---- OMS statement limits: what the signed serialization may say
+
+function omsProblems(rule: Rule, m: VerifiedModel): Problem[] {
+  const oms = m.oms;
+  if (oms === undefined) return [];
+  const out: Problem[] = [];
+  if (!rule.oms.methods.includes(oms.method))
+    out.push(modelProblem(CODES.omsMethodNotAllowed, m,
+      `model ${m.name}: signed with the OMS ${oms.method} method, which rule "${rule.name}" does not accept (oms.methods: ${rule.oms.methods.join(', ') || 'none'})`,
+    ));
+  if (oms.allowSymlinks)
+    out.push(modelProblem(CODES.omsSymlinksAllowed, m,
+      `model ${m.name}: its OMS bundle was signed with allow_symlinks: true (a link can point outside the model): re-sign without --allow_symlinks`,
+    ));
+  const extra = oms.ignorePaths.filter((p) => !rule.oms.ignorePaths.includes(p));
+  if (extra.length > 0)
+    out.push(modelProblem(CODES.omsIgnorePathNotAllowed, m,
+      `model ${m.name}: its OMS bundle leaves ${extra.slice(0, 5).map((p) => JSON.stringify(p)).join(', ')} unsigned (ignore_paths), which rule "${rule.name}" does not allow (oms.ignorePaths): re-sign without --ignore-paths, or add the path to the rule`,
+    ));
+  return out;
+}
+
+export const checkOms: Check = (rule, { models }) => models.flatMap((m) => omsProblems(rule, m));
+
 // ---- time
 
 function badTimestamp(m: VerifiedModel, field: string, value: string): Problem {
@@ -119,7 +148,18 @@ function badTimestamp(m: VerifiedModel, field: string, value: string): Problem {
   );
 }
 
+/** A model without a signing time (an OMS key-method bundle): only a maxAge needs one. */
+function unknownAgeProblems(rule: Rule, m: VerifiedModel): Problem[] {
+  if (rule.maxAgeSeconds === 0) return [];
+  return [
+    modelProblem(CODES.ageUnsigned, m,
+      `model ${m.name}: its ${m.format === 'oms' ? `OMS ${m.oms?.method ?? ''}-method bundle` : 'manifest'} carries no signing time, so rule "${rule.name}" cannot enforce its maxAge: sign with the certificate method (whose certificate dates the signature) or drop maxAge for this rule`,
+    ),
+  ];
+}
+
 function ageProblems(rule: Rule, m: VerifiedModel, now: number): Problem[] {
+  if (m.signedAt === undefined) return unknownAgeProblems(rule, m);
   const signed = parseTimestamp(m.signedAt, false);
   if (signed === undefined) {
     return [badTimestamp(m, 'signedAt', m.signedAt)];
@@ -214,6 +254,19 @@ function unpinnedFiles(models: VerifiedModel[], counted: VerifyStep[], path: str
   );
 }
 
+/** OMS shards pin byte ranges, which `modelgate verify <file> --sha256` cannot check: never a silent pass. */
+function unpinnableShards(models: VerifiedModel[], path: string): Problem[] {
+  return models
+    .filter((m) => m.oms?.serialization === 'shards')
+    .map((m) =>
+      problem(
+        CODES.verifyInitNotPinned,
+        path,
+        `model ${m.name}: its OMS bundle signs shards, which the modelgate verify init container cannot re-check: sign it with the files serialization (model_signing's default)`,
+      ),
+    );
+}
+
 export const checkVerifyInit: Check = (rule, { models, workload }) => {
   if (!rule.requireVerifyInit || models.length === 0) return [];
   const specPath = `${workload.templatePath === '' ? '' : `${workload.templatePath}.`}spec`;
@@ -224,7 +277,8 @@ export const checkVerifyInit: Check = (rule, { models, workload }) => {
     .flatMap((s) => whyNotCounted(rule, s))
     .map((p) => ({ ...p, message: `model ${names}: ${p.message}` }));
   if (counted.length === 0) return uncounted.length > 0 ? uncounted : [missingStep(rule, names, specPath)];
-  const unpinned = unpinnedFiles(models, counted, counted[0]?.path ?? `${specPath}.initContainers`);
+  const at = counted[0]?.path ?? `${specPath}.initContainers`;
+  const unpinned = [...unpinnedFiles(models, counted, at), ...unpinnableShards(models, at)];
   const volumes = modelVolumeProblems(workload.podSpec, specPath, counted, {
     shared: rule.sharedModelVolumes,
   });
@@ -326,8 +380,16 @@ export const checkLabels: Check = (rule, ctx) => [
 
 // ---- pipeline facts: scan, approvals, requester, source
 
-function scanProblem(m: VerifiedModel): Problem | undefined {
+/** A rule that needs a signed pipeline fact an OMS bundle cannot carry: said, never guessed. */
+function claimUnavailable(rule: Rule, m: VerifiedModel, fact: string, setting: string): Problem {
+  return modelProblem(CODES.claimUnavailable, m,
+    `model ${m.name}: rule "${rule.name}" (${setting}) needs a signed ${fact}, which an OMS bundle does not carry: sign a modelgate v2 manifest with that claim, or use a rule without ${setting} for OMS models`,
+  );
+}
+
+function scanProblem(rule: Rule, m: VerifiedModel): Problem | undefined {
   if (m.claims.scan === 'passed') return undefined;
+  if (m.format === 'oms') return claimUnavailable(rule, m, 'scan result', 'requireScanPassed');
   const why =
     m.format === 'v1'
       ? 'a v1 manifest carries no signed scan result: sign a v2 manifest with claims.scan "passed"'
@@ -338,7 +400,7 @@ function scanProblem(m: VerifiedModel): Problem | undefined {
 }
 
 export const checkScan: Check = (rule, { models }) =>
-  rule.requireScanPassed ? models.flatMap((m) => scanProblem(m) ?? []) : [];
+  rule.requireScanPassed ? models.flatMap((m) => scanProblem(rule, m) ?? []) : [];
 
 interface Approvals {
   names: string[];
@@ -368,6 +430,8 @@ export const checkApprovals: Check = (rule, { models, workload, user }) => {
     const approvals = approvalsOf(rule, m, workload);
     const count = countApprovals(rule, approvals.names, user);
     if (count >= min) return [];
+    if (m.format === 'oms' && approvals.from === 'nowhere')
+      return [claimUnavailable(rule, m, 'list of approvers', 'approvals.min with allowAnnotation: false')];
     const own = rule.approvals.forbidRequester ? `, the requester's own approval does not count` : '';
     return [
       modelProblem(CODES.approvalsInsufficient, m,
@@ -394,6 +458,7 @@ export const checkSource: Check = (rule, { models }) => {
   return models.flatMap((m) => {
     if (m.source !== undefined && rule.allowedSources.some((prefix) => m.source?.startsWith(prefix)))
       return [];
+    if (m.format === 'oms') return [claimUnavailable(rule, m, 'model source', 'allowedSources')];
     const what =
       m.source === undefined
         ? `a ${m.format} manifest carries no signed source`
@@ -432,6 +497,8 @@ export const checkExplainability: Check = (rule, { models, workload }) => {
     const customerFacing = labelled || m.claims.customerFacing === true;
     const report = m.claims.explainabilityReport;
     if (!customerFacing || (typeof report === 'string' && report !== '')) return [];
+    if (m.format === 'oms')
+      return [claimUnavailable(rule, m, 'explainability report', 'requireExplainabilityWhenCustomerFacing')];
     return [
       modelProblem(CODES.explainabilityMissing, m,
         `model ${m.name}: customer-facing but its manifest has no signed claims.explainabilityReport: attach the report and re-sign`,
@@ -444,6 +511,7 @@ export const checkExplainability: Check = (rule, { models, workload }) => {
 export const CHECKS: readonly Check[] = [
   checkKeys,
   checkV1Allowed,
+  checkOms,
   checkAge,
   checkVerifyInit,
   checkLabels,

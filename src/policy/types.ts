@@ -1,4 +1,5 @@
 /** The policy an operator writes (YAML, see docs/policy.md), after validation and defaults. */
+import type { OmsAuthority, OmsMethod } from '../oms/types.js';
 
 export type Mode = 'enforce' | 'warn' | 'audit';
 
@@ -56,6 +57,13 @@ export interface Rule {
   /** classification value -> groups that may deploy it; absent = anyone. */
   classificationAccess: Record<string, string[]>;
   requireExplainabilityWhenCustomerFacing: boolean;
+  /** What a verified OMS bundle's signed statement may say (docs/policy.md "OMS bundles"). */
+  oms: {
+    /** Signing methods accepted. */
+    methods: OmsMethod[];
+    /** Paths a bundle may leave unsigned (its ignore_paths), exactly; any other is refused. */
+    ignorePaths: string[];
+  };
 }
 
 export interface Policy {
@@ -67,6 +75,8 @@ export interface Policy {
   controllers: string[];
   breakGlass: { group: string; annotation: string } | undefined;
   rules: Rule[];
+  /** Who may sign OMS (model_signing) bundles; a rule trusts them by name in keys.trusted. */
+  omsAuthorities: OmsAuthority[];
   /** Where it came from, for messages. */
   source: string;
 }
