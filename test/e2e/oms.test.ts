@@ -1,0 +1,73 @@
+/**
+ * OMS bundles through the real API server: a model signed by model_signing 1.1.1 (key method),
+ * its bundle carried as-is in a ConfigMap (modelgate.dev/manifest-configmap: name/model.sig), a
+ * `modelgate serve` of its own whose policy trusts the signer's public key (omsAuthorities). The
+ * Deployment is admitted; the same Deployment pointing at a tampered bundle is refused in one line.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWebhook, type Webhook } from '../harness/webhook.js';
+import { ecKey, makeModel, omsToolAvailable, signModel, tempDir, withPayload } from '../harness/oms.js';
+import { apply, configMap, ctx, deployment, expectAdmitted, expectRefused, kOk, namespace, unique } from './lib.js';
+
+const available = omsToolAvailable();
+const NS = 'oms-e2e';
+const PROBE = 'oms-probe';
+const FILES = { 'weights.bin': Buffer.alloc(4096, 3), 'config.json': '{"layers": 4}\n' };
+const sha256 = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
+
+let webhook: Webhook | undefined;
+let bundle = '';
+
+describe.skipIf(!available)('OMS (model_signing) bundles on a real API server', () => {
+  beforeAll(async () => {
+    const key = ecKey('P-256');
+    bundle = signModel(makeModel(FILES), { key: key.privatePath });
+    const work = tempDir('oms-e2e-');
+    const policyFile = path.join(work, 'policy.yaml');
+    const pem = key.publicPem.trim().split('\n').map((l) => `        ${l}`).join('\n');
+    fs.writeFileSync(
+      policyFile,
+      `apiVersion: modelgate.dev/v1\nkind: Policy\nomsAuthorities:\n  - name: ml-ci\n    method: key\n    publicKeys:\n      - |\n${pem}\nrules:\n  - name: oms\n    keys: {trusted: [ml-ci]}\n`,
+    );
+    for (const ns of [NS, PROBE]) await namespace(ns);
+    const { kubeconfig, server, caPem } = ctx();
+    webhook = await startWebhook({
+      cluster: { kubeconfig, server, caPem },
+      keys: { unused: 'not-an-oms-key' },
+      policyFile,
+      probeNamespace: PROBE,
+      only: { configName: 'modelgate-oms-e2e', namespaces: [NS, PROBE] },
+    });
+  });
+
+  afterAll(async () => {
+    await webhook?.stop();
+  });
+
+  function omsDeployment(name: string, cm: string): Record<string, unknown> {
+    const pins = Object.values(FILES).map((c) => sha256(c));
+    const d = deployment(name, NS, { annotations: { 'modelgate.dev/manifest-configmap': `${cm}/model.sig` }, pin: pins });
+    const spec = (d.spec as any).template.spec;
+    spec.initContainers[0].args = ['verify', ...Object.keys(FILES).map((f) => `/models/${f}`), ...pins.flatMap((h) => ['--sha256', h])];
+    return d;
+  }
+
+  it('admits a Deployment whose ConfigMap carries the model_signing bundle', async () => {
+    const cm = unique('oms-good');
+    await kOk(['apply', '-f', '-'], JSON.stringify(configMap(cm, NS, { 'model.sig': bundle })));
+    expectAdmitted(await apply(omsDeployment(unique('oms-ok'), cm)));
+    const log = fs.readFileSync(webhook!.logFile, 'utf8');
+    expect(log).toMatch(/"format":"oms"/);
+  });
+
+  it('refuses the same Deployment when a resource name in the bundle was changed', async () => {
+    const cm = unique('oms-bad');
+    const tampered = withPayload(bundle, (s) => { s.predicate.resources[0].name = 'evil.bin'; });
+    await kOk(['apply', '-f', '-'], JSON.stringify(configMap(cm, NS, { 'model.sig': tampered })));
+    const message = expectRefused(await apply(omsDeployment(unique('oms-no'), cm)), 'OMS bundle');
+    expect(message).toMatch(/signature matches none of the 1 public key/);
+  });
+});
