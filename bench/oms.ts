@@ -6,7 +6,7 @@
  *   node --experimental-strip-types --no-warnings --import ./test/harness/tsResolve.ts bench/oms.ts
  */
 import { join } from 'node:path';
-import { ecKey, makeModel, makePki, omsToolAvailable, signModel } from '../test/harness/oms.ts';
+import { ecKey, makeModel, makePki, omsToolAvailable, signModel } from '../test/harness/oms.js';
 
 const dist = new URL('../dist/', import.meta.url);
 const { parseManifests } = await import(new URL('manifest/parse.js', dist).href);

@@ -15,9 +15,11 @@ import type { Manifest, Problem } from '../manifest/types.js';
 import { verifyManifest } from '../manifest/verify.js';
 import { parseVerifyArgs, type VerifyValues } from '../manifest/verify-command.js';
 import type { CliIO, Command } from './types.js';
+import { verifyOms } from './verify-oms.js';
 import { UsageError } from './types.js';
 
 const HELP = `usage: modelgate verify <model> [--manifest M] (--key-file F [--key-id ID] | --keys-dir D | --sha256 HEX...)
+       modelgate verify <model> --oms-bundle B --oms-payload-sha256 HEX
 
 Re-hashes the model and checks it. Exit 0 valid, 1 invalid, 2 bad input, 130 on Ctrl-C.
 Progress (64 MiB and more) goes to stderr with rate and ETA: redrawn on a terminal; in logs
@@ -31,6 +33,11 @@ Progress (64 MiB and more) goes to stderr with rate and ETA: redrawn on a termin
   --manifest M   default: beside the model (model.onnx → model.manifest.json). With a
                  directory, the manifest's file paths are relative to that directory,
                  wherever the manifest itself is.
+  --oms-bundle B, --oms-payload-sha256 HEX
+                 an OpenSSF Model Signing (model_signing) model: B is its bundle, HEX the
+                 sha256 of the bundle's DSSE payload the webhook verified. Every file outside
+                 the signed ignore_paths must be signed, every signed file (or shard) match;
+                 symlinks and unsigned extra files are refused. No key needed.
   --json         machine-readable result on stdout; every failure is in problems[]
                  (file-missing, file-refused, sha256-mismatch, size-mismatch, or the
                  manifest's own: invalid-json, bad-signature, unknown-key, ...)
@@ -438,6 +445,8 @@ export const verify: Command = async (args, io) => {
     io.stdout.write(HELP);
     return 0;
   }
+  if (values['oms-bundle'] !== undefined || values['oms-payload-sha256'] !== undefined)
+    return verifyOms(values, models, io);
   const p = await plan(values, models);
   checkPins(p);
   if (p.report.problems.length === 0) await hashAndCompare(p, io);

@@ -111,6 +111,8 @@ export interface OmsFacts {
   ignorePaths: string[];
   allowSymlinks: boolean;
   identity?: string;
+  /** sha256 of the verified DSSE payload: what the OMS verify step pins (--oms-payload-sha256). */
+  payloadSha256: string;
   /** The resources as signed (shards included), for the verify step. */
   resources: OmsResource[];
 }

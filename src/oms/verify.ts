@@ -124,6 +124,7 @@ function modelOf(statement: OmsStatement, proof: SignerProof & { authority: stri
       hashType: ser.hashType,
       ignorePaths: ser.ignorePaths,
       allowSymlinks: ser.allowSymlinks,
+      payloadSha256: createHash('sha256').update(proof.payload).digest('hex'),
       resources,
     },
   };

@@ -248,7 +248,7 @@ function unpinnedFiles(models: VerifiedModel[], counted: VerifyStep[], path: str
         problem(
           CODES.verifyInitNotPinned,
           path,
-          `model ${m.name}: file ${f.path} (sha256 ${f.sha256}) is not pinned by the modelgate verify init container: add the file's path and --sha256 ${f.sha256} to its args`,
+          `model ${m.name}: file ${f.path} (sha256 ${f.sha256}) is not pinned by the modelgate verify init container: add the file's path and --sha256 ${f.sha256} to its args${m.oms ? `, or check the whole OMS model with verify <model dir> --oms-bundle <bundle file> --oms-payload-sha256 ${m.oms.payloadSha256}` : ''}`,
         ),
       ),
   );
@@ -262,7 +262,7 @@ function unpinnableShards(models: VerifiedModel[], path: string): Problem[] {
       problem(
         CODES.verifyInitNotPinned,
         path,
-        `model ${m.name}: its OMS bundle signs shards, which the modelgate verify init container cannot re-check: sign it with the files serialization (model_signing's default)`,
+        `model ${m.name}: its OMS bundle signs shards, which verify --sha256 cannot re-check: use the OMS form, verify <model dir> --oms-bundle <bundle file> --oms-payload-sha256 ${m.oms?.payloadSha256 ?? ''}`,
       ),
     );
 }
@@ -278,7 +278,10 @@ export const checkVerifyInit: Check = (rule, { models, workload }) => {
     .map((p) => ({ ...p, message: `model ${names}: ${p.message}` }));
   if (counted.length === 0) return uncounted.length > 0 ? uncounted : [missingStep(rule, names, specPath)];
   const at = counted[0]?.path ?? `${specPath}.initContainers`;
-  const unpinned = [...unpinnedFiles(models, counted, at), ...unpinnableShards(models, at)];
+  // An OMS model is pinned whole by the OMS form of the step (its payload's sha256); else file by file.
+  const payloads = new Set(counted.flatMap((s) => (s.oms ? [s.oms.payloadSha256] : [])));
+  const rest = models.filter((m) => m.oms === undefined || !payloads.has(m.oms.payloadSha256));
+  const unpinned = [...unpinnedFiles(rest, counted, at), ...unpinnableShards(rest, at)];
   const volumes = modelVolumeProblems(workload.podSpec, specPath, counted, {
     shared: rule.sharedModelVolumes,
   });

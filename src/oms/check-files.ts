@@ -1,0 +1,150 @@
+/**
+ * The pod-start re-check of an OMS model (`modelgate verify <model> --oms-bundle B
+ * --oms-payload-sha256 H`): the files on the volume must be exactly what the admitted, signed
+ * statement lists. Every regular file outside the signed ignore_paths must be signed (no unsigned
+ * extra file), every signed file present, no symlink anywhere (the model is read through links
+ * in each container's own filesystem), each file's (or shard's) SHA-256 equal to the signed one,
+ * and a sharded file's shards cover it exactly (appended bytes would be unsigned).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { hashFiles, type Progress } from '../manifest/hash.js';
+import type { Problem } from '../manifest/types.js';
+import type { OmsResource, OmsStatement } from './types.js';
+
+/** Directory entries walked at most: a model has thousands of files, not millions. */
+export const MAX_WALK_ENTRIES = 100_000;
+
+export interface OmsFileCheck {
+  /** Relative to the model ("." for a single-file model; shards as path:start:end). */
+  path: string;
+  ok: boolean;
+  expected?: string;
+  actual?: string;
+  code?: string;
+  problem?: string;
+}
+
+interface Found {
+  /** Relative path → absolute path, for regular files. */
+  files: Map<string, string>;
+  problems: Problem[];
+}
+
+function isIgnored(rel: string, ignore: readonly string[]): boolean {
+  return ignore.some((p) => rel === p || rel.startsWith(`${p}/`));
+}
+
+function refuse(found: Found, code: string, path: string, message: string): void {
+  found.problems.push({ code, path, message });
+}
+
+/** Every regular file under dir (relative, '/'-separated), outside the ignored paths; no links followed. */
+async function walk(dir: string, ignore: readonly string[]): Promise<Found> {
+  const found: Found = { files: new Map(), problems: [] };
+  const queue: string[] = [''];
+  let seen = 0;
+  for (let rel = queue.shift(); rel !== undefined; rel = queue.shift()) {
+    const entries = await readdir(join(dir, rel), { withFileTypes: true });
+    seen += entries.length;
+    if (seen > MAX_WALK_ENTRIES) {
+      refuse(found, 'too-many-files', dir, `holds more than ${MAX_WALK_ENTRIES} entries`);
+      return found;
+    }
+    for (const e of entries) {
+      const child = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (isIgnored(child, ignore)) continue;
+      if (e.isDirectory()) queue.push(child);
+      else if (e.isFile()) found.files.set(child, join(dir, child));
+      else if (e.isSymbolicLink()) refuse(found, 'symlink', child, 'is a symlink: the model is read through it in each container\'s own filesystem, so it is refused');
+      else refuse(found, 'file-refused', child, 'is not a regular file');
+    }
+  }
+  return found;
+}
+
+/** The files on disk, for a single-file model (resource ".") or a directory. */
+async function filesOf(model: string, statement: OmsStatement): Promise<Found> {
+  const single = statement.resources.every((r) => r.file === '.');
+  const info = await lstat(model).catch(() => undefined);
+  const found: Found = { files: new Map(), problems: [] };
+  if (info === undefined) refuse(found, 'file-missing', model, 'does not exist');
+  else if (info.isSymbolicLink()) refuse(found, 'symlink', model, 'is a symlink: pass the real path');
+  else if (single && !info.isFile()) refuse(found, 'file-refused', model, 'the bundle signs a single file, and this is not a regular file');
+  else if (!single && !info.isDirectory()) refuse(found, 'file-refused', model, 'the bundle signs a directory, and this is not one');
+  else if (single) found.files.set('.', model);
+  else return walk(model, statement.serialization.ignorePaths);
+  return found;
+}
+
+async function sha256Range(path: string, start: number, end: number): Promise<string> {
+  const hash = createHash('sha256');
+  if (end > start) for await (const chunk of createReadStream(path, { start, end: end - 1 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function check(r: OmsResource, actual: string): OmsFileCheck {
+  return actual === r.digest
+    ? { path: r.name, ok: true, expected: r.digest, actual }
+    : { path: r.name, ok: false, expected: r.digest, actual, code: 'sha256-mismatch', problem: 'sha256 mismatch' };
+}
+
+/** A sharded file's shards, in order, must cover [0, size) exactly. */
+function coverageProblem(shards: OmsResource[], size: number): string | undefined {
+  let at = 0;
+  for (const s of shards) {
+    if (s.start !== at) return `its shards do not cover bytes ${at} onwards contiguously`;
+    at = s.end ?? at;
+  }
+  return at === size ? undefined : `it has ${size} bytes, its shards cover ${at}`;
+}
+
+async function checkShards(file: string, abs: string, shards: OmsResource[]): Promise<OmsFileCheck[]> {
+  const sorted = [...shards].sort((a, b) => (a.start ?? 0) - (b.start ?? 0));
+  const size = (await lstat(abs)).size;
+  const why = coverageProblem(sorted, size);
+  if (why !== undefined) return [{ path: file, ok: false, code: 'size-mismatch', problem: why }];
+  const out: OmsFileCheck[] = [];
+  for (const s of sorted) out.push(check(s, await sha256Range(abs, s.start ?? 0, s.end ?? 0)));
+  return out;
+}
+
+/** The files on disk must be exactly the signed ones. */
+function setProblems(found: Found, byFile: Map<string, OmsResource[]>): Problem[] {
+  const problems = [...found.problems];
+  for (const rel of found.files.keys())
+    if (!byFile.has(rel))
+      problems.push({ code: 'file-unsigned', path: rel, message: 'is not in the signed statement (an unsigned extra file): remove it or sign the model again' });
+  const reported = new Set(problems.map((p) => p.path));
+  for (const rel of byFile.keys())
+    if (!found.files.has(rel) && !reported.has(rel)) problems.push({ code: 'file-missing', path: rel, message: 'is signed but missing' });
+  return problems;
+}
+
+export interface OmsModelCheck {
+  files: OmsFileCheck[];
+  problems: Problem[];
+}
+
+/** Check the model at `model` against a signed statement (already pinned by its payload hash). */
+export async function checkOmsModel(model: string, statement: OmsStatement, onProgress?: Progress): Promise<OmsModelCheck> {
+  const found = await filesOf(model, statement);
+  const byFile = new Map<string, OmsResource[]>();
+  for (const r of statement.resources) {
+    const list = byFile.get(r.file);
+    if (list) list.push(r);
+    else byFile.set(r.file, [r]);
+  }
+  const problems = setProblems(found, byFile);
+  if (problems.length > 0) return { files: [], problems };
+  const paths = [...byFile.keys()];
+  if (statement.serialization.method === 'files') {
+    const digests = await hashFiles(paths.map((p) => found.files.get(p) ?? ''), onProgress ? { onProgress } : {});
+    return { files: paths.map((p, i) => check(byFile.get(p)?.[0] as OmsResource, digests[i]?.sha256 ?? '')), problems };
+  }
+  const files: OmsFileCheck[] = [];
+  for (const p of paths) files.push(...(await checkShards(p, found.files.get(p) ?? '', byFile.get(p) ?? [])));
+  return { files, problems };
+}
