@@ -2,7 +2,8 @@
  * OMS bundles through the real API server: a model signed by model_signing 1.1.1 (key method),
  * its bundle carried as-is in a ConfigMap (modelgate.dev/manifest-configmap: name/model.sig), a
  * `modelgate serve` of its own whose policy trusts the signer's public key (omsAuthorities). The
- * Deployment is admitted; the same Deployment pointing at a tampered bundle is refused in one line.
+ * Deployment is admitted (also with the bundle in a configMap volume and the OMS verify step
+ * pinned to its payload; a wrong pin refused); pointing at a tampered bundle, refused in one line.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -61,6 +62,21 @@ describe.skipIf(!available)('OMS (model_signing) bundles on a real API server', 
     expectAdmitted(await apply(omsDeployment(unique('oms-ok'), cm)));
     const log = fs.readFileSync(webhook!.logFile, 'utf8');
     expect(log).toMatch(/"format":"oms"/);
+  });
+
+  it('admits a Deployment whose configMap volume carries the bundle, checked whole by the OMS verify step', async () => {
+    const cm = unique('oms-vol');
+    await kOk(['apply', '-f', '-'], JSON.stringify(configMap(cm, NS, { 'fraud.manifest.json': bundle })));
+    const payload = Buffer.from((JSON.parse(bundle) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload, 'base64');
+    const d = deployment(unique('oms-step'), NS, { annotations: { 'modelgate.dev/manifest-volume': 'bundle' }, pin: ['0'.repeat(64)] });
+    const spec = (d.spec as any).template.spec;
+    spec.initContainers[0].args = ['verify', '/models', '--oms-bundle', '/bundle/fraud.manifest.json', '--oms-payload-sha256', sha256(payload)];
+    spec.initContainers[0].volumeMounts.push({ name: 'bundle', mountPath: '/bundle', readOnly: true });
+    spec.volumes.push({ name: 'bundle', configMap: { name: cm } });
+    expectAdmitted(await apply(d));
+    spec.initContainers[0].args[5] = 'b'.repeat(64);
+    const message = expectRefused(await apply(d), 'model');
+    expect(message).toContain(sha256(payload));
   });
 
   it('refuses the same Deployment when a resource name in the bundle was changed', async () => {
