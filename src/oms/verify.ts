@@ -69,6 +69,8 @@ function verifyByKey(bundle: OmsBundle, authorities: OmsKeyAuthority[], pae: Buf
 function verifyByCertificate(bundle: OmsBundle, authority: OmsCertificateAuthority, pae: Buffer, now: Date): Result<SignerProof> {
   const path = verifyCertificatePath(bundle.certificates, authority, now);
   if (!path.ok) return path;
+  if (curveHash(path.value.leaf.cert.publicKey) === undefined)
+    return { ok: false, problem: { code: 'unsupported-key', path: '', message: 'the signing certificate\'s key is not an EC P-256, P-384 or P-521 key (what model_signing signs with)' } };
   if (!ecdsaValid(path.value.leaf.cert.publicKey, pae, bundle.envelope.signature))
     return { ok: false, problem: { code: 'bad-signature', path: '', message: "the signature does not match the signing certificate's key: the bundle was altered" } };
   return { ok: true, value: { payload: bundle.envelope.payload, identity: path.value.identity, signedAt: path.value.leaf.cert.validFromDate.toISOString() } };

@@ -282,7 +282,8 @@ const MATCH_FIELDS: Fields<Rule['match']> = {
 
 const KEYS_FIELDS: Fields<Rule> = {
   trusted: field(textList, (rule, v) => (rule.trustedKeys = v), {
-    description: 'Key ids this rule trusts; empty = every loaded, non-revoked key.',
+    description:
+      'Key ids (and omsAuthorities names) this rule trusts; empty = every loaded, non-revoked key and every OMS authority.',
     default: RULE.trustedKeys,
   }),
   allowV1: field(bool, (rule, v) => (rule.allowV1 = v), { default: RULE.allowV1 }),
