@@ -85,6 +85,12 @@ function leafProblem(leaf: CertFacts, now: Date): Fail | undefined {
   return undefined;
 }
 
+/** A configured CA's own pathLen still limits the intermediates below it. */
+function withinPathLen(anchor: X509Certificate, below: number): boolean {
+  const facts = certFacts(anchor.raw);
+  return typeof facts !== 'string' && (facts.pathLen === undefined || below <= facts.pathLen);
+}
+
 function intermediateOk(c: CertFacts, below: number, now: Date): boolean {
   return (
     c.ca &&
@@ -103,7 +109,7 @@ function chainToAnchor(leaf: CertFacts, pool: CertFacts[], authority: OmsCertifi
   let cur = leaf;
   for (let below = 0; below <= MAX_OMS_CERTIFICATES; below++) {
     const current = cur.cert;
-    const anchor = authority.roots.find((a) => issued(current, a));
+    const anchor = authority.roots.find((a) => issued(current, a) && withinPathLen(a, below));
     if (anchor !== undefined) {
       if (validAt(anchor, now)) return undefined;
       return { code: 'certificate-expired', message: `the trusted CA "${anchor.subject.split('\n').join(', ')}" of authority "${authority.name}" is not valid now` };

@@ -65,6 +65,10 @@ export interface Pki {
 
 export interface LeafOptions {
   name?: string;
+  /** Extra extension lines for the leaf (openssl x509v3 config syntax). */
+  extra?: string[];
+  /** Issue it under this CA (name of its .pem/.key in the PKI dir) instead of the intermediate. */
+  issuer?: string;
   san?: string;
   ca?: boolean;
   keyUsage?: string;
@@ -96,9 +100,11 @@ export function makePki(dir = tempDir('oms-pki-')): Pki {
         `keyUsage=critical,${opts.keyUsage ?? 'digitalSignature'}`,
         opts.extKeyUsage === null ? '' : `extendedKeyUsage=${opts.extKeyUsage ?? 'codeSigning'}`,
         `subjectAltName=${opts.san ?? 'email:ci@example.com,URI:https://ci.example.com/pipeline'}`,
+        ...(opts.extra ?? []),
       ].filter((l) => l !== '');
+      const issuer = opts.issuer ?? 'int';
       writeFileSync(join(dir, `${name}.ext`), `${ext.join('\n')}\n`);
-      openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'int.pem', '-CAkey', 'int.key', '-CAcreateserial',
+      openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-CAcreateserial',
         '-days', String(opts.days ?? 30), '-out', `${name}.pem`, '-extfile', `${name}.ext`], dir);
       const cert = join(dir, `${name}.pem`);
       return { key: join(dir, `${name}.key`), cert, pem: readFileSync(cert, 'utf8') };

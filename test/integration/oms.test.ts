@@ -224,6 +224,22 @@ describe.skipIf(!available)('OMS bundles signed by model_signing 1.1.1', () => {
       expect(problemOf(verify(signWith(l), [pkiAuthority])).code).toBe('bad-key-usage');
     });
 
+    it('an intermediate beyond its parent\'s pathLen (0): untrusted-certificate', () => {
+      // sub: a CA issued by the intermediate, whose basicConstraints say pathlen:0 (no CA below it)
+      const sub = pki.leaf({ name: 'sub', ca: true, keyUsage: 'keyCertSign', extKeyUsage: null });
+      const l = pki.leaf({ issuer: 'sub' });
+      const b = signModel(makeModel({ 'a.bin': 'x' }), { key: l.key, cert: l.cert, chain: [sub.cert, ...chainFiles] });
+      expect(problemOf(verify(b, [pkiAuthority])).code).toBe('untrusted-certificate');
+      // the configured CA's own pathLen binds too
+      const anchoredAtInt = authority({ name: 'int', method: 'certificate', roots: [pki.intermediatePem], identities: ['ci@example.com'] });
+      expect(problemOf(verify(b, [anchoredAtInt])).code).toBe('untrusted-certificate');
+    });
+
+    it('a leaf with a critical extension modelgate does not understand: bad-certificate', () => {
+      const l = pki.leaf({ extra: ['1.3.6.1.4.1.99999.1=critical,ASN1:NULL'] });
+      expect(problemOf(verify(signWith(l), [pkiAuthority])).code).toBe('bad-certificate');
+    });
+
     it('a chain to another root: untrusted-certificate', () => {
       const other = makePki();
       const a = authority({ name: 'other', method: 'certificate', roots: [other.rootPem], identities: ['ci@example.com'] });
