@@ -248,21 +248,24 @@ function unpinnedFiles(models: VerifiedModel[], counted: VerifyStep[], path: str
         problem(
           CODES.verifyInitNotPinned,
           path,
-          `model ${m.name}: file ${f.path} (sha256 ${f.sha256}) is not pinned by the modelgate verify init container: add the file's path and --sha256 ${f.sha256} to its args${m.oms ? `, or check the whole OMS model with verify <model dir> --oms-bundle <bundle file> --oms-payload-sha256 ${m.oms.payloadSha256}` : ''}`,
+          `model ${m.name}: file ${f.path} (sha256 ${f.sha256}) is not pinned by the modelgate verify init container: add the file's path and --sha256 ${f.sha256} to its args`,
         ),
       ),
   );
 }
 
-/** OMS shards pin byte ranges, which `modelgate verify <file> --sha256` cannot check: never a silent pass. */
-function unpinnableShards(models: VerifiedModel[], path: string): Problem[] {
+/**
+ * An OMS model counts only with the OMS form of the step: per-file `--sha256` pins bind bytes, not
+ * the signed file list (no unsigned extra file beside them, no path), and cannot check shards.
+ */
+function unpinnedOms(models: VerifiedModel[], path: string): Problem[] {
   return models
-    .filter((m) => m.oms?.serialization === 'shards')
+    .filter((m) => m.oms !== undefined)
     .map((m) =>
       problem(
         CODES.verifyInitNotPinned,
         path,
-        `model ${m.name}: its OMS bundle signs shards, which verify --sha256 cannot re-check: use the OMS form, verify <model dir> --oms-bundle <bundle file> --oms-payload-sha256 ${m.oms?.payloadSha256 ?? ''}`,
+        `model ${m.name}: an OMS model is re-checked whole (every signed file or shard, no unsigned extra file) only by the OMS form of the verify step: verify <model volume mountPath> --oms-bundle <bundle file> --oms-payload-sha256 ${m.oms?.payloadSha256 ?? ''}`,
       ),
     );
 }
@@ -281,7 +284,7 @@ export const checkVerifyInit: Check = (rule, { models, workload }) => {
   // An OMS model is pinned whole by the OMS form of the step (its payload's sha256); else file by file.
   const payloads = new Set(counted.flatMap((s) => (s.oms ? [s.oms.payloadSha256] : [])));
   const rest = models.filter((m) => m.oms === undefined || !payloads.has(m.oms.payloadSha256));
-  const unpinned = [...unpinnedFiles(rest, counted, at), ...unpinnableShards(rest, at)];
+  const unpinned = [...unpinnedFiles(rest.filter((m) => m.oms === undefined), counted, at), ...unpinnedOms(rest, at)];
   const volumes = modelVolumeProblems(workload.podSpec, specPath, counted, {
     shared: rule.sharedModelVolumes,
   });

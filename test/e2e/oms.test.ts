@@ -48,11 +48,14 @@ describe.skipIf(!available)('OMS (model_signing) bundles on a real API server', 
     await webhook?.stop();
   });
 
-  function omsDeployment(name: string, cm: string): Record<string, unknown> {
-    const pins = Object.values(FILES).map((c) => sha256(c));
-    const d = deployment(name, NS, { annotations: { 'modelgate.dev/manifest-configmap': `${cm}/model.sig` }, pin: pins });
+  /** The bundle named by the ConfigMap annotation; the OMS verify step reads it from that ConfigMap, mounted. */
+  function omsDeployment(name: string, cm: string, text = bundle): Record<string, unknown> {
+    const payload = Buffer.from((JSON.parse(text) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload, 'base64');
+    const d = deployment(name, NS, { annotations: { 'modelgate.dev/manifest-configmap': `${cm}/model.sig` }, pin: ['0'.repeat(64)] });
     const spec = (d.spec as any).template.spec;
-    spec.initContainers[0].args = ['verify', ...Object.keys(FILES).map((f) => `/models/${f}`), ...pins.flatMap((h) => ['--sha256', h])];
+    spec.initContainers[0].args = ['verify', '/models', '--oms-bundle', '/bundle/model.sig', '--oms-payload-sha256', sha256(payload)];
+    spec.initContainers[0].volumeMounts.push({ name: 'bundle', mountPath: '/bundle', readOnly: true });
+    spec.volumes.push({ name: 'bundle', configMap: { name: cm } });
     return d;
   }
 
@@ -83,7 +86,7 @@ describe.skipIf(!available)('OMS (model_signing) bundles on a real API server', 
     const cm = unique('oms-bad');
     const tampered = withPayload(bundle, (s) => { s.predicate.resources[0].name = 'evil.bin'; });
     await kOk(['apply', '-f', '-'], JSON.stringify(configMap(cm, NS, { 'model.sig': tampered })));
-    const message = expectRefused(await apply(omsDeployment(unique('oms-no'), cm)), 'OMS bundle');
+    const message = expectRefused(await apply(omsDeployment(unique('oms-no'), cm, tampered)), 'OMS bundle');
     expect(message).toMatch(/signature matches none of the 1 public key/);
   });
 });

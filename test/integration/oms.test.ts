@@ -56,6 +56,9 @@ function problemOf(r: Result<VerifiedModel>): { code: string; message: string; p
 }
 
 const sha256 = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
+/** sha256 of a bundle's DSSE payload: what the OMS verify step pins. */
+const payloadSha256 = (bundle: string): string =>
+  sha256(Buffer.from((JSON.parse(bundle) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload, 'base64'));
 const FILES = { 'weights.bin': Buffer.alloc(2500, 7), 'config.json': '{"layers": 2}\n', 'tok/vocab.txt': 'a\nb\n' };
 
 describe.skipIf(!available)('OMS bundles signed by model_signing 1.1.1', () => {
@@ -288,12 +291,23 @@ ${extra}`;
       return p.policy;
     }
 
-    function workload(bundle: string, digests: string[] = Object.values(FILES).map((c) => sha256(c))): Record<string, any> {
+    /** The OMS form of the verify step, over the whole model volume, pinned to `pin` (default: the bundle's payload). */
+    function workload(bundle: string, pin = payloadSha256(bundle)): Record<string, any> {
+      const d = deployment(bundle);
+      const spec = d.spec.template.spec;
+      spec.initContainers[0].args = ['verify', '/models', '--oms-bundle', '/bundle/model.sig', '--oms-payload-sha256', pin];
+      spec.initContainers[0].volumeMounts.push({ name: 'bundle', mountPath: '/bundle', readOnly: true });
+      spec.volumes.push({ name: 'bundle', configMap: { name: 'fraud-model' } });
+      return d;
+    }
+
+    /** The per-file form (`verify FILE... --sha256 HEX...`) with every signed file's digest. */
+    function perFile(bundle: string): Record<string, any> {
       const d = deployment(bundle);
       d.spec.template.spec.initContainers[0].args = [
         'verify',
         ...Object.keys(FILES).map((f) => `/models/${f}`),
-        ...digests.flatMap((h) => ['--sha256', h]),
+        ...Object.values(FILES).flatMap((c) => ['--sha256', sha256(c)]),
       ];
       return d;
     }
@@ -318,9 +332,8 @@ ${extra}`;
       expect(d.response.status?.message).toMatch(/^modelgate: .*signature matches none/);
     });
 
-    it('denies a model whose files the verify init container does not pin', () => {
-      const real = Object.values(FILES).map((c) => sha256(c));
-      const d = decide(workload(keyBundle, ['0'.repeat(64), ...real.slice(1)]), policy());
+    it('denies a model whose payload the verify init container does not pin', () => {
+      const d = decide(workload(keyBundle, '0'.repeat(64)), policy());
       expect(d.record.reasons.map((r) => r.code)).toContain('verify-init-not-pinned');
     });
 
@@ -353,24 +366,27 @@ ${extra}`;
       const m = makeModel(FILES);
       const b = signModel(m, { key: key.privatePath, ignorePaths: [join(m, 'tok')] });
       expect(statementOf(b).predicate.serialization.ignore_paths).toContain('tok');
-      const digests = [sha256(FILES['weights.bin']), sha256(FILES['config.json']), sha256(FILES['tok/vocab.txt'])];
-      expect(decide(workload(b, digests), policy()).record.reasons.map((r) => r.code)).toContain('oms-ignore-path-not-allowed');
+      expect(decide(workload(b), policy()).record.reasons.map((r) => r.code)).toContain('oms-ignore-path-not-allowed');
       const allowed = policy('    oms: {ignorePaths: [".git", ".github", ".gitattributes", ".gitignore", "tok"]}');
-      expect(decide(workload(b, digests), allowed).record.reasons.map((r) => r.code)).not.toContain('oms-ignore-path-not-allowed');
+      expect(decide(workload(b), allowed).record.reasons.map((r) => r.code)).not.toContain('oms-ignore-path-not-allowed');
     });
 
     it('a bundle signed with --allow_symlinks: oms-symlinks-allowed', () => {
       const m = makeModel({ 'a.bin': 'x' });
       symlinkSync(join(m, 'a.bin'), join(m, 'link.bin'));
       const b = signModel(m, { key: key.privatePath, allowSymlinks: true });
-      const d = decide(workload(b, [sha256('x')]), policy('    requireVerifyInit: false'));
+      const d = decide(workload(b), policy('    requireVerifyInit: false'));
       expect(d.record.reasons.map((r) => r.code)).toEqual(['oms-symlinks-allowed']);
     });
 
-    it('a sharded bundle under requireVerifyInit: verify-init-not-pinned (the verify step cannot re-check shards)', () => {
-      const b = signModel(makeModel(FILES), { key: key.privatePath, shardSize: 1000 });
-      const d = decide(workload(b), policy());
+    it.each([
+      ['files', undefined],
+      ['shards', 1000],
+    ])('an OMS model (%s) pinned file by file with --sha256: verify-init-not-pinned (only the OMS form checks the signed list)', (_, shardSize) => {
+      const b = signModel(makeModel(FILES), { key: key.privatePath, ...(shardSize ? { shardSize } : {}) });
+      const d = decide(perFile(b), policy());
       expect(d.record.reasons.map((r) => r.code)).toEqual(['verify-init-not-pinned']);
+      expect(d.response.status?.message).toContain(`--oms-payload-sha256 ${payloadSha256(b)}`);
     });
   });
 });
