@@ -2,14 +2,15 @@
  * The pod-start re-check of an OMS model (`modelgate verify <model> --oms-bundle B
  * --oms-payload-sha256 H`): the files on the volume must be exactly what the admitted, signed
  * statement lists. Every regular file outside the signed ignore_paths must be signed (no unsigned
- * extra file), every signed file present, no symlink anywhere (the model is read through links
- * in each container's own filesystem), each file's (or shard's) SHA-256 equal to the signed one,
+ * extra file), every signed file present, no symlink anywhere, the model path's own components
+ * included (the model is read through links in each container's own filesystem), a single-file
+ * model alone in the directory given (the volume's mountPath), each file's (or shard's) SHA-256 equal to the signed one,
  * and a sharded file's shards cover it exactly (appended bytes would be unsigned).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, readdir, realpath } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { hashFiles, type Progress } from '../manifest/hash.js';
 import type { Problem } from '../manifest/types.js';
 import type { OmsResource, OmsStatement } from './types.js';
@@ -65,17 +66,37 @@ async function walk(dir: string, ignore: readonly string[]): Promise<Found> {
   return found;
 }
 
+/**
+ * A single-file model checked as a directory (the init container passes the model volume's
+ * mountPath): the directory must hold that one regular file and nothing else outside ignore_paths.
+ */
+async function singleIn(dir: string, statement: OmsStatement): Promise<Found> {
+  const found = await walk(dir, statement.serialization.ignorePaths);
+  const [first, ...more] = [...found.files];
+  for (const [rel] of more) refuse(found, 'file-unsigned', rel, 'the bundle signs a single file, and this directory holds more than one: remove the others');
+  found.files = new Map(first !== undefined && more.length === 0 ? [['.', first[1]]] : []);
+  return found;
+}
+
+/** Why `model` is not its own real path (a symlink on the way), or undefined. */
+async function reachedThroughLink(model: string): Promise<string | undefined> {
+  const real = await realpath(model).catch(() => undefined);
+  return real === undefined || real === resolve(model) ? undefined : real;
+}
+
 /** The files on disk, for a single-file model (resource ".") or a directory. */
 async function filesOf(model: string, statement: OmsStatement): Promise<Found> {
   const single = statement.resources.every((r) => r.file === '.');
   const info = await lstat(model).catch(() => undefined);
   const found: Found = { files: new Map(), problems: [] };
+  // Each container resolves links in its own filesystem: the step must read the path itself.
+  const real = info === undefined ? undefined : await reachedThroughLink(model);
   if (info === undefined) refuse(found, 'file-missing', model, 'does not exist');
-  else if (info.isSymbolicLink()) refuse(found, 'symlink', model, 'is a symlink: pass the real path');
-  else if (single && !info.isFile()) refuse(found, 'file-refused', model, 'the bundle signs a single file, and this is not a regular file');
-  else if (!single && !info.isDirectory()) refuse(found, 'file-refused', model, 'the bundle signs a directory, and this is not one');
-  else if (single) found.files.set('.', model);
-  else return walk(model, statement.serialization.ignorePaths);
+  else if (info.isSymbolicLink() || real !== undefined) refuse(found, 'symlink', model, `is reached through a symlink${real === undefined ? '' : ` (to ${real})`}: pass the real path`);
+  else if (info.isDirectory()) return single ? singleIn(model, statement) : walk(model, statement.serialization.ignorePaths);
+  else if (!single) refuse(found, 'file-refused', model, 'the bundle signs a directory, and this is not one');
+  else if (info.isFile()) found.files.set('.', model);
+  else refuse(found, 'file-refused', model, 'the bundle signs a single file, and this is not a regular file');
   return found;
 }
 
@@ -137,7 +158,8 @@ export async function checkOmsModel(model: string, statement: OmsStatement, onPr
     if (list) list.push(r);
     else byFile.set(r.file, [r]);
   }
-  const problems = setProblems(found, byFile);
+  // Nothing readable (the path refused, or a single file among others): those problems say why.
+  const problems = found.files.size === 0 && found.problems.length > 0 ? found.problems : setProblems(found, byFile);
   if (problems.length > 0) return { files: [], problems };
   const paths = [...byFile.keys()];
   if (statement.serialization.method === 'files') {

@@ -23,8 +23,9 @@ export interface VerifyStep {
   /** The volumes those files lie in: its model volumes. */
   volumes: string[];
   /**
-   * The OMS form (`verify MODEL --oms-bundle B --oms-payload-sha256 H`): the model path, the bundle
-   * and the pinned payload hash. `files` is then empty: the bundle's signed list is what it checks.
+   * The OMS form (`verify MODEL --oms-bundle B --oms-payload-sha256 H`): the model path (the model
+   * volume's mountPath: it checks the volume whole), the bundle and the pinned payload hash.
+   * `files` is then empty: the bundle's signed list is what it checks.
    */
   oms?: { model: string; bundle: string; payloadSha256: string };
   /** Why it is not an exact, inert verify step; empty when it counts. */
@@ -101,10 +102,22 @@ function readStep(c: Obj, index: number, path: string, volumes: Map<string, Obj>
   if (files) placeFiles(step, files, { mounts: asArray(c.volumeMounts), volumes, fail });
   if (step.problems.length === 0) checkMountLayout(asArray(c.volumeMounts), files ?? [], path, fail);
   if (argv && 'oms' in argv) {
+    if (step.problems.length === 0) wholeVolume(argv.oms.model, asArray(c.volumeMounts), `${path}.args`, fail);
     step.oms = argv.oms;
     step.files = [];
   }
   return step;
+}
+
+/**
+ * The OMS step checks a whole volume: MODEL must be the model volume's mountPath, so nothing it
+ * did not check (another model directory, a file beside the signed one) can lie in that volume
+ * for a serving container to load instead. A single-file model is that volume's one file.
+ */
+function wholeVolume(model: string, mounts: unknown[], path: string, fail: (field: string, why: string) => void): void {
+  const mountPath = asString(mountOf(`${model}/.`, mounts)?.mount.mountPath);
+  if (mountPath !== undefined && cleanPath(mountPath) !== model)
+    fail(path, `the OMS step checks the model volume whole: pass its mountPath ${cleanPath(mountPath)} as MODEL, not ${model}, and keep only the model in that volume`);
 }
 
 /** A mount path as the runtime resolves it: normalised, no trailing slash. */
