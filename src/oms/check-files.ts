@@ -1,11 +1,12 @@
 /**
  * The pod-start re-check of an OMS model (`modelgate verify <model> --oms-bundle B
  * --oms-payload-sha256 H`): the files on the volume must be exactly what the admitted, signed
- * statement lists. Every regular file outside the signed ignore_paths must be signed (no unsigned
- * extra file), every signed file present, no symlink anywhere, the model path's own components
- * included (the model is read through links in each container's own filesystem), a single-file
- * model alone in the directory given (the volume's mountPath), each file's (or shard's) SHA-256 equal to the signed one,
- * and a sharded file's shards cover it exactly (appended bytes would be unsigned).
+ * statement lists. Every regular file must be signed (no unsigned extra file, none under the
+ * signed ignore_paths either: the volume holds only signed bytes), every signed file present, no
+ * symlink anywhere, the model path's own components included (the model is read through links in
+ * each container's own filesystem), a single-file model alone in the directory given (the
+ * volume's mountPath), each file's (or shard's) SHA-256 equal to the signed one, and a sharded
+ * file's shards cover it exactly (appended bytes would be unsigned).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -42,7 +43,10 @@ function refuse(found: Found, code: string, path: string, message: string): void
   found.problems.push({ code, path, message });
 }
 
-/** Every regular file under dir (relative, '/'-separated), outside the ignored paths; no links followed. */
+/**
+ * Every regular file under dir (relative, '/'-separated); no links followed. What the signature
+ * ignores (its ignore_paths) is unsigned, so it may not be in the checked volume at all.
+ */
 async function walk(dir: string, ignore: readonly string[]): Promise<Found> {
   const found: Found = { files: new Map(), problems: [] };
   const queue: string[] = [''];
@@ -56,7 +60,10 @@ async function walk(dir: string, ignore: readonly string[]): Promise<Found> {
     }
     for (const e of entries) {
       const child = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (isIgnored(child, ignore)) continue;
+      if (isIgnored(child, ignore)) {
+        refuse(found, 'file-unsigned', child, 'lies under a signed ignore path: the bundle does not sign it, and a server could load it from the model volume: leave it out of the volume');
+        continue;
+      }
       if (e.isDirectory()) queue.push(child);
       else if (e.isFile()) found.files.set(child, join(dir, child));
       else if (e.isSymbolicLink()) refuse(found, 'symlink', child, 'is a symlink: the model is read through it in each container\'s own filesystem, so it is refused');
@@ -68,7 +75,7 @@ async function walk(dir: string, ignore: readonly string[]): Promise<Found> {
 
 /**
  * A single-file model checked as a directory (the init container passes the model volume's
- * mountPath): the directory must hold that one regular file and nothing else outside ignore_paths.
+ * mountPath): the directory must hold that one regular file and nothing else.
  */
 async function singleIn(dir: string, statement: OmsStatement): Promise<Found> {
   const found = await walk(dir, statement.serialization.ignorePaths);

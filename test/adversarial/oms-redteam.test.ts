@@ -174,6 +174,15 @@ describe('verify step CLI: what it checks must be the path itself', () => {
     expect(problemCodes(r.out)).toEqual(['symlink']);
   });
 
+  it('a second model hidden under a signed ignore path (.git/) of the checked volume (passed)', async () => {
+    // model_signing ignores .git by default and the rule allows it; the server's args can name
+    // /models/.git/evil/model.safetensors as easily as /models/model.safetensors.
+    const model = makeModel({ ...FILES, '.git/evil/model.safetensors': 'tampered weights' });
+    const r = await verifyCli(model, bundlePath, s.pin);
+    expect(r.code, r.out).toBe(1);
+    expect(problemCodes(r.out)).toEqual(['file-unsigned']);
+  });
+
   it('a single-file model checked as the whole volume (its mount directory): exactly that one file', async () => {
     const one = signedModel({ 'm.onnx': 'onnx bytes' }, true);
     const dir = makeModel({ 'm.onnx': 'onnx bytes' });

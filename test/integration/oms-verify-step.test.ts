@@ -61,11 +61,15 @@ describe.skipIf(!available)('the OMS verify step (model_signing 1.1.1 bundles)',
       expect((await verifyCli(file, bundlePath, payloadSha(b))).code).toBe(0);
     });
 
-    it('ignores what the signature ignores (.git), and nothing else', async () => {
+    it('refuses content under a signed ignore path (.git): unsigned bytes a server could load', async () => {
       const s = signed(key);
       mkdirSync(join(s.model, '.git'));
       writeFileSync(join(s.model, '.git', 'HEAD'), 'ref');
-      expect((await verifyCli(s.model, s.bundlePath, s.pin)).code).toBe(0);
+      const r = await verifyCli(s.model, s.bundlePath, s.pin);
+      expect(r.code).toBe(1);
+      expect((JSON.parse(r.out) as { problems: { code: string; path: string }[] }).problems).toEqual([
+        expect.objectContaining({ code: 'file-unsigned', path: '.git' }),
+      ]);
     });
 
     it.each<[string, (model: string) => void, string]>([
