@@ -115,8 +115,13 @@ function verifyV2(m: ManifestV2, keyring: Keyring, opts: VerifyOptions): Result<
 
 /** Check a manifest's signature against the keys policy allows. Pure; never throws on bad input. */
 export function verifyManifest(manifest: Manifest, keyring: Keyring, opts: VerifyOptions): Result<VerifiedModel> {
-  if (manifest.format === 'v1') return verifyV1(manifest.body, keyring, opts);
-  if (manifest.format === 'v2') return verifyV2(manifest.body, keyring, opts);
+  if (manifest.format !== 'oms') {
+    const r = manifest.format === 'v1' ? verifyV1(manifest.body, keyring, opts) : verifyV2(manifest.body, keyring, opts);
+    // Rules trust keys and OMS authorities by one name: a keyring key may not stand in for an authority.
+    if (r.ok && opts.oms?.authorities.some((a) => a.name === r.value.keyId))
+      return fail('ambiguous-key-id', opts.origin, `key "${r.value.keyId}" is also the name of an OMS authority (omsAuthorities), so a rule trusting it would trust both: rename the key or the authority`);
+    return r;
+  }
   // OMS bundles are signed by the policy's trust authorities (omsAuthorities), not by keyring keys.
   const { oms } = opts;
   if (oms === undefined) return fail('no-authority', opts.origin, 'an OMS bundle is verified against the policy\'s omsAuthorities, and none were given');

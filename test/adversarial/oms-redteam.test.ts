@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { admissionRequest, deployment, type Obj } from '../fixtures/objects.js';
 import { runCli } from '../fixtures/cli.js';
+import { vectors } from '../fixtures/vectors.js';
 import { makeModel, makePki, tempDir, type Pki } from '../harness/oms.js';
 import { decideAdmission } from '../../src/decision/decide.js';
 import { planAdmission } from '../../src/decision/plan.js';
@@ -68,9 +69,9 @@ function signedModel(files: Record<string, string | Buffer>, single = false) {
 
 const FILES = { 'model.safetensors': Buffer.alloc(3000, 7), 'config.json': '{"layers": 2}\n' };
 
-function policyOf(yaml = ''): Policy {
+function policyOf(yaml = '', authority = 'ml-ci'): Policy {
   const pem = PUBLIC_PEM.trim().split('\n').map((l) => `        ${l}`).join('\n');
-  const p = parsePolicy(`apiVersion: modelgate.dev/v1\nkind: Policy\n${yaml}omsAuthorities:\n  - name: ml-ci\n    method: key\n    publicKeys:\n      - |\n${pem}\n`, 'redteam');
+  const p = parsePolicy(`apiVersion: modelgate.dev/v1\nkind: Policy\n${yaml}omsAuthorities:\n  - name: ${authority}\n    method: key\n    publicKeys:\n      - |\n${pem}\n`, 'redteam');
   if (!p.ok) throw new Error(JSON.stringify(p.errors));
   return p.policy;
 }
@@ -203,6 +204,18 @@ describe('trust: authorities, key ids and revocation', () => {
     const d = decide(workload(s.bundle, ['verify', '/models', '--oms-bundle', '/bundle/model.sig', '--oms-payload-sha256', s.pin]), policy);
     expect(d.response.allowed).toBe(false);
     expect(codes(d)).toContain('key-revoked');
+  });
+
+  it('a keyring key named like an OMS authority vouches for nothing (was admitted as that authority)', () => {
+    // A rule trusting "release" (the OMS authority) also trusted any manifest signed by a loaded
+    // HMAC key of that name (say, a key kept during a migration, or a team's own).
+    const policy = policyOf('rules:\n  - name: prod\n    keys: {trusted: [release]}\n', 'release');
+    const keyring = new MemoryKeyring([['release', Buffer.from(vectors.key)]]);
+    const d = decide(deployment(vectors.manifestText), policy, keyring);
+    expect(d.response.allowed).toBe(false);
+    expect(codes(d)).toContain('ambiguous-key-id');
+    const alone = decide(deployment(vectors.manifestText), policyOf('', 'other'), new MemoryKeyring([['release', Buffer.from(vectors.key)]]));
+    expect(alone.response.allowed, alone.response.status?.message).toBe(true);
   });
 
   it('a bundle signed by a key no authority holds, with the hint of the trusted key: bad-signature', () => {
