@@ -9,7 +9,7 @@
  * file's shards cover it exactly (appended bytes would be unsigned).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Dirent } from 'node:fs';
 import { lstat, readdir, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hashFiles, type Progress } from '../manifest/hash.js';
@@ -43,6 +43,20 @@ function refuse(found: Found, code: string, path: string, message: string): void
   found.problems.push({ code, path, message });
 }
 
+type Entry = { kind: 'file' | 'dir' } | { kind: 'refused'; code: string; message: string };
+
+/** What one directory entry is to the check: a file to hash, a directory to walk, or refused. */
+function entryKind(e: Dirent<Buffer>, child: string, ignore: readonly string[]): Entry {
+  if (!Buffer.from(e.name.toString('utf8'), 'utf8').equals(e.name))
+    return { kind: 'refused', code: 'file-refused', message: 'its name is not UTF-8, so no signed name is it' };
+  if (isIgnored(child, ignore))
+    return { kind: 'refused', code: 'file-unsigned', message: 'lies under a signed ignore path: the bundle does not sign it, and a server could load it from the model volume: leave it out of the volume' };
+  if (e.isDirectory()) return { kind: 'dir' };
+  if (e.isFile()) return { kind: 'file' };
+  if (e.isSymbolicLink()) return { kind: 'refused', code: 'symlink', message: 'is a symlink: the model is read through it in each container\'s own filesystem, so it is refused' };
+  return { kind: 'refused', code: 'file-refused', message: 'is not a regular file' };
+}
+
 /**
  * Every regular file under dir (relative, '/'-separated); no links followed. What the signature
  * ignores (its ignore_paths) is unsigned, so it may not be in the checked volume at all.
@@ -52,22 +66,20 @@ async function walk(dir: string, ignore: readonly string[]): Promise<Found> {
   const queue: string[] = [''];
   let seen = 0;
   for (let rel = queue.shift(); rel !== undefined; rel = queue.shift()) {
-    const entries = await readdir(join(dir, rel), { withFileTypes: true });
+    // Names as bytes: a name that is not UTF-8 would decode lossily and name another path.
+    const entries = await readdir(join(dir, rel), { withFileTypes: true, encoding: 'buffer' });
     seen += entries.length;
     if (seen > MAX_WALK_ENTRIES) {
       refuse(found, 'too-many-files', dir, `holds more than ${MAX_WALK_ENTRIES} entries`);
       return found;
     }
     for (const e of entries) {
-      const child = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (isIgnored(child, ignore)) {
-        refuse(found, 'file-unsigned', child, 'lies under a signed ignore path: the bundle does not sign it, and a server could load it from the model volume: leave it out of the volume');
-        continue;
-      }
-      if (e.isDirectory()) queue.push(child);
-      else if (e.isFile()) found.files.set(child, join(dir, child));
-      else if (e.isSymbolicLink()) refuse(found, 'symlink', child, 'is a symlink: the model is read through it in each container\'s own filesystem, so it is refused');
-      else refuse(found, 'file-refused', child, 'is not a regular file');
+      const name = e.name.toString('utf8');
+      const child = rel === '' ? name : `${rel}/${name}`;
+      const kind = entryKind(e, child, ignore);
+      if (kind.kind === 'refused') refuse(found, kind.code, child, kind.message);
+      else if (kind.kind === 'dir') queue.push(child);
+      else found.files.set(child, join(dir, child));
     }
   }
   return found;

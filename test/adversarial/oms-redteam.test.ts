@@ -8,6 +8,7 @@
  * the openssl CLI (test/harness/oms.ts), so everything here runs without the model_signing venv.
  */
 import { createHash, createPrivateKey, generateKeyPairSync, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -340,5 +341,22 @@ describe('certificate chain tricks with a leaf the CA really issued to the attac
     const leaf = pki.leaf({ san: 'email:release@example.com', days: 1 });
     const later = new Date(Date.now() + 2 * 86_400_000);
     expect(verifyAt(certBundle(leaf, [leaf.pem, pki.intermediatePem]), later)).toMatchObject({ ok: false, problem: { code: 'certificate-expired' } });
+  });
+});
+
+describe('hostile file names on the volume: a clean refusal, never a crash or a pass', () => {
+  it.each<[string, (model: string) => void]>([
+    ['a directory whose name is not UTF-8', (m) => { mkdirSync(Buffer.concat([Buffer.from(`${m}/`), Buffer.from([0xff])])); writeFileSync(Buffer.concat([Buffer.from(`${m}/`), Buffer.from([0xff, 0x2f, 0x61])]), 'x'); }],
+    ['a file whose name is not UTF-8', (m) => writeFileSync(Buffer.concat([Buffer.from(`${m}/`), Buffer.from([0xfe])]), 'x')],
+    ['a FIFO', (m) => execFileSync('mkfifo', [join(m, 'pipe')])],
+  ])('%s', async (_, add) => {
+    const s = signedModel(FILES);
+    const bundle = join(tempDir(), 'model.sig');
+    writeFileSync(bundle, s.bundle);
+    const model = makeModel(FILES);
+    add(model);
+    const r = await verifyCli(model, bundle, s.pin);
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(JSON.parse(r.out)).toMatchObject({ valid: false });
   });
 });
