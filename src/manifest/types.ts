@@ -81,8 +81,8 @@ export interface VerifiedModel {
   source?: string;
   claims: Claims;
   /**
-   * When it was signed, as the manifest says. OMS: the signing certificate's notBefore (the
-   * earliest the signature can be); absent for the key method, which carries no time.
+   * When it was signed, as the manifest says. OMS: absent for the key and certificate methods,
+   * which sign no time (a certificate's notBefore dates the certificate, not the signature).
    */
   signedAt?: string;
   expiresAt?: string;

@@ -93,7 +93,11 @@ export interface SignerProof {
   /** The matched identity (certificate/sigstore: the SAN; key: absent). */
   identity?: string;
   issuer?: string;
-  /** RFC 3339; the earliest time the signature can have been made, when the bundle says. */
+  /**
+   * RFC 3339: when it was signed, only from a signed source (a transparency log or timestamp,
+   * the sigstore method). Never a certificate's notBefore: the chain is not signed, and a renewed
+   * certificate of the same key would re-date an old signature.
+   */
   signedAt?: string;
 }
 

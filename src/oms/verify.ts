@@ -73,7 +73,9 @@ function verifyByCertificate(bundle: OmsBundle, authority: OmsCertificateAuthori
     return { ok: false, problem: { code: 'unsupported-key', path: '', message: 'the signing certificate\'s key is not an EC P-256, P-384 or P-521 key (what model_signing signs with)' } };
   if (!ecdsaValid(path.value.leaf.cert.publicKey, pae, bundle.envelope.signature))
     return { ok: false, problem: { code: 'bad-signature', path: '', message: "the signature does not match the signing certificate's key: the bundle was altered" } };
-  return { ok: true, value: { payload: bundle.envelope.payload, identity: path.value.identity, signedAt: path.value.leaf.cert.validFromDate.toISOString() } };
+  // No signedAt: the chain is unsigned material, and a renewed certificate of the same key
+  // (notBefore today) would re-date an old signature past a rule's maxAge.
+  return { ok: true, value: { payload: bundle.envelope.payload, identity: path.value.identity } };
 }
 
 type Signed = Result<SignerProof & { authority: string }>;

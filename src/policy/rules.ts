@@ -153,7 +153,7 @@ function unknownAgeProblems(rule: Rule, m: VerifiedModel): Problem[] {
   if (rule.maxAgeSeconds === 0) return [];
   return [
     modelProblem(CODES.ageUnsigned, m,
-      `model ${m.name}: its ${m.format === 'oms' ? `OMS ${m.oms?.method ?? ''}-method bundle` : 'manifest'} carries no signing time, so rule "${rule.name}" cannot enforce its maxAge: sign with the certificate method (whose certificate dates the signature) or drop maxAge for this rule`,
+      `model ${m.name}: its ${m.format === 'oms' ? `OMS ${m.oms?.method ?? ''}-method bundle` : 'manifest'} carries no signed signing time, so rule "${rule.name}" cannot enforce its maxAge: OMS key- and certificate-method bundles sign no time (a certificate's notBefore dates the certificate, not the signature): drop maxAge for this rule, or sign as v2`,
     ),
   ];
 }

@@ -337,6 +337,29 @@ describe('certificate chain tricks with a leaf the CA really issued to the attac
     expect(r.ok).toBe(false);
   });
 
+  it('an old bundle given a renewed certificate of the same key passes maxAge (was admitted): the chain is unsigned', () => {
+    // The signer's CI key K was certified in 2025 (cert A) and signed model M then; its renewal
+    // (cert B, same key, notBefore now) is public in every newer bundle. Swapping B into M's old
+    // bundle keeps the signature valid and made M look signed today.
+    const dir = pki.dir;
+    writeFileSync(join(dir, 'ca.cnf'), '[ca]\ndefault_ca=d\n[d]\ndir=.\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n');
+    writeFileSync(join(dir, 'index.txt'), '');
+    writeFileSync(join(dir, 'serial'), '1000\n');
+    const renewed = pki.leaf({ name: 'ci', san: 'email:release@example.com' });
+    const ext = join(dir, 'ci.ext');
+    execFileSync('openssl', ['ca', '-batch', '-config', 'ca.cnf', '-cert', 'int.pem', '-keyfile', 'int.key', '-in', 'ci.csr',
+      '-out', 'ci-2025.pem', '-startdate', '20250101000000Z', '-enddate', `${new Date().getUTCFullYear() + 1}0101000000Z`, '-extfile', ext, '-notext'], { cwd: dir, stdio: 'pipe' });
+    const old = readFileSync(join(dir, 'ci-2025.pem'), 'utf8');
+    const policy = parsePolicy(`apiVersion: modelgate.dev/v1\nkind: Policy\nrules:\n  - name: default\n    maxAge: 30d\n    requireVerifyInit: false\nomsAuthorities:\n  - name: pki\n    method: certificate\n    roots:\n      - |\n${pki.rootPem.trim().split('\n').map((l) => `        ${l}`).join('\n')}\n    identities: [release@example.com]\n`, 't');
+    if (!policy.ok) throw new Error(JSON.stringify(policy.errors));
+    const asSigned = certBundle(renewed, [old, pki.intermediatePem]);
+    expect(codes(decide(deployment(JSON.stringify(asSigned)), policy.policy))).toContain('manifest-age-unsigned');
+    const swapped = certBundle(renewed, [renewed.pem, pki.intermediatePem]);
+    const d = decide(deployment(JSON.stringify(swapped)), policy.policy);
+    expect(d.response.allowed).toBe(false);
+    expect(codes(d)).toContain('manifest-age-unsigned');
+  });
+
   it('valid now, expired later: a bundle is not admitted once its leaf has expired', () => {
     const leaf = pki.leaf({ san: 'email:release@example.com', days: 1 });
     const later = new Date(Date.now() + 2 * 86_400_000);
