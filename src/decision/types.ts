@@ -23,7 +23,10 @@ export interface ModelSummary {
   version?: string;
   keyId: string;
   format: ManifestFormat;
-  /** Of the first file the manifest binds. */
+  /**
+   * v1, v2: of the first file the manifest binds. OMS: of the signed DSSE payload, what the verify
+   * step pins and what names the whole signed file list (a sharded model binds no whole file).
+   */
   sha256: string;
   /** The manifest's signed claims.approvers, when it has them. */
   approvers?: string[];

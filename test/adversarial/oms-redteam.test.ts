@@ -198,6 +198,19 @@ describe('verify step CLI: what it checks must be the path itself', () => {
   });
 });
 
+describe('the audit record names what was admitted', () => {
+  it('an OMS model is recorded by its payload sha256 (the pin), sharded or not: was the first file, or nothing for shards', () => {
+    const st = statementFor({});
+    st.predicate.serialization = { method: 'shards', hash_type: 'sha256', shard_size: 10, ignore_paths: [], allow_symlinks: false };
+    st.predicate.resources = [{ name: 'w:0:10', algorithm: 'sha256-sharded-10', digest: 'c'.repeat(64) }];
+    const payload = Buffer.from(JSON.stringify(st));
+    const bundle = JSON.stringify(bundleOver(payload));
+    const d = decide(workload(bundle, ['verify', '/models', '--oms-bundle', '/bundle/model.sig', '--oms-payload-sha256', sha256(payload)]), policyOf());
+    expect(d.response.allowed, d.response.status?.message).toBe(true);
+    expect(d.record.models).toEqual([expect.objectContaining({ format: 'oms', keyId: 'ml-ci', sha256: sha256(payload) })]);
+  });
+});
+
 describe('trust: authorities, key ids and revocation', () => {
   it('an OMS authority named like a revoked key id is revoked too (revocation is by name, never bypassed)', () => {
     const policy = policyOf('revokedKeys:\n  - ml-ci\n');
