@@ -47,6 +47,10 @@ export function certFacts(der: Buffer): CertFacts | string {
   } catch {
     return 'is not a DER X.509 certificate';
   }
+  // node also reads PEM, found anywhere in the bytes, and ignores what follows a DER certificate:
+  // der.ts and node must read the very same bytes, else the extensions (SAN, cA) of one
+  // certificate would be judged with the key and signature of another.
+  if (!cert.raw.equals(der)) return 'is not exactly one DER X.509 certificate (PEM, or bytes after it)';
   const exts = certificateExtensions(der);
   if (exts === undefined) return 'has malformed extensions';
   const facts: CertFacts = { cert, ca: false, sans: [] };

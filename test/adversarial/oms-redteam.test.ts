@@ -344,6 +344,20 @@ describe('certificate chain tricks with a leaf the CA really issued to the attac
     expect(verifyAt(certBundle(two, [two.pem, pki.intermediatePem])).ok).toBe(false);
   });
 
+  it('rawBytes = the release signer\'s public certificate (DER) + the attacker\'s own leaf (PEM) (was accepted as release@)', () => {
+    // der.ts read the extensions (SAN release@) from the DER at the start; node's X509Certificate
+    // found the PEM further on and took key, issuer and signature from the attacker's leaf.
+    const release = pki.leaf({ san: 'email:release@example.com' }); // public: in every bundle it signs
+    const mine = pki.leaf({ san: 'email:attacker@example.com' }); // the attacker's own, key held
+    const mixed = Buffer.concat([new X509Certificate(release.pem).raw, Buffer.from('\n'), Buffer.from(mine.pem)]);
+    const b = certBundle(mine, [mine.pem, pki.intermediatePem]);
+    b.verificationMaterial.x509CertificateChain.certificates[0].rawBytes = mixed.toString('base64');
+    expect(verifyAt(b)).toMatchObject({ ok: false, problem: { code: 'bad-certificate' } });
+    const trailing = Buffer.concat([new X509Certificate(release.pem).raw, Buffer.from([0])]);
+    b.verificationMaterial.x509CertificateChain.certificates[0].rawBytes = trailing.toString('base64');
+    expect(verifyAt(b)).toMatchObject({ ok: false, problem: { code: 'bad-certificate' } });
+  });
+
   it('the chain given root first, leaf last (order tricks): the first certificate is the signer', () => {
     const leaf = pki.leaf({ san: 'email:release@example.com' });
     const r = verifyAt(certBundle(leaf, [pki.intermediatePem, leaf.pem]));
