@@ -67,7 +67,10 @@ async function walk(dir: string, ignore: readonly string[]): Promise<Found> {
   let seen = 0;
   for (let rel = queue.shift(); rel !== undefined; rel = queue.shift()) {
     // Names as bytes: a name that is not UTF-8 would decode lossily and name another path.
-    const entries = await readdir(join(dir, rel), { withFileTypes: true, encoding: 'buffer' });
+    const entries = await readdir(join(dir, rel), { withFileTypes: true, encoding: 'buffer' }).catch((err: NodeJS.ErrnoException) => {
+      refuse(found, 'file-refused', rel === '' ? dir : rel, `cannot be listed (${err.code ?? 'error'}), so what it holds is unchecked`);
+      return [];
+    });
     seen += entries.length;
     if (seen > MAX_WALK_ENTRIES) {
       refuse(found, 'too-many-files', dir, `holds more than ${MAX_WALK_ENTRIES} entries`);
