@@ -13,7 +13,10 @@
  *  - intermediates are CAs (basicConstraints cA, keyCertSign when keyUsage is present) within
  *    their pathLen; a critical extension modelgate does not understand refuses the certificate;
  *  - the signer's identity is a SAN entry (email, URI or DNS) equal, byte for byte, to one of the
- *    authority's identities: never a pattern, never a substring.
+ *    authority's identities: never a pattern, never a substring;
+ *  - each certificate's bytes are exactly one DER certificate, the very bytes node parsed: der.ts
+ *    and node:crypto judge the same certificate (node would also read PEM found further on).
+ *  No signing time is derived: notBefore dates the certificate, not the signature.
  */
 import { X509Certificate } from 'node:crypto';
 import type { Result } from '../manifest/types.js';
