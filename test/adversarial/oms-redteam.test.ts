@@ -185,6 +185,16 @@ describe('verify step CLI: what it checks must be the path itself', () => {
     expect(problemCodes(r.out)).toEqual(['file-unsigned']);
   });
 
+  it('a file whose name is the signed one in another Unicode normalization (NFD for NFC): missing and unsigned', async () => {
+    const nfc = 'caf\u00e9.bin';
+    const one = signedModel({ [nfc]: 'w' });
+    const bundle = join(tempDir(), 'model.sig');
+    writeFileSync(bundle, one.bundle);
+    const r = await verifyCli(makeModel({ [nfc.normalize('NFD')]: 'w' }), bundle, one.pin);
+    expect(r.code).toBe(1);
+    expect(problemCodes(r.out).sort()).toEqual(['file-missing', 'file-unsigned']);
+  });
+
   it('a single-file model checked as the whole volume (its mount directory): exactly that one file', async () => {
     const one = signedModel({ 'm.onnx': 'onnx bytes' }, true);
     const dir = makeModel({ 'm.onnx': 'onnx bytes' });
@@ -277,6 +287,8 @@ describe('DSSE and statement tricks on a properly signed envelope', () => {
     ['an absolute path', (s) => (s.predicate.resources[0].name = '/etc/passwd')],
     ['a "./" prefix aliasing a signed file', (s) => s.predicate.resources.push({ name: './config.json', algorithm: 'sha256', digest: 'b'.repeat(64) })],
     ['a NUL in a name', (s) => (s.predicate.resources[0].name = 'model.safetensors\u0000.txt')],
+    ['a doubled slash aliasing a path', (s) => (s.predicate.resources[0].name = 'tok//vocab.txt')],
+    ['a trailing slash', (s) => (s.predicate.resources[0].name = 'tok/')],
     ['an ignore path that is the whole model', (s) => (s.predicate.serialization.ignore_paths = ['.'])],
     ['an ignore path escaping the model', (s) => (s.predicate.serialization.ignore_paths = ['..'])],
   ])('a signed statement with %s is refused', (_, edit) => {
@@ -337,7 +349,7 @@ describe('certificate chain tricks with a leaf the CA really issued to the attac
     expect(verifyAt(certBundle(forged, [forged.pem, mine, pki.intermediatePem]))).toMatchObject({ ok: false, problem: { code: 'untrusted-certificate' } });
   });
 
-  it('SANs that are the accepted identity but for case, a NUL suffix or a second entry are exact or nothing', () => {
+  it('SANs that are the accepted identity but for case, or a longer URI beside another entry, are exact or nothing', () => {
     const upper = pki.leaf({ san: 'email:Release@example.com' });
     expect(verifyAt(certBundle(upper, [upper.pem, pki.intermediatePem])).ok).toBe(false);
     const two = pki.leaf({ san: 'email:attacker@example.com,URI:release@example.com.evil' });
