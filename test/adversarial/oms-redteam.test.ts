@@ -15,6 +15,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { admissionRequest, deployment, type Obj } from '../fixtures/objects.js';
 import { runCli } from '../fixtures/cli.js';
 import { vectors } from '../fixtures/vectors.js';
+import { v2Manifest } from './helpers.js';
+import { signV2, type UnsignedManifestV2 } from '../../src/manifest/v2.js';
 import { makeModel, makePki, tempDir, type Pki } from '../harness/oms.js';
 import { decideAdmission } from '../../src/decision/decide.js';
 import { planAdmission } from '../../src/decision/plan.js';
@@ -240,6 +242,13 @@ describe('trust: authorities, key ids and revocation', () => {
     expect(codes(d)).toContain('ambiguous-key-id');
     const alone = decide(deployment(vectors.manifestText), policyOf('', 'other'), new MemoryKeyring([['release', Buffer.from(vectors.key)]]));
     expect(alone.response.allowed, alone.response.status?.message).toBe(true);
+    // The same for a v2 manifest whose signature.keyId is the authority's name.
+    const unsigned: UnsignedManifestV2 = { ...v2Manifest() };
+    delete (unsigned as Partial<ReturnType<typeof v2Manifest>>).signature;
+    const v2 = signV2(unsigned, keyring, 'release');
+    expect(v2?.signature.keyId).toBe('release');
+    const d2 = decide(deployment(JSON.stringify(v2)), policy, keyring);
+    expect(codes(d2)).toContain('ambiguous-key-id');
   });
 
   it('a bundle signed by a key no authority holds, with the hint of the trusted key: bad-signature', () => {
