@@ -17,7 +17,7 @@ export PATH := $(NODE_BIN):$(PATH)
 endif
 export PATH := $(TOOLS)/bin:$(PATH)
 
-.PHONY: help setup build test test-unit test-e2e lint typecheck bench tools demo \
+.PHONY: help setup build test test-unit test-e2e lint typecheck bench tools demo oms-venv \
         chart-lint chart-test manifests manifests-check policy-schema policy-schema-check image kind-e2e clean
 
 help: ## list the targets
@@ -45,10 +45,13 @@ lint: setup ## eslint + type check
 
 test: test-unit test-e2e ## the whole suite: unit, integration, adversarial, then end-to-end on a real control plane
 
-test-unit: build ## unit, integration and adversarial tests (no control plane)
+test-unit: build oms-venv ## unit, integration and adversarial tests (no control plane)
 	npx vitest run --project unit
 
-test-e2e: build tools ## end-to-end tests against a real kube-apiserver built from source
+oms-venv: ## model_signing 1.1.1 (OpenSSF Model Signing) in .tools/oms-venv, which the OMS tests sign with
+	bash hack/oms-venv.sh
+
+test-e2e: build tools oms-venv ## end-to-end tests against a real kube-apiserver built from source
 	npx vitest run --project e2e
 
 tools: ## build etcd, kube-apiserver, kube-controller-manager, kubectl and helm once into .tools/bin

@@ -109,7 +109,7 @@ function modelOfLine(m: Obj): ModelRef {
   return modelRefOf({
     name,
     keyId: str(m.keyId),
-    format: m.format === 'v1' ? 'v1' : 'v2',
+    format: m.format === 'v1' || m.format === 'oms' ? m.format : 'v2',
     sha256: str(m.sha256),
     ...(version ? { version } : {}),
   });

@@ -15,9 +15,11 @@ import type { Manifest, Problem } from '../manifest/types.js';
 import { verifyManifest } from '../manifest/verify.js';
 import { parseVerifyArgs, type VerifyValues } from '../manifest/verify-command.js';
 import type { CliIO, Command } from './types.js';
+import { verifyOms } from './verify-oms.js';
 import { UsageError } from './types.js';
 
 const HELP = `usage: modelgate verify <model> [--manifest M] (--key-file F [--key-id ID] | --keys-dir D | --sha256 HEX...)
+       modelgate verify <model> --oms-bundle B --oms-payload-sha256 HEX
 
 Re-hashes the model and checks it. Exit 0 valid, 1 invalid, 2 bad input, 130 on Ctrl-C.
 Progress (64 MiB and more) goes to stderr with rate and ETA: redrawn on a terminal; in logs
@@ -34,6 +36,11 @@ Progress (64 MiB and more) goes to stderr with rate and ETA: redrawn on a termin
   --manifest M   default: beside the model (model.onnx → model.manifest.json). With a
                  directory, the manifest's file paths are relative to that directory,
                  wherever the manifest itself is.
+  --oms-bundle B, --oms-payload-sha256 HEX
+                 an OpenSSF Model Signing (model_signing) model: B is its bundle, HEX the
+                 sha256 of the bundle's DSSE payload the webhook verified. Every file outside
+                 the signed ignore_paths must be signed, every signed file (or shard) match;
+                 symlinks and unsigned extra files are refused. No key needed.
   --json         machine-readable result on stdout; every failure is in problems[]
                  (file-missing, file-refused, sha256-mismatch, size-mismatch, or the
                  manifest's own: invalid-json, bad-signature, unknown-key,
@@ -191,7 +198,7 @@ function v2Entry(m: Manifest & { format: 'v2' }, model: string, manifestPath: st
   return { path: model, sha256: hit.sha256, size: hit.size, sizeSigned: true };
 }
 
-function targetsOf(m: Manifest, model: string, isDir: boolean, manifestPath: string): Target[] {
+function targetsOf(m: HashManifest, model: string, isDir: boolean, manifestPath: string): Target[] {
   if (m.format === 'v1') {
     if (isDir) throw new UsageError('a v1 manifest names one file: pass the model file, not a directory');
     return [{ path: model, sha256: m.body.file_hash, size: m.body.file_size, sizeSigned: false }];
@@ -210,7 +217,10 @@ function emptyReport(mode: 'key' | 'sha256'): VerifyReport {
   return { valid: false, mode, files: [], problems: [], warnings: [] };
 }
 
-async function loadManifest(manifestPath: string, report: VerifyReport): Promise<Manifest | undefined> {
+/** The manifests `modelgate verify` re-hashes against (OMS bundles are checked by model_signing). */
+type HashManifest = Exclude<Manifest, { format: 'oms' }>;
+
+async function loadManifest(manifestPath: string, report: VerifyReport): Promise<HashManifest | undefined> {
   const parsed = parseManifests(await readManifest(manifestPath), manifestPath);
   if (!parsed.ok) {
     report.problems.push(parsed.problem);
@@ -219,6 +229,10 @@ async function loadManifest(manifestPath: string, report: VerifyReport): Promise
   if (parsed.value.length !== 1)
     throw new UsageError(`${manifestPath} holds ${parsed.value.length} manifests; verify takes one`);
   const m = parsed.value[0] as Manifest;
+  if (m.format === 'oms')
+    throw new UsageError(
+      `${manifestPath} is an OMS (model_signing) bundle: check the files with \`python -m model_signing verify\`; modelgate verify reads v1 and v2 manifests`,
+    );
   report.format = m.format;
   return m;
 }
@@ -438,6 +452,8 @@ export const verify: Command = async (args, io) => {
     io.stdout.write(HELP);
     return 0;
   }
+  if (values['oms-bundle'] !== undefined || values['oms-payload-sha256'] !== undefined)
+    return verifyOms(values, models, io);
   const p = await plan(values, models);
   checkPins(p);
   if (p.report.problems.length === 0) await hashAndCompare(p, io);

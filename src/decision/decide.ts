@@ -8,6 +8,7 @@ import type { Classification } from './classify.js';
 import type { AdmissionPlan } from './plan.js';
 import { describe, located, oneLine } from './message.js';
 import { verifyWorkloadModels } from './models.js';
+import { SIGSTORE_VERIFIER } from '../oms/methods.js';
 import { eventAnnotations, modelFacts } from './summary.js';
 import type { AuditRecord, Decision, DecisionFacts, DecisionOutcome, EventIntent, Reason } from './types.js';
 
@@ -57,7 +58,11 @@ function check(input: DecisionInput, c: Extract<Classification, { kind: 'check' 
   const { request, policy, keyring, now } = input;
   const { workload, rule } = c;
   if (c.ephemeral) return decideFixed(input, workload, rule, [ephemeralProblem(workload)]);
-  const findings = verifyWorkloadModels(workload, input.resolved, keyring);
+  const findings = verifyWorkloadModels(workload, input.resolved, keyring, {
+    authorities: policy.omsAuthorities,
+    now,
+    ...(SIGSTORE_VERIFIER ? { sigstore: SIGSTORE_VERIFIER } : {}),
+  });
   const user = { username: request.userInfo.username, groups: request.userInfo.groups ?? [] };
   const evaluated = evaluateRule(rule, { workload, models: findings.models, user, now, policy, request });
   const problems = [...c.problems, ...findings.problems, ...evaluated.violations];

@@ -2,7 +2,7 @@ import { ANNOTATIONS } from '../vocabulary/keys.js';
 import type { Keyring } from '../keys/types.js';
 import { parseManifests } from '../manifest/parse.js';
 import type { Manifest, Problem, VerifiedModel } from '../manifest/types.js';
-import { verifyManifest } from '../manifest/verify.js';
+import { verifyManifest, type VerifyOptions } from '../manifest/verify.js';
 import type { ResolvedManifest, Workload } from '../workload/types.js';
 
 export interface ModelFindings {
@@ -29,7 +29,9 @@ export function verifyWorkloadModels(
   workload: Workload,
   resolved: readonly ResolvedManifest[],
   keyring: Keyring,
+  oms?: VerifyOptions['oms'],
 ): ModelFindings {
+  const trust: Trust = oms === undefined ? { keyring } : { keyring, oms };
   const findings: ModelFindings = { models: [], problems: [], warnings: [] };
   let count = 0;
   for (const source of manifestTexts(workload, resolved, findings.problems)) {
@@ -43,7 +45,7 @@ export function verifyWorkloadModels(
       findings.problems.push(tooManyManifests(source));
       break;
     }
-    for (const manifest of parsed.value) verifyOne(manifest, source, keyring, findings);
+    for (const manifest of parsed.value) verifyOne(manifest, source, trust, findings);
   }
   if (findings.models.length === 0 && findings.problems.length === 0)
     findings.problems.push({ ...MISSING_MANIFEST });
@@ -59,21 +61,24 @@ function tooManyManifests(source: ManifestText): Problem {
   };
 }
 
+/** The model's name for messages before verification (an OMS bundle's name is in its signed payload). */
 function manifestName(manifest: Manifest): string {
-  return manifest.format === 'v1'
-    ? manifest.body.model_path
-    : `${manifest.body.model.name}@${manifest.body.model.version}`;
+  if (manifest.format === 'v1') return manifest.body.model_path;
+  if (manifest.format === 'v2') return `${manifest.body.model.name}@${manifest.body.model.version}`;
+  return `(OMS bundle, ${manifest.body.method} method)`;
 }
 
 function verifyOne(
   manifest: Manifest,
   source: ManifestText,
-  keyring: Keyring,
+  trust: Trust,
   findings: ModelFindings,
 ): void {
   // Which keys a rule trusts, and which are revoked, is policy (checkKeys: key-not-trusted,
   // key-revoked, naming the rule and the fix); here only whether a loaded key signed it.
-  const verified = verifyManifest(manifest, keyring, { origin: source.origin });
+  const opts: VerifyOptions = { origin: source.origin };
+  if (trust.oms !== undefined) opts.oms = trust.oms;
+  const verified = verifyManifest(manifest, trust.keyring, opts);
   const name = manifestName(manifest);
   if (!verified.ok) {
     const { problem } = verified;
@@ -88,6 +93,12 @@ function verifyOne(
   findings.models.push({ ...verified.value, path: source.path });
   for (const w of verified.value.warnings ?? [])
     findings.warnings.push(`modelgate: model ${name}: ${w.message}`);
+}
+
+/** What signatures are checked against: the keyring (v1, v2) and the policy's OMS authorities. */
+interface Trust {
+  keyring: Keyring;
+  oms?: VerifyOptions['oms'];
 }
 
 interface ManifestText {

@@ -13,7 +13,7 @@ export function summarizeModel(model: VerifiedModel): ModelSummary {
     name: model.name,
     keyId: model.keyId,
     format: model.format,
-    sha256: model.files[0]?.sha256 ?? '',
+    sha256: model.oms?.payloadSha256 ?? model.files[0]?.sha256 ?? '',
   };
   if (model.version !== undefined) summary.version = model.version;
   if (model.algorithm !== undefined) summary.algorithm = model.algorithm;

@@ -1,5 +1,6 @@
 import type { AdmissionResponse } from '../admission/types.js';
 import type { Keyring } from '../keys/types.js';
+import type { ManifestFormat } from '../manifest/types.js';
 import type { Mode } from '../policy/types.js';
 import type { ANNOTATIONS } from '../vocabulary/keys.js';
 import type { ResolvedManifest } from '../workload/types.js';
@@ -16,15 +17,18 @@ export interface Reason {
 }
 
 export interface ModelSummary {
-  /** As verified: v1 model_path, v2 name@version. */
+  /** As verified: v1 model_path, v2 name@version, oms the statement's subject name. */
   name: string;
   /** v2 only (signed); v1 manifests have no version. */
   version?: string;
   keyId: string;
   /** The signature algorithm that verified (HMAC-SHA256, ECDSA-P256-SHA256, ..., Ed25519). */
   algorithm?: string;
-  format: 'v1' | 'v2';
-  /** Of the first file the manifest binds. */
+  format: ManifestFormat;
+  /**
+   * v1, v2: of the first file the manifest binds. OMS: of the signed DSSE payload, what the verify
+   * step pins and what names the whole signed file list (a sharded model binds no whole file).
+   */
   sha256: string;
   /** The manifest's signed claims.approvers, when it has them. */
   approvers?: string[];

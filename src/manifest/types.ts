@@ -1,4 +1,5 @@
-/** Model manifests: the seed's v1 format and modelgate's own v2. See docs/manifests.md. */
+/** Model manifests: the seed's v1 format, modelgate's own v2, and OMS bundles. See docs/manifests.md. */
+import type { OmsBundle, OmsFacts } from '../oms/types.js';
 import type { SignatureAlgorithm } from '../keys/algorithms.js';
 
 /**
@@ -57,24 +58,40 @@ export interface ManifestV2 {
   signature: { algorithm: SignatureAlgorithm; keyId: string; value: string };
 }
 
-export type Manifest = { format: 'v1'; body: ManifestV1 } | { format: 'v2'; body: ManifestV2 };
+export type Manifest =
+  | { format: 'v1'; body: ManifestV1 }
+  | { format: 'v2'; body: ManifestV2 }
+  /** An OpenSSF Model Signing (model_signing) Sigstore bundle, parsed but not yet verified. */
+  | { format: 'oms'; body: OmsBundle };
+
+export type ManifestFormat = Manifest['format'];
+
+/** A file a verified model binds; OMS statements carry no sizes. */
+export type VerifiedFile = Omit<ModelFile, 'size'> & { size?: number };
 
 /** What a verified manifest proves: which key matched which bytes, kept apart from policy. */
 export interface VerifiedModel {
-  format: 'v1' | 'v2';
-  /** v1: model_path; v2: model.name@version. */
+  format: ManifestFormat;
+  /** v1: model_path; v2: model.name@version; oms: the statement's subject name. */
   name: string;
   /** v2: model.version (signed); v1 has none. */
   version?: string;
+  /** The key id; for OMS the name of the policy trust authority (omsAuthorities) that verified it. */
   keyId: string;
   /** The signature algorithm that verified (v1: always HMAC-SHA256). */
   algorithm?: SignatureAlgorithm;
-  /** sha256 of each file the manifest binds. */
-  files: ModelFile[];
+  /** sha256 of each file the manifest binds (OMS shards: none, see oms.resources). */
+  files: VerifiedFile[];
   source?: string;
   claims: Claims;
-  signedAt: string;
+  /**
+   * When it was signed, as the manifest says. OMS: absent for the key and certificate methods,
+   * which sign no time (a certificate's notBefore dates the certificate, not the signature).
+   */
+  signedAt?: string;
   expiresAt?: string;
+  /** OMS only: the signed statement's serialization and the signer's identity, for policy limits. */
+  oms?: OmsFacts;
   /** Where the manifest came from (annotation, configmap ns/name/key, volume). */
   origin: string;
   /** The field of the admitted object that references the manifest (set by the decision). */

@@ -11,6 +11,9 @@ export const VERIFY_OPTIONS = {
   'key-id': { type: 'string' },
   'keys-dir': { type: 'string' },
   sha256: { type: 'string', multiple: true },
+  /** The OMS form: the model_signing bundle the webhook admitted, pinned by its payload's sha256. */
+  'oms-bundle': { type: 'string' },
+  'oms-payload-sha256': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;

@@ -4,12 +4,16 @@
  */
 import { ALGORITHM_OF, ALGORITHMS, isSignatureAlgorithm, KEY_TYPE_NAMES, SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from '../keys/algorithms.js';
 import type { Keyring } from '../keys/types.js';
+import type { OmsAuthority, SigstoreVerifier } from '../oms/types.js';
+import { verifyParsedOmsBundle } from '../oms/verify.js';
 import { parseTimestamp } from './fields.js';
 import type { Manifest, ManifestV1, ManifestV2, Problem, Result, VerifiedModel } from './types.js';
 import { v1SigningPayload } from './v1.js';
 import { v2SigningPayload } from './v2.js';
 
 export interface VerifyOptions {
+  /** OMS bundles: the policy's trust authorities and the time certificates must be valid at. */
+  oms?: { authorities: readonly OmsAuthority[]; now: Date; sigstore?: SigstoreVerifier };
   /** When given, only these key ids may vouch for a manifest. */
   trustedKeyIds?: readonly string[];
   /** Never accepted, even when loaded and trusted (a leaked key stays in the Secret during rotation). */
@@ -139,5 +143,15 @@ function verifyV2(m: ManifestV2, keyring: Keyring, opts: VerifyOptions): Result<
 
 /** Check a manifest's signature against the keys policy allows. Pure; never throws on bad input. */
 export function verifyManifest(manifest: Manifest, keyring: Keyring, opts: VerifyOptions): Result<VerifiedModel> {
-  return manifest.format === 'v1' ? verifyV1(manifest.body, keyring, opts) : verifyV2(manifest.body, keyring, opts);
+  if (manifest.format !== 'oms') {
+    const r = manifest.format === 'v1' ? verifyV1(manifest.body, keyring, opts) : verifyV2(manifest.body, keyring, opts);
+    // Rules trust keys and OMS authorities by one name: a keyring key may not stand in for an authority.
+    if (r.ok && opts.oms?.authorities.some((a) => a.name === r.value.keyId))
+      return fail('ambiguous-key-id', opts.origin, `key "${r.value.keyId}" is also the name of an OMS authority (omsAuthorities), so a rule trusting it would trust both: rename the key or the authority`);
+    return r;
+  }
+  // OMS bundles are signed by the policy's trust authorities (omsAuthorities), not by keyring keys.
+  const { oms } = opts;
+  if (oms === undefined) return fail('no-authority', opts.origin, 'an OMS bundle is verified against the policy\'s omsAuthorities, and none were given');
+  return verifyParsedOmsBundle(manifest.body, oms.authorities, { origin: opts.origin, now: oms.now, ...(oms.sigstore ? { sigstore: oms.sigstore } : {}) });
 }

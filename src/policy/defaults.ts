@@ -1,5 +1,11 @@
+import { OMS_METHODS } from '../oms/types.js';
 import type { Policy, Rule } from './types.js';
 
+/**
+ * What model_signing leaves unsigned by default: git's files and its own signature file when it
+ * lies in the model directory (model.sig). A bundle ignoring anything else needs the rule to say so.
+ */
+export const DEFAULT_OMS_IGNORE_PATHS: readonly string[] = ['.git', '.github', '.gitattributes', '.gitignore', 'model.sig'];
 
 /** How far in the future a signedAt may lie before it is refused (clock skew between CI and cluster). */
 export const CLOCK_SKEW_SECONDS = 5 * 60;
@@ -62,6 +68,7 @@ export function defaultRule(name = 'default'): Rule {
     requireExplainabilityWhenCustomerFacing: false,
     variables: [],
     validations: [],
+    oms: { methods: [...OMS_METHODS], ignorePaths: [...DEFAULT_OMS_IGNORE_PATHS] },
   };
 }
 
@@ -77,6 +84,7 @@ export function defaultPolicy(): Policy {
     controllers: [...DEFAULT_CONTROLLERS],
     breakGlass: undefined,
     rules: [defaultRule()],
+    omsAuthorities: [],
     source: '(built-in default policy)',
   };
 }

@@ -15,6 +15,9 @@ import { VALIDATION_REASONS } from './cel/evaluate.js';
 import type { CompiledValidation, CompiledVariable, ValidationReason } from './cel/evaluate.js';
 import { expressionOffset } from './cel/position.js';
 import type { ScalarStyle } from './cel/position.js';
+import { isValidKeyId } from '../keys/keyring.js';
+import { compileOmsAuthority, type OmsAuthorityDraft } from '../oms/authorities.js';
+import { OMS_METHODS, type OmsAuthority } from '../oms/types.js';
 
 const BREAK_GLASS_ANNOTATION: string = ANNOTATIONS.breakGlass;
 
@@ -288,7 +291,8 @@ const MATCH_FIELDS: Fields<Rule['match']> = {
 
 const KEYS_FIELDS: Fields<Rule> = {
   trusted: field(textList, (rule, v) => (rule.trustedKeys = v), {
-    description: 'Key ids this rule trusts; empty = every loaded, non-revoked key.',
+    description:
+      'Key ids (and omsAuthorities names) this rule trusts; empty = every loaded, non-revoked key and every OMS authority.',
     default: RULE.trustedKeys,
   }),
   allowV1: field(bool, (rule, v) => (rule.allowV1 = v), { default: RULE.allowV1 }),
@@ -494,6 +498,18 @@ function compileRule(r: Reader, rule: Rule, path: string): void {
   PENDING.delete(rule);
 }
 
+const OMS_RULE_FIELDS: Fields<Rule['oms']> = {
+  methods: field(listOf(oneOf(OMS_METHODS)), (o, v) => (o.methods = v), {
+    description: 'OMS signing methods this rule accepts.',
+    default: RULE.oms.methods,
+  }),
+  ignorePaths: field(textList, (o, v) => (o.ignorePaths = v), {
+    description:
+      "Paths an OMS bundle may leave unsigned (its ignore_paths), compared exactly; the default is model_signing's own.",
+    default: RULE.oms.ignorePaths,
+  }),
+};
+
 const RULE_FIELDS: Fields<Rule> = {
   name: field(nonEmptyText, (rule, v) => (rule.name = v)),
   mode: field(oneOf(MODES), (rule, v) => (rule.mode = v), { default: RULE.mode }),
@@ -547,6 +563,7 @@ const RULE_FIELDS: Fields<Rule> = {
       'CEL expressions that must all be true (as in ValidatingAdmissionPolicy); inputs: object, oldObject, request, models, labels, now, variables. See docs/policy.md#validations-cel.',
     default: [],
   }),
+  oms: sectionField('oms', OMS_RULE_FIELDS, (rule) => rule.oms),
 };
 
 function readRule(r: Reader, slot: Slot, path: string): Rule | undefined {
@@ -603,6 +620,47 @@ function constant<T>(expected: string): Field<T> {
   };
 }
 
+const OMS_AUTHORITY_FIELDS: Fields<OmsAuthorityDraft> = {
+  name: field(nonEmptyText, (a, v) => (a.name = v), {
+    description: 'The key id of the models it verifies: rules trust it by this name in keys.trusted.',
+  }),
+  method: field(oneOf(['key', 'certificate'] as const), (a, v) => (a.method = v)),
+  publicKeys: field(textList, (a, v) => (a.publicKeys = v), {
+    description: 'method key: PEM EC public keys (P-256, P-384, P-521).',
+    default: [],
+  }),
+  roots: field(textList, (a, v) => (a.roots = v), {
+    description: 'method certificate: PEM CA certificates (root or intermediate) the signing certificate must chain to.',
+    default: [],
+  }),
+  identities: field(textList, (a, v) => (a.identities = v), {
+    description: "method certificate: accepted signers, compared exactly with the signing certificate's SAN values.",
+    default: [],
+  }),
+};
+
+function readOmsAuthority(r: Reader, slot: Slot, path: string): OmsAuthority | undefined {
+  const before = r.errors.length;
+  const target: OmsAuthorityDraft = { name: '', method: '', publicKeys: [], roots: [], identities: [] };
+  const draft = readSection(r, slot, path, { fields: OMS_AUTHORITY_FIELDS, target });
+  if (draft === undefined || r.errors.length > before) return undefined;
+  if (!isValidKeyId(draft.name))
+    return fail(r, slot, join(path, 'name'), 'is required and must match [A-Za-z0-9._-]{1,253} (it is used as a key id)');
+  if (draft.method === '') return fail(r, slot, join(path, 'method'), 'is required: key or certificate');
+  const compiled = compileOmsAuthority(draft);
+  return compiled.ok ? compiled.value : fail(r, slot, join(path, compiled.field), compiled.message);
+}
+
+function readOmsAuthorities(r: Reader, slot: Slot, path: string): OmsAuthority[] | undefined {
+  const list = readList(r, slot, path, readOmsAuthority);
+  const seen = new Set<string>();
+  list?.forEach((a, i) => {
+    if (seen.has(a.name)) fail(r, slot, `${path}[${i}].name`, `duplicate authority name "${a.name}"`);
+    seen.add(a.name);
+  });
+  return list;
+}
+
 const POLICY_FIELDS: Fields<Policy> = {
   apiVersion: constant(POLICY_API_VERSION),
   kind: constant(POLICY_KIND),
@@ -622,6 +680,11 @@ const POLICY_FIELDS: Fields<Policy> = {
   rules: field(rules, (pol, v) => (pol.rules = v), {
     description: 'Tried in order; the first match decides. Default: one rule named default.',
   }),
+  omsAuthorities: field(
+    { read: readOmsAuthorities, schema: { type: 'array', items: ref('omsAuthority') } },
+    (pol, v) => (pol.omsAuthorities = v),
+    { description: 'Who may sign OMS (model_signing) bundles; rules trust them by name in keys.trusted.', default: [] },
+  ),
 };
 
 /** Field names per section, for docs/policy.schema.json's drift test. */
@@ -635,10 +698,21 @@ export const POLICY_FIELD_NAMES = {
   requiredLabel: Object.keys(LABEL_FIELDS),
   variable: Object.keys(VARIABLE_FIELDS),
   validation: Object.keys(VALIDATION_FIELDS),
+  oms: Object.keys(OMS_RULE_FIELDS),
+  omsAuthority: Object.keys(OMS_AUTHORITY_FIELDS),
 } as const;
 
 type SectionName =
-  'breakGlass' | 'match' | 'keys' | 'approvals' | 'requiredLabel' | 'rule' | 'variable' | 'validation';
+  | 'breakGlass'
+  | 'match'
+  | 'keys'
+  | 'approvals'
+  | 'requiredLabel'
+  | 'rule'
+  | 'variable'
+  | 'validation'
+  | 'oms'
+  | 'omsAuthority';
 
 function properties<T>(fields: Fields<T>): Record<string, JsonSchema> {
   return Object.fromEntries(Object.entries(fields).map(([name, f]) => [name, f.schema]));
@@ -666,6 +740,8 @@ export function policyJsonSchema(): JsonSchema {
     rule: objectSchema(properties(RULE_FIELDS), { required: ['name'] }),
     variable: objectSchema(properties(VARIABLE_FIELDS), { required: ['name', 'expression'] }),
     validation: objectSchema(properties(VALIDATION_FIELDS), { required: ['expression'] }),
+    oms: objectSchema(properties(OMS_RULE_FIELDS)),
+    omsAuthority: objectSchema(properties(OMS_AUTHORITY_FIELDS), { required: ['name', 'method'] }),
     groupName: VALUE_DEFS.groupName,
   } satisfies Record<SectionName | keyof typeof VALUE_DEFS, JsonSchema>);
 }

@@ -55,6 +55,11 @@ export const CODES = {
   sourceNotAllowed: 'source-not-allowed',
   classificationAccessDenied: 'classification-access-denied',
   explainabilityMissing: 'explainability-report-missing',
+  /** The rule needs a signed fact (scan, source, approvers, report) that the model's format cannot carry (OMS). */
+  claimUnavailable: 'claim-unavailable',
+  omsMethodNotAllowed: 'oms-method-not-allowed',
+  omsSymlinksAllowed: 'oms-symlinks-allowed',
+  omsIgnorePathNotAllowed: 'oms-ignore-path-not-allowed',
 } as const;
 
 const APPROVED_BY = ANNOTATIONS.approvedBy;
@@ -116,6 +121,30 @@ export const checkV1Allowed: Check = (rule, { models }) =>
           ),
         );
 
+// ---- OMS statement limits: what the signed serialization may say
+
+function omsProblems(rule: Rule, m: VerifiedModel): Problem[] {
+  const oms = m.oms;
+  if (oms === undefined) return [];
+  const out: Problem[] = [];
+  if (!rule.oms.methods.includes(oms.method))
+    out.push(modelProblem(CODES.omsMethodNotAllowed, m,
+      `model ${m.name}: signed with the OMS ${oms.method} method, which rule "${rule.name}" does not accept (oms.methods: ${rule.oms.methods.join(', ') || 'none'})`,
+    ));
+  if (oms.allowSymlinks)
+    out.push(modelProblem(CODES.omsSymlinksAllowed, m,
+      `model ${m.name}: its OMS bundle was signed with allow_symlinks: true (a link can point outside the model): re-sign without --allow_symlinks`,
+    ));
+  const extra = oms.ignorePaths.filter((p) => !rule.oms.ignorePaths.includes(p));
+  if (extra.length > 0)
+    out.push(modelProblem(CODES.omsIgnorePathNotAllowed, m,
+      `model ${m.name}: its OMS bundle leaves ${extra.slice(0, 5).map((p) => JSON.stringify(p)).join(', ')} unsigned (ignore_paths), which rule "${rule.name}" does not allow (oms.ignorePaths): re-sign without --ignore-paths, or add the path to the rule`,
+    ));
+  return out;
+}
+
+export const checkOms: Check = (rule, { models }) => models.flatMap((m) => omsProblems(rule, m));
+
 // ---- time
 
 function badTimestamp(m: VerifiedModel, field: string, value: string): Problem {
@@ -124,7 +153,18 @@ function badTimestamp(m: VerifiedModel, field: string, value: string): Problem {
   );
 }
 
+/** A model without a signing time (an OMS key-method bundle): only a maxAge needs one. */
+function unknownAgeProblems(rule: Rule, m: VerifiedModel): Problem[] {
+  if (rule.maxAgeSeconds === 0) return [];
+  return [
+    modelProblem(CODES.ageUnsigned, m,
+      `model ${m.name}: its ${m.format === 'oms' ? `OMS ${m.oms?.method ?? ''}-method bundle` : 'manifest'} carries no signed signing time, so rule "${rule.name}" cannot enforce its maxAge: OMS key- and certificate-method bundles sign no time (a certificate's notBefore dates the certificate, not the signature): drop maxAge for this rule, or sign as v2`,
+    ),
+  ];
+}
+
 function ageProblems(rule: Rule, m: VerifiedModel, now: number): Problem[] {
+  if (m.signedAt === undefined) return unknownAgeProblems(rule, m);
   const signed = parseTimestamp(m.signedAt, false);
   if (signed === undefined) {
     return [badTimestamp(m, 'signedAt', m.signedAt)];
@@ -219,6 +259,22 @@ function unpinnedFiles(models: VerifiedModel[], counted: VerifyStep[], path: str
   );
 }
 
+/**
+ * An OMS model counts only with the OMS form of the step: per-file `--sha256` pins bind bytes, not
+ * the signed file list (no unsigned extra file beside them, no path), and cannot check shards.
+ */
+function unpinnedOms(models: VerifiedModel[], path: string): Problem[] {
+  return models
+    .filter((m) => m.oms !== undefined)
+    .map((m) =>
+      problem(
+        CODES.verifyInitNotPinned,
+        path,
+        `model ${m.name}: an OMS model is re-checked whole (every signed file or shard, no unsigned extra file) only by the OMS form of the verify step: verify <model volume mountPath> --oms-bundle <bundle file> --oms-payload-sha256 ${m.oms?.payloadSha256 ?? ''}`,
+      ),
+    );
+}
+
 export const checkVerifyInit: Check = (rule, { models, workload }) => {
   if (!rule.requireVerifyInit || models.length === 0) return [];
   const specPath = `${workload.templatePath === '' ? '' : `${workload.templatePath}.`}spec`;
@@ -229,7 +285,11 @@ export const checkVerifyInit: Check = (rule, { models, workload }) => {
     .flatMap((s) => whyNotCounted(rule, s))
     .map((p) => ({ ...p, message: `model ${names}: ${p.message}` }));
   if (counted.length === 0) return uncounted.length > 0 ? uncounted : [missingStep(rule, names, specPath)];
-  const unpinned = unpinnedFiles(models, counted, counted[0]?.path ?? `${specPath}.initContainers`);
+  const at = counted[0]?.path ?? `${specPath}.initContainers`;
+  // An OMS model is pinned whole by the OMS form of the step (its payload's sha256); else file by file.
+  const payloads = new Set(counted.flatMap((s) => (s.oms ? [s.oms.payloadSha256] : [])));
+  const rest = models.filter((m) => m.oms === undefined || !payloads.has(m.oms.payloadSha256));
+  const unpinned = [...unpinnedFiles(rest.filter((m) => m.oms === undefined), counted, at), ...unpinnedOms(rest, at)];
   const volumes = modelVolumeProblems(workload.podSpec, specPath, counted, {
     shared: rule.sharedModelVolumes,
   });
@@ -332,8 +392,16 @@ export const checkLabels: Check = (rule, ctx) => [
 
 // ---- pipeline facts: scan, approvals, requester, source
 
-function scanProblem(m: VerifiedModel): Problem | undefined {
+/** A rule that needs a signed pipeline fact an OMS bundle cannot carry: said, never guessed. */
+function claimUnavailable(rule: Rule, m: VerifiedModel, fact: string, setting: string): Problem {
+  return modelProblem(CODES.claimUnavailable, m,
+    `model ${m.name}: rule "${rule.name}" (${setting}) needs a signed ${fact}, which an OMS bundle does not carry: sign a modelgate v2 manifest with that claim, or use a rule without ${setting} for OMS models`,
+  );
+}
+
+function scanProblem(rule: Rule, m: VerifiedModel): Problem | undefined {
   if (m.claims.scan === 'passed') return undefined;
+  if (m.format === 'oms') return claimUnavailable(rule, m, 'scan result', 'requireScanPassed');
   const why =
     m.format === 'v1'
       ? 'a v1 manifest carries no signed scan result: sign a v2 manifest with claims.scan "passed"'
@@ -344,7 +412,7 @@ function scanProblem(m: VerifiedModel): Problem | undefined {
 }
 
 export const checkScan: Check = (rule, { models }) =>
-  rule.requireScanPassed ? models.flatMap((m) => scanProblem(m) ?? []) : [];
+  rule.requireScanPassed ? models.flatMap((m) => scanProblem(rule, m) ?? []) : [];
 
 interface Approvals {
   names: string[];
@@ -374,6 +442,8 @@ export const checkApprovals: Check = (rule, { models, workload, user }) => {
     const approvals = approvalsOf(rule, m, workload);
     const count = countApprovals(rule, approvals.names, user);
     if (count >= min) return [];
+    if (m.format === 'oms' && approvals.from === 'nowhere')
+      return [claimUnavailable(rule, m, 'list of approvers', 'approvals.min with allowAnnotation: false')];
     const own = rule.approvals.forbidRequester ? `, the requester's own approval does not count` : '';
     return [
       modelProblem(CODES.approvalsInsufficient, m,
@@ -400,6 +470,7 @@ export const checkSource: Check = (rule, { models }) => {
   return models.flatMap((m) => {
     if (m.source !== undefined && rule.allowedSources.some((prefix) => m.source?.startsWith(prefix)))
       return [];
+    if (m.format === 'oms') return [claimUnavailable(rule, m, 'model source', 'allowedSources')];
     const what =
       m.source === undefined
         ? `a ${m.format} manifest carries no signed source`
@@ -438,6 +509,8 @@ export const checkExplainability: Check = (rule, { models, workload }) => {
     const customerFacing = labelled || m.claims.customerFacing === true;
     const report = m.claims.explainabilityReport;
     if (!customerFacing || (typeof report === 'string' && report !== '')) return [];
+    if (m.format === 'oms')
+      return [claimUnavailable(rule, m, 'explainability report', 'requireExplainabilityWhenCustomerFacing')];
     return [
       modelProblem(CODES.explainabilityMissing, m,
         `model ${m.name}: customer-facing but its manifest has no signed claims.explainabilityReport: attach the report and re-sign`,
@@ -457,6 +530,7 @@ export const checkValidations: Check = (rule, { request, workload, models, now }
 export const CHECKS: readonly Check[] = [
   checkKeys,
   checkV1Allowed,
+  checkOms,
   checkAge,
   checkVerifyInit,
   checkLabels,

@@ -1,5 +1,6 @@
 /** The policy an operator writes (YAML, see docs/policy.md), after validation and defaults. */
 import type { CompiledValidation, CompiledVariable } from './cel/evaluate.js';
+import type { OmsAuthority, OmsMethod } from '../oms/types.js';
 
 export type Mode = 'enforce' | 'warn' | 'audit';
 
@@ -61,6 +62,13 @@ export interface Rule {
   variables: CompiledVariable[];
   /** CEL validations, compiled at load (docs/policy.md#validations-cel); each false one is a problem. */
   validations: CompiledValidation[];
+  /** What a verified OMS bundle's signed statement may say (docs/policy.md "OMS bundles"). */
+  oms: {
+    /** Signing methods accepted. */
+    methods: OmsMethod[];
+    /** Paths a bundle may leave unsigned (its ignore_paths), exactly; any other is refused. */
+    ignorePaths: string[];
+  };
 }
 
 export interface Policy {
@@ -72,6 +80,8 @@ export interface Policy {
   controllers: string[];
   breakGlass: { group: string; annotation: string } | undefined;
   rules: Rule[];
+  /** Who may sign OMS (model_signing) bundles; a rule trusts them by name in keys.trusted. */
+  omsAuthorities: OmsAuthority[];
   /** Where it came from, for messages. */
   source: string;
 }

@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import { asArray, asObject, asString, isObject, type Obj } from '../json/object.js';
 import { digestError } from '../manifest/fields.js';
 import type { Problem } from '../manifest/types.js';
-import { parseVerifyArgs, VERIFY_ENTRYPOINT } from '../manifest/verify-command.js';
+import { parseVerifyArgs, VERIFY_ENTRYPOINT, type VerifyValues } from '../manifest/verify-command.js';
 
 export interface VerifyStep {
   container: string;
@@ -22,6 +22,12 @@ export interface VerifyStep {
   files: { path: string; sha256: string }[];
   /** The volumes those files lie in: its model volumes. */
   volumes: string[];
+  /**
+   * The OMS form (`verify MODEL --oms-bundle B --oms-payload-sha256 H`): the model path (the model
+   * volume's mountPath: it checks the volume whole), the bundle and the pinned payload hash.
+   * `files` is then empty: the bundle's signed list is what it checks.
+   */
+  oms?: { model: string; bundle: string; payloadSha256: string };
   /** Why it is not an exact, inert verify step; empty when it counts. */
   problems: Problem[];
 }
@@ -91,10 +97,27 @@ function readStep(c: Obj, index: number, path: string, volumes: Map<string, Obj>
     });
   };
   checkFields(c, path, fail);
-  const files = readArgv(c, path, fail);
+  const argv = readArgv(c, path, fail);
+  const files = argv && 'oms' in argv ? [{ path: argv.oms.model, sha256: '' }] : argv;
   if (files) placeFiles(step, files, { mounts: asArray(c.volumeMounts), volumes, fail });
   if (step.problems.length === 0) checkMountLayout(asArray(c.volumeMounts), files ?? [], path, fail);
+  if (argv && 'oms' in argv) {
+    if (step.problems.length === 0) wholeVolume(argv.oms.model, asArray(c.volumeMounts), `${path}.args`, fail);
+    step.oms = argv.oms;
+    step.files = [];
+  }
   return step;
+}
+
+/**
+ * The OMS step checks a whole volume: MODEL must be the model volume's mountPath, so nothing it
+ * did not check (another model directory, a file beside the signed one) can lie in that volume
+ * for a serving container to load instead. A single-file model is that volume's one file.
+ */
+function wholeVolume(model: string, mounts: unknown[], path: string, fail: (field: string, why: string) => void): void {
+  const mountPath = asString(mountOf(`${model}/.`, mounts)?.mount.mountPath);
+  if (mountPath !== undefined && cleanPath(mountPath) !== model)
+    fail(path, `the OMS step checks the model volume whole: pass its mountPath ${cleanPath(mountPath)} as MODEL, not ${model}, and keep only the model in that volume`);
 }
 
 /** A mount path as the runtime resolves it: normalised, no trailing slash. */
@@ -174,12 +197,15 @@ function checkFields(c: Obj, path: string, fail: (field: string, why: string) =>
     fail(`${path}.command`, `command replaces the image's entrypoint: remove command`);
 }
 
-/** The files and pins of `verify FILE... --sha256 HEX...`, or undefined when argv is anything else. */
+type Pins = { path: string; sha256: string }[];
+type OmsPin = { oms: NonNullable<VerifyStep['oms']> };
+
+/** The files and pins of `verify FILE... --sha256 HEX...` (or the OMS form), or undefined when argv is anything else. */
 function readArgv(
   c: Obj,
   path: string,
   fail: (field: string, why: string) => void,
-): { path: string; sha256: string }[] | undefined {
+): Pins | OmsPin | undefined {
   const args = c.args === undefined ? [] : strings(c.args);
   if (args === undefined) return void fail(`${path}.args`, 'args must be a list of strings');
   if ([...(strings(c.command) ?? []), ...args].some((a) => a.includes('$(')))
@@ -191,6 +217,8 @@ function readArgv(
   const parsed = parseVerifyArgs(args.slice(1));
   if (!parsed.ok) return void fail(`${path}.args`, `${parsed.message}: use verify FILE... --sha256 HEX...`);
   const { values, positionals } = parsed;
+  if (values['oms-bundle'] !== undefined || values['oms-payload-sha256'] !== undefined)
+    return readOmsArgv(values, positionals, `${path}.args`, fail);
   const extra = Object.entries(values).filter(([k, v]) => k !== 'sha256' && v !== false);
   if (extra.length > 0)
     return void fail(
@@ -198,6 +226,35 @@ function readArgv(
       `--${extra.map(([k]) => k).join(', --')} is not allowed: a verify step takes only files and one --sha256 per file`,
     );
   return pairFiles(positionals, values.sha256 ?? [], `${path}.args`, fail);
+}
+
+// eslint-disable-next-line no-control-regex -- a NUL or newline in a path is hostile, not a name
+const CONTROL_RE = /[\u0000-\u001f]/;
+
+function isCleanPath(f: string): boolean {
+  return f.startsWith('/') && posix.normalize(f) === f && !f.endsWith('/') && !CONTROL_RE.test(f);
+}
+
+/** `verify MODEL --oms-bundle B --oms-payload-sha256 HEX`, exactly: nothing else. */
+function readOmsArgv(
+  values: VerifyValues,
+  positionals: string[],
+  path: string,
+  fail: (field: string, why: string) => void,
+): OmsPin | undefined {
+  const usage = 'use verify MODEL --oms-bundle BUNDLE --oms-payload-sha256 HEX';
+  const extra = Object.entries(values).filter(([k, v]) => !k.startsWith('oms-') && v !== false);
+  if (extra.length > 0) return void fail(path, `--${extra.map(([k]) => k).join(', --')} is not allowed with --oms-bundle: ${usage}`);
+  const [model, ...more] = positionals;
+  const bundle = values['oms-bundle'];
+  const pin = values['oms-payload-sha256'];
+  if (model === undefined || more.length > 0 || bundle === undefined || pin === undefined)
+    return void fail(path, `one model path, --oms-bundle and --oms-payload-sha256: ${usage}`);
+  const bad = [model, bundle].find((f) => !isCleanPath(f));
+  if (bad !== undefined) return void fail(path, `path ${JSON.stringify(bad)} must be an absolute, normalised path`);
+  const why = digestError(pin);
+  if (why !== undefined) return void fail(path, `--oms-payload-sha256 ${JSON.stringify(pin)} ${why}`);
+  return { oms: { model, bundle, payloadSha256: pin } };
 }
 
 function pairFiles(
@@ -211,10 +268,7 @@ function pairFiles(
       path,
       `${files.length} file(s) but ${pins.length} --sha256 value(s): give one per file, in order`,
     );
-  const badFile = files.find(
-    // eslint-disable-next-line no-control-regex -- a NUL or newline in a path is hostile, not a name
-    (f) => !f.startsWith('/') || posix.normalize(f) !== f || f.endsWith('/') || /[\u0000-\u001f]/.test(f),
-  );
+  const badFile = files.find((f) => !isCleanPath(f));
   if (badFile !== undefined)
     return void fail(path, `file ${JSON.stringify(badFile)} must be an absolute, normalised path`);
   const badPin = pins.map((p) => [p, digestError(p)] as const).find(([, why]) => why !== undefined);
@@ -232,7 +286,8 @@ interface Mounts {
 function placeFiles(step: VerifyStep, files: { path: string; sha256: string }[], m: Mounts): void {
   const placed = new Set<string>();
   for (const file of files) {
-    const hit = mountOf(file.path, m.mounts);
+    // An OMS model directory may be the mount itself; its files lie inside it.
+    const hit = mountOf(file.sha256 === '' ? `${file.path}/.` : file.path, m.mounts);
     const where = `${step.path}.volumeMounts`;
     if (hit === undefined)
       return m.fail(where, `${file.path} lies in no volume mount: mount the model volume`);
