@@ -61,7 +61,7 @@ function check(input: DecisionInput, c: Extract<Classification, { kind: 'check' 
   const findings = verifyWorkloadModels(workload, input.resolved, keyring, {
     authorities: policy.omsAuthorities,
     now,
-    ...(SIGSTORE_VERIFIER ? { sigstore: SIGSTORE_VERIFIER } : {}),
+    sigstore: SIGSTORE_VERIFIER,
   });
   const user = { username: request.userInfo.username, groups: request.userInfo.groups ?? [] };
   const evaluated = evaluateRule(rule, { workload, models: findings.models, user, now, policy, request });

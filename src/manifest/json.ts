@@ -44,24 +44,27 @@ const ESCAPES: Readonly<Record<string, string>> = {
 
 /** Internal control flow only: caught in parseStrictJson and turned into a Problem. */
 class JsonSyntaxError extends Error {
-  constructor(
-    readonly offset: number,
-    message: string,
-  ) {
+  readonly offset: number;
+
+  constructor(offset: number, message: string) {
     super(message);
+    this.offset = offset;
   }
 }
 
 /** In `u` mode a surrogate *pair* is one code point, so this matches lone surrogates only. */
 const LONE_SURROGATE_RE = /[\uD800-\uDFFF]/u;
 
+// Plain fields, not parameter properties: Node's type stripping (hack/gen-policy-schema.ts) reads this file.
 class Parser {
   private pos = 0;
+  private readonly text: string;
+  private readonly maxDepth: number;
 
-  constructor(
-    private readonly text: string,
-    private readonly maxDepth: number,
-  ) {}
+  constructor(text: string, maxDepth: number) {
+    this.text = text;
+    this.maxDepth = maxDepth;
+  }
 
   parseDocument(): JsonValue {
     this.skipWhitespace();

@@ -7,6 +7,8 @@ import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { certFacts } from './x509.js';
 import type { OmsAuthority } from './types.js';
 import { curveHash } from './curves.js';
+import { loadSigstoreAuthority, MAX_TRUSTED_ROOT_BYTES, publicGoodTrustedRoot } from './sigstore.js';
+import { parseStrictJson } from '../manifest/json.js';
 
 /** What the policy file says, before compiling. */
 export interface OmsAuthorityDraft {
@@ -15,6 +17,10 @@ export interface OmsAuthorityDraft {
   publicKeys: string[];
   roots: string[];
   identities: string[];
+  /** method sigstore: `public-good` or a trusted_root.json's text. */
+  trustedRoot?: string;
+  /** method sigstore: the signers, each an exact certificate identity and OIDC issuer. */
+  signers?: { subject: string; issuer: string }[];
 }
 
 export type Compiled = { ok: true; value: OmsAuthority } | { ok: false; field: string; message: string };
@@ -45,7 +51,7 @@ function caCertificate(pem: string): X509Certificate | string {
 }
 
 function onlyFor(d: OmsAuthorityDraft, method: string, fields: (keyof OmsAuthorityDraft)[]): Compiled | undefined {
-  const stray = fields.find((f) => (d[f] as string[]).length > 0);
+  const stray = fields.find((f) => (d[f] ?? '').length > 0);
   return stray === undefined ? undefined : { ok: false, field: stray, message: `is not used by method ${method}: remove it` };
 }
 
@@ -57,7 +63,7 @@ function compileKey(d: OmsAuthorityDraft): Compiled {
     if (typeof key === 'string') return { ok: false, field: `publicKeys[${i}]`, message: key };
     keys.push(key);
   }
-  return onlyFor(d, 'key', ['roots', 'identities']) ?? { ok: true, value: { name: d.name, method: 'key', publicKeys: keys } };
+  return onlyFor(d, 'key', ['roots', 'identities', 'trustedRoot', 'signers']) ?? { ok: true, value: { name: d.name, method: 'key', publicKeys: keys } };
 }
 
 function compileCertificate(d: OmsAuthorityDraft): Compiled {
@@ -69,11 +75,35 @@ function compileCertificate(d: OmsAuthorityDraft): Compiled {
     if (typeof cert === 'string') return { ok: false, field: `roots[${i}]`, message: cert };
     roots.push(cert);
   }
-  return onlyFor(d, 'certificate', ['publicKeys']) ?? { ok: true, value: { name: d.name, method: 'certificate', roots, identities: d.identities } };
+  return onlyFor(d, 'certificate', ['publicKeys', 'trustedRoot', 'signers']) ?? { ok: true, value: { name: d.name, method: 'certificate', roots, identities: d.identities } };
+}
+
+/** The trusted root an authority names: the public-good instance's (shipped), or its own JSON. */
+function trustedRootOf(text: string): { ok: true; value: unknown } | { ok: false; message: string } {
+  if (text === PUBLIC_GOOD) {
+    const root = publicGoodTrustedRoot();
+    return root.ok ? root : { ok: false, message: root.problem.message };
+  }
+  const parsed = parseStrictJson(text, { path: 'trustedRoot', maxBytes: MAX_TRUSTED_ROOT_BYTES });
+  return parsed.ok ? parsed : { ok: false, message: `must be "${PUBLIC_GOOD}" or a trusted_root.json document: ${parsed.problem.message}` };
+}
+
+/** The name of the shipped trusted root of Sigstore's public-good instance (from @sigstore/tuf). */
+export const PUBLIC_GOOD = 'public-good';
+
+function compileSigstore(d: OmsAuthorityDraft): Compiled {
+  const signers = d.signers ?? [];
+  if (signers.length === 0) return { ok: false, field: 'signers', message: 'is required for method sigstore: each signer\'s exact certificate identity (subject) and OIDC issuer' };
+  const root = trustedRootOf(d.trustedRoot === undefined || d.trustedRoot === '' ? PUBLIC_GOOD : d.trustedRoot);
+  if (!root.ok) return { ok: false, field: 'trustedRoot', message: root.message };
+  const loaded = loadSigstoreAuthority({ name: d.name, trustedRoot: root.value, identities: signers }, 'authority');
+  if (!loaded.ok) return { ok: false, field: loaded.problem.path.replace(/^authority\.?/, '').replace(/^identities/, 'signers') || 'trustedRoot', message: loaded.problem.message };
+  return onlyFor(d, 'sigstore', ['publicKeys', 'roots', 'identities']) ?? { ok: true, value: { name: d.name, method: 'sigstore', sigstore: loaded.value } };
 }
 
 export function compileOmsAuthority(d: OmsAuthorityDraft): Compiled {
   if (d.method === 'key') return compileKey(d);
   if (d.method === 'certificate') return compileCertificate(d);
-  return { ok: false, field: 'method', message: 'the sigstore method is not configurable in this build (src/oms/sigstore.ts): use key or certificate' };
+  if (d.method === 'sigstore') return compileSigstore(d);
+  return { ok: false, field: 'method', message: 'must be key, certificate or sigstore' };
 }

@@ -1,14 +1,15 @@
 /**
- * The sigstore method plugs in here: set SIGSTORE_VERIFIER to `verifySigstoreEnvelope` from
- * ./sigstore.ts (written separately). While it is undefined, sigstore-method bundles are refused
- * with `unsupported-method`, never passed. The adapter, once ./sigstore.ts is merged:
- *
- *   (bundle, authority, now) => {
- *     const r = verifySigstoreEnvelope(bundle.raw, authority, { now });
- *     return r.ok ? { ok: true, value: { payload: r.value.payload, identity: r.value.identity,
- *       issuer: r.value.issuer, signedAt: r.value.signedAt.toISOString() } } : r;
- *   }
+ * The sigstore method, plugged into the OMS verifier (src/oms/verify.ts): the Fulcio certificate,
+ * the Rekor entry and the DSSE signature are checked by src/oms/sigstore.ts against the
+ * authority's compiled trusted root, its signers compared exactly; verdicts are cached by the
+ * bundle's content hash, the authority and its fingerprint.
  */
+import { verifySigstoreEnvelope } from './sigstore.js';
 import type { SigstoreVerifier } from './types.js';
 
-export const SIGSTORE_VERIFIER: SigstoreVerifier | undefined = undefined;
+export const SIGSTORE_VERIFIER: SigstoreVerifier = (bundle, authority, now) => {
+  const r = verifySigstoreEnvelope(bundle.raw, authority.sigstore, { now });
+  if (!r.ok) return r;
+  const { payload, identity, issuer, signedAt } = r.value;
+  return { ok: true, value: { payload, identity, issuer, signedAt: signedAt.toISOString() } };
+};

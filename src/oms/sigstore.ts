@@ -867,10 +867,14 @@ export class SigstoreVerdictCache {
   hits = 0;
   misses = 0;
 
-  constructor(
-    readonly capacity = SIGSTORE_CACHE_ENTRIES,
-    readonly maxBytes = SIGSTORE_CACHE_BYTES,
-  ) {}
+  readonly capacity: number;
+  readonly maxBytes: number;
+
+  // Plain fields, not parameter properties: Node's type stripping (hack/, bench/) runs this file.
+  constructor(capacity = SIGSTORE_CACHE_ENTRIES, maxBytes = SIGSTORE_CACHE_BYTES) {
+    this.capacity = capacity;
+    this.maxBytes = maxBytes;
+  }
 
   get(key: string): SigstoreResult | undefined {
     const hit = this.entries.get(key);

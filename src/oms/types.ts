@@ -3,6 +3,7 @@
  * envelope whose payload is an in-toto Statement listing every file (or shard) with its digest.
  * See docs/manifests.md "OMS bundles".
  */
+import type { CompiledSigstoreAuthority } from './sigstore.js';
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { Obj } from '../json/object.js';
 import type { Result } from '../manifest/types.js';
@@ -77,14 +78,12 @@ export interface OmsCertificateAuthority {
   identities: string[];
 }
 
-/** The shape src/oms/sigstore.ts's SigstoreAuthority has, with the method tag. */
+/** A sigstore authority: a trusted root and exact signers, compiled once at policy load (src/oms/sigstore.ts). */
 export interface OmsSigstoreAuthority {
   name: string;
   method: 'sigstore';
-  /** Parsed trusted_root.json. */
-  trustedRoot: unknown;
-  /** Certificate SAN and OIDC issuer, each compared exactly. */
-  identities: { subject: string; issuer: string }[];
+  /** The trusted root, compiled, and the signers as {subject, issuer}, each compared exactly. */
+  sigstore: CompiledSigstoreAuthority;
 }
 
 /** What a signature method proved: the signed payload bytes and who signed them. */

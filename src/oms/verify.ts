@@ -2,7 +2,7 @@
  * OMS bundle verification (pure, never throws on bad input): which policy trust authority signed
  * the DSSE envelope, then the signed statement, into a VerifiedModel. The key and certificate
  * methods are here (node:crypto); the sigstore method is a SigstoreVerifier plugged in through
- * `opts.sigstore` (src/oms/sigstore.ts), refused with `unsupported-method` while there is none.
+ * `opts.sigstore` (src/oms/methods.ts → src/oms/sigstore.ts); without one that method is refused.
  */
 import { createHash, verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { Problem, Result, VerifiedModel } from '../manifest/types.js';

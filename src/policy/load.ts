@@ -16,7 +16,7 @@ import type { CompiledValidation, CompiledVariable, ValidationReason } from './c
 import { expressionOffset } from './cel/position.js';
 import type { ScalarStyle } from './cel/position.js';
 import { isValidKeyId } from '../keys/keyring.js';
-import { compileOmsAuthority, type OmsAuthorityDraft } from '../oms/authorities.js';
+import { compileOmsAuthority, PUBLIC_GOOD, type OmsAuthorityDraft } from '../oms/authorities.js';
 import { OMS_METHODS, type OmsAuthority } from '../oms/types.js';
 
 const BREAK_GLASS_ANNOTATION: string = ANNOTATIONS.breakGlass;
@@ -620,11 +620,28 @@ function constant<T>(expected: string): Field<T> {
   };
 }
 
+type Signer = NonNullable<OmsAuthorityDraft['signers']>[number];
+
+const SIGNER_FIELDS: Fields<Signer> = {
+  subject: field(nonEmptyText, (x, v) => (x.subject = v), {
+    description: "The Fulcio certificate's identity (its SAN: an e-mail or a URI), compared exactly.",
+  }),
+  issuer: field(nonEmptyText, (x, v) => (x.issuer = v), {
+    description: 'The OIDC issuer Fulcio recorded in the certificate, compared exactly.',
+  }),
+};
+
+const signerKind: ValueKind<Signer> = {
+  read: (r, s, p) =>
+    readRequired<Signer>(r, s, p, { fields: SIGNER_FIELDS, target: { subject: '', issuer: '' }, required: ['subject', 'issuer'] }),
+  schema: ref('signer'),
+};
+
 const OMS_AUTHORITY_FIELDS: Fields<OmsAuthorityDraft> = {
   name: field(nonEmptyText, (a, v) => (a.name = v), {
     description: 'The key id of the models it verifies: rules trust it by this name in keys.trusted.',
   }),
-  method: field(oneOf(['key', 'certificate'] as const), (a, v) => (a.method = v)),
+  method: field(oneOf(['key', 'certificate', 'sigstore'] as const), (a, v) => (a.method = v)),
   publicKeys: field(textList, (a, v) => (a.publicKeys = v), {
     description: 'method key: PEM EC public keys (P-256, P-384, P-521).',
     default: [],
@@ -637,16 +654,25 @@ const OMS_AUTHORITY_FIELDS: Fields<OmsAuthorityDraft> = {
     description: "method certificate: accepted signers, compared exactly with the signing certificate's SAN values.",
     default: [],
   }),
+  trustedRoot: field(nonEmptyText, (a, v) => (a.trustedRoot = v), {
+    description:
+      'method sigstore: "public-good" (Sigstore\'s public instance, the root shipped with modelgate) or the text of a trusted_root.json (a private instance).',
+    default: PUBLIC_GOOD,
+  }),
+  signers: field(listOf(signerKind), (a, v) => (a.signers = v), {
+    description: 'method sigstore: accepted signers, each {subject, issuer} compared exactly with the Fulcio certificate.',
+    default: [],
+  }),
 };
 
 function readOmsAuthority(r: Reader, slot: Slot, path: string): OmsAuthority | undefined {
   const before = r.errors.length;
-  const target: OmsAuthorityDraft = { name: '', method: '', publicKeys: [], roots: [], identities: [] };
+  const target: OmsAuthorityDraft = { name: '', method: '', publicKeys: [], roots: [], identities: [], trustedRoot: '', signers: [] };
   const draft = readSection(r, slot, path, { fields: OMS_AUTHORITY_FIELDS, target });
   if (draft === undefined || r.errors.length > before) return undefined;
   if (!isValidKeyId(draft.name))
     return fail(r, slot, join(path, 'name'), 'is required and must match [A-Za-z0-9._-]{1,253} (it is used as a key id)');
-  if (draft.method === '') return fail(r, slot, join(path, 'method'), 'is required: key or certificate');
+  if (draft.method === '') return fail(r, slot, join(path, 'method'), 'is required: key, certificate or sigstore');
   const compiled = compileOmsAuthority(draft);
   return compiled.ok ? compiled.value : fail(r, slot, join(path, compiled.field), compiled.message);
 }
@@ -700,6 +726,7 @@ export const POLICY_FIELD_NAMES = {
   validation: Object.keys(VALIDATION_FIELDS),
   oms: Object.keys(OMS_RULE_FIELDS),
   omsAuthority: Object.keys(OMS_AUTHORITY_FIELDS),
+  signer: Object.keys(SIGNER_FIELDS),
 } as const;
 
 type SectionName =
@@ -712,7 +739,8 @@ type SectionName =
   | 'variable'
   | 'validation'
   | 'oms'
-  | 'omsAuthority';
+  | 'omsAuthority'
+  | 'signer';
 
 function properties<T>(fields: Fields<T>): Record<string, JsonSchema> {
   return Object.fromEntries(Object.entries(fields).map(([name, f]) => [name, f.schema]));
@@ -742,6 +770,7 @@ export function policyJsonSchema(): JsonSchema {
     validation: objectSchema(properties(VALIDATION_FIELDS), { required: ['expression'] }),
     oms: objectSchema(properties(OMS_RULE_FIELDS)),
     omsAuthority: objectSchema(properties(OMS_AUTHORITY_FIELDS), { required: ['name', 'method'] }),
+    signer: objectSchema(properties(SIGNER_FIELDS), { required: ['subject', 'issuer'] }),
     groupName: VALUE_DEFS.groupName,
   } satisfies Record<SectionName | keyof typeof VALUE_DEFS, JsonSchema>);
 }

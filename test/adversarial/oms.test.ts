@@ -213,7 +213,9 @@ describe('policy trust authorities refuse what cannot verify OMS signatures', ()
     ['roots on a key authority', { method: 'key', publicKeys: [pem], roots: [pem] }, 'roots'],
     ['a certificate authority without identities', { method: 'certificate', roots: ['x'] }, 'identities'],
     ['a root that is not a certificate', { method: 'certificate', roots: [pem], identities: ['a'] }, 'roots[0]'],
-    ['the sigstore method', { method: 'sigstore' }, 'method'],
+    ['a sigstore authority without signers', { method: 'sigstore' }, 'signers'],
+    ['a sigstore authority with a trusted root that is not JSON', { method: 'sigstore', trustedRoot: '{', signers: [{ subject: 'a', issuer: 'b' }] }, 'trustedRoot'],
+    ['an unknown method', { method: 'gpg' }, 'method'],
   ])('%s', (_, spec, field) => {
     const c = compileOmsAuthority({ name: 'a', publicKeys: [], roots: [], identities: [], ...spec });
     expect(c.ok).toBe(false);
