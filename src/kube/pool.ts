@@ -29,7 +29,19 @@ const KEEP_ALIVE_MS = 30_000;
  * The shared pool for `config`'s current cluster and user, or undefined when the cluster is
  * reached through a proxy (then the library's own per-request proxy agent is left in place).
  */
-export async function connectionPool(config: KubeConfig): Promise<Dispatcher | undefined> {
+export function connectionPool(config: KubeConfig): Promise<Dispatcher | undefined> {
+  // One pool per kubeconfig: the admission client and the scanner (kube/scan-api.ts) share it.
+  let pool = pools.get(config);
+  if (!pool) {
+    pool = newPool(config);
+    pools.set(config, pool);
+  }
+  return pool;
+}
+
+const pools = new WeakMap<KubeConfig, Promise<Dispatcher | undefined>>();
+
+async function newPool(config: KubeConfig): Promise<Dispatcher | undefined> {
   const options = config.createDispatcherOptions(config.getCurrentCluster(), await tlsOptions(config));
   if (options.type === 'proxy' || options.type === 'socks') return undefined;
   return new Agent({

@@ -1,0 +1,142 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { getGlobalDispatcher, request, type Dispatcher } from 'undici';
+import { isObject, type Obj } from '../json/object.js';
+import { KubeError } from './client.js';
+import { connectionPool } from './pool.js';
+
+/**
+ * What the background scanner (src/scan/) asks of the API server: paged lists of the
+ * pod-creating kinds, its Lease, and PolicyReports. Plain JSON over the one shared connection
+ * pool (pool.ts), because the scanner reads objects as the webhook receives them (wire JSON,
+ * not the client library's model classes) and writes a CRD the library has no types for.
+ * Every call is counted (`requests`) so the bench can say what a scan costs the API server.
+ */
+export interface ScanApi {
+  /** One page of a list; `path` is the collection (e.g. /apis/apps/v1/deployments). */
+  list(path: string, page: ListPage, signal: AbortSignal): Promise<ListResult>;
+  /** undefined on 404. */
+  get(path: string, signal: AbortSignal): Promise<Obj | undefined>;
+  /** Throws KubeError (code 409) when the object exists. */
+  create(path: string, body: Obj, signal: AbortSignal): Promise<Obj>;
+  /** Throws KubeError (code 409) when `body.metadata.resourceVersion` is stale. */
+  replace(path: string, body: Obj, signal: AbortSignal): Promise<Obj>;
+  /** No error on 404. */
+  remove(path: string, signal: AbortSignal): Promise<void>;
+  /** Requests made so far, by verb (list, get, create, replace, delete). */
+  readonly requests: Record<string, number>;
+}
+
+export interface ListPage {
+  limit: number;
+  continue?: string;
+  labelSelector?: string;
+}
+
+export interface ListResult {
+  items: Obj[];
+  /** Absent on the last page. */
+  continue?: string;
+}
+
+/**
+ * A list page's body is read whole; beyond this it is refused rather than buffered (500
+ * Deployments with large templates come to a few MiB; etcd caps one object at 1.5 MiB).
+ */
+const MAX_BODY_BYTES = 64 << 20;
+
+type Verb = 'list' | 'get' | 'create' | 'replace' | 'delete';
+const METHOD: Record<Verb, Dispatcher.HttpMethod> = {
+  list: 'GET',
+  get: 'GET',
+  create: 'POST',
+  replace: 'PUT',
+  delete: 'DELETE',
+};
+
+export async function scanApi(config: KubeConfig): Promise<ScanApi> {
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  const server = cluster.server.replace(/\/+$/, '');
+  const dispatcher = (await connectionPool(config)) ?? getGlobalDispatcher();
+  const requests: Record<string, number> = {};
+  const call = async (
+    verb: Verb,
+    path: string,
+    signal: AbortSignal,
+    body?: Obj,
+  ): Promise<Obj | undefined> => {
+    signal.throwIfAborted();
+    requests[verb] = (requests[verb] ?? 0) + 1;
+    // The library's own code computes the Authorization header (token file re-read, exec plugins).
+    const auth: { headers?: Record<string, unknown> } = {};
+    await config.applyToHTTPSOptions(auth);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    for (const [k, v] of Object.entries(auth.headers ?? {})) headers[k.toLowerCase()] = String(v);
+    if (body) headers['content-type'] = 'application/json';
+    const what = `${verb} ${path.split('?')[0]}`;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(`${server}${path}`, {
+        method: METHOD[verb],
+        headers,
+        body: body ? JSON.stringify(body) : undefined,
+        dispatcher,
+        signal,
+      });
+    } catch (err) {
+      const timedOut = err instanceof Error && err.name === 'AbortError';
+      throw new KubeError(`${what}: ${timedOut ? 'timed out' : (err as Error).message.split('\n')[0]}`);
+    }
+    return readBody(res, what);
+  };
+  const json = async (verb: Verb, path: string, signal: AbortSignal, body?: Obj): Promise<Obj> => {
+    const out = await call(verb, path, signal, body);
+    if (!out) throw new KubeError(`${verb} ${path}: HTTP 404`, 404);
+    return out;
+  };
+  return {
+    requests,
+    list: async (path, page, signal) => {
+      const q = new URLSearchParams({ limit: String(page.limit) });
+      if (page.continue) q.set('continue', page.continue);
+      if (page.labelSelector) q.set('labelSelector', page.labelSelector);
+      const out = await json('list', `${path}?${q.toString()}`, signal);
+      const items = Array.isArray(out.items) ? out.items.filter(isObject) : [];
+      const cont = isObject(out.metadata) ? out.metadata.continue : undefined;
+      return typeof cont === 'string' && cont !== '' ? { items, continue: cont } : { items };
+    },
+    get: (path, signal) => call('get', path, signal),
+    create: (path, body, signal) => json('create', path, signal, body),
+    replace: (path, body, signal) => json('replace', path, signal, body),
+    remove: async (path, signal) => {
+      await call('delete', path, signal);
+    },
+  };
+}
+
+/** The body as JSON; undefined on 404; a KubeError naming the status (and the API's reason) otherwise. */
+async function readBody(res: Dispatcher.ResponseData, what: string): Promise<Obj | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      res.body.destroy();
+      throw new KubeError(`${what}: response larger than ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  if (res.statusCode === 404) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new KubeError(`${what}: HTTP ${res.statusCode}, not JSON`, res.statusCode);
+  }
+  if (res.statusCode >= 300) {
+    const reason = isObject(parsed) && typeof parsed.reason === 'string' ? ` ${parsed.reason}` : '';
+    throw new KubeError(`${what}: HTTP ${res.statusCode}${reason}`, res.statusCode);
+  }
+  if (!isObject(parsed)) throw new KubeError(`${what}: the response is not a JSON object`);
+  return parsed;
+}
