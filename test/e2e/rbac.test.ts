@@ -24,6 +24,12 @@ describe("the webhook's identity", () => {
     ['get', 'configmaps'],
     ['create', 'events.events.k8s.io'],
     ['patch', 'events.events.k8s.io'],
+    // The background scanner (docs/scanner.md): list/watch of the kinds it re-decides, its reports.
+    ['list', 'deployments.apps'],
+    ['watch', 'pods'],
+    ['list', 'cronjobs.batch'],
+    ['create', 'policyreports.wgpolicyk8s.io'],
+    ['update', 'policyreports.wgpolicyk8s.io'],
   ])('may %s %s', async (verb, resource) => {
     expect(await can(verb, resource)).toBe(true);
   });
@@ -40,8 +46,20 @@ describe("the webhook's identity", () => {
     ['create', 'deployments.apps'],
     ['create', 'pods'],
     ['patch', 'validatingwebhookconfigurations.admissionregistration.k8s.io'],
+    ['get', 'deployments.apps'],
+    ['update', 'deployments.apps'],
+    ['get', 'pods'],
+    ['create', 'leases.coordination.k8s.io'],
   ])('may not %s %s', async (verb, resource) => {
     expect(await can(verb, resource)).toBe(false);
+  });
+
+  it('may hold only its own scanner Lease, in its own namespace', async () => {
+    const ns = ctx().webhookUser.split(':')[2] ?? 'modelgate';
+    expect(await can('create', 'leases.coordination.k8s.io', ns)).toBe(true);
+    expect(await can('update', 'leases.coordination.k8s.io/modelgate-scanner', ns)).toBe(true);
+    expect(await can('update', 'leases.coordination.k8s.io/kube-controller-manager', ns)).toBe(false);
+    expect(await can('update', 'leases.coordination.k8s.io/modelgate-scanner', 'kube-system')).toBe(false);
   });
 });
 
