@@ -157,12 +157,14 @@ describe('the scanner without the PolicyReport CRD', () => {
     expect(replicas.filter((r) => r !== w)).toHaveLength(1);
     await waitFor(
       'the CRD-absent log line',
-      async () =>
-        logLines(w).some((l) =>
-          String(l.msg).includes('PolicyReport CRD (wgpolicyk8s.io/v1alpha2) not installed'),
-        )
-          ? true
-          : undefined,
+      () =>
+        Promise.resolve(
+          logLines(w).some((l) =>
+            String(l.msg).includes('PolicyReport CRD (wgpolicyk8s.io/v1alpha2) not installed'),
+          )
+            ? true
+            : undefined,
+        ),
       { timeoutMs: 20_000, intervalMs: 300 },
     );
   });
