@@ -1,4 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { getGlobalDispatcher, request, type Dispatcher } from 'undici';
 import { isObject, type Obj } from '../json/object.js';
 import { KubeError } from './client.js';
@@ -74,20 +75,25 @@ export async function scanApi(config: KubeConfig): Promise<ScanApi> {
     for (const [k, v] of Object.entries(auth.headers ?? {})) headers[k.toLowerCase()] = String(v);
     if (body) headers['content-type'] = 'application/json';
     const what = `${verb} ${path.split('?')[0]}`;
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(`${server}${path}`, {
-        method: METHOD[verb],
-        headers,
-        body: body ? JSON.stringify(body) : undefined,
-        dispatcher,
-        signal,
-      });
-    } catch (err) {
-      const timedOut = err instanceof Error && err.name === 'AbortError';
-      throw new KubeError(`${what}: ${timedOut ? 'timed out' : (err as Error).message.split('\n')[0]}`);
+    for (let attempt = 1; ; attempt++) {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(`${server}${path}`, {
+          method: METHOD[verb],
+          headers,
+          body: body ? JSON.stringify(body) : undefined,
+          dispatcher,
+          signal,
+        });
+      } catch (err) {
+        const timedOut = err instanceof Error && err.name === 'AbortError';
+        throw new KubeError(`${what}: ${timedOut ? 'timed out' : (err as Error).message.split('\n')[0]}`);
+      }
+      const wait = retryAfterMs(res, attempt);
+      if (wait === undefined) return readBody(res, what);
+      await res.body.dump();
+      await sleep(wait, undefined, { signal });
     }
-    return readBody(res, what);
   };
   const json = async (verb: Verb, path: string, signal: AbortSignal, body?: Obj): Promise<Obj> => {
     const out = await call(verb, path, signal, body);
@@ -112,6 +118,16 @@ export async function scanApi(config: KubeConfig): Promise<ScanApi> {
       await call('delete', path, signal);
     },
   };
+}
+
+/** Attempts at a request the API server answers 429 (priority and fairness, a cache still filling). */
+const MAX_ATTEMPTS = 5;
+
+/** How long to wait before retrying a 429 (its Retry-After, at most 10 s), or undefined: do not retry. */
+function retryAfterMs(res: Dispatcher.ResponseData, attempt: number): number | undefined {
+  if (res.statusCode !== 429 || attempt >= MAX_ATTEMPTS) return undefined;
+  const header = Number(res.headers['retry-after']);
+  return Number.isFinite(header) && header > 0 ? Math.min(header, 10) * 1000 : 1000;
 }
 
 /** The body as JSON; undefined on 404; a KubeError naming the status (and the API's reason) otherwise. */
