@@ -51,10 +51,8 @@ describe('a stored workload decided by the scanner', () => {
 
   it('is out of scope (no result) when the policy does not select it', () => {
     const obj = deployment();
-    const meta = obj.metadata as Record<string, unknown>;
-    expect(
-      scan(obj, { ...defaultPolicy(), exemptNamespaces: [String(meta.namespace ?? 'default')] }),
-    ).toBeUndefined();
+    const ns = (obj.metadata as { namespace?: string }).namespace ?? 'default';
+    expect(scan(obj, { ...defaultPolicy(), exemptNamespaces: [ns] })).toBeUndefined();
   });
 
   it('leaves out problems about who deployed: a stored object does not say', () => {
