@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { getGlobalDispatcher, request, type Dispatcher } from 'undici';
 import { isObject, type Obj } from '../json/object.js';
 import { KubeError } from './client.js';
-import { connectionPool } from './pool.js';
+import { connectionPool, watchPool } from './pool.js';
 
 /**
  * What the background scanner (src/scan/) asks of the API server: paged lists of the
@@ -23,6 +23,17 @@ export interface ScanApi {
   replace(path: string, body: Obj, signal: AbortSignal): Promise<Obj>;
   /** No error on 404. */
   remove(path: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Follows `path` from `resourceVersion` (with bookmarks) until the server ends the stream
+   * (after `timeoutSeconds`) or `signal` aborts; `onEvent` is awaited for each event in order.
+   * Throws KubeError with code 410 when the version is too old: list again.
+   */
+  watch(
+    path: string,
+    resourceVersion: string,
+    signal: AbortSignal,
+    onEvent: (e: WatchEvent) => Promise<void>,
+  ): Promise<void>;
   /** Requests made so far, by verb (list, get, create, replace, delete). */
   readonly requests: Record<string, number>;
 }
@@ -37,7 +48,19 @@ export interface ListResult {
   items: Obj[];
   /** Absent on the last page. */
   continue?: string;
+  /** The list's snapshot (the same on every page): where a watch starts. */
+  resourceVersion: string;
 }
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: Obj;
+}
+
+/** The server ends a watch after this long (client-go picks 5-10 min); the scanner watches again. */
+const WATCH_TIMEOUT_S = 240;
+/** One watch event is one object (etcd caps objects at 1.5 MiB); a longer line is refused. */
+const MAX_EVENT_BYTES = 4 << 20;
 
 /**
  * A list page's body is read whole; beyond this it is refused rather than buffered (500
@@ -45,8 +68,9 @@ export interface ListResult {
  */
 const MAX_BODY_BYTES = 64 << 20;
 
-type Verb = 'list' | 'get' | 'create' | 'replace' | 'delete';
+type Verb = 'list' | 'get' | 'create' | 'replace' | 'delete' | 'watch';
 const METHOD: Record<Verb, Dispatcher.HttpMethod> = {
+  watch: 'GET',
   list: 'GET',
   get: 'GET',
   create: 'POST',
@@ -59,7 +83,17 @@ export async function scanApi(config: KubeConfig): Promise<ScanApi> {
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const server = cluster.server.replace(/\/+$/, '');
   const dispatcher = (await connectionPool(config)) ?? getGlobalDispatcher();
+  const watches = (await watchPool(config)) ?? getGlobalDispatcher();
   const requests: Record<string, number> = {};
+  const headersFor = async (body: boolean): Promise<Record<string, string>> => {
+    // The library's own code computes the Authorization header (token file re-read, exec plugins).
+    const auth: { headers?: Record<string, unknown> } = {};
+    await config.applyToHTTPSOptions(auth);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    for (const [k, v] of Object.entries(auth.headers ?? {})) headers[k.toLowerCase()] = String(v);
+    if (body) headers['content-type'] = 'application/json';
+    return headers;
+  };
   const call = async (
     verb: Verb,
     path: string,
@@ -68,12 +102,7 @@ export async function scanApi(config: KubeConfig): Promise<ScanApi> {
   ): Promise<Obj | undefined> => {
     signal.throwIfAborted();
     requests[verb] = (requests[verb] ?? 0) + 1;
-    // The library's own code computes the Authorization header (token file re-read, exec plugins).
-    const auth: { headers?: Record<string, unknown> } = {};
-    await config.applyToHTTPSOptions(auth);
-    const headers: Record<string, string> = { accept: 'application/json' };
-    for (const [k, v] of Object.entries(auth.headers ?? {})) headers[k.toLowerCase()] = String(v);
-    if (body) headers['content-type'] = 'application/json';
+    const headers = await headersFor(body !== undefined);
     const what = `${verb} ${path.split('?')[0]}`;
     for (let attempt = 1; ; attempt++) {
       let res: Dispatcher.ResponseData;
@@ -108,8 +137,39 @@ export async function scanApi(config: KubeConfig): Promise<ScanApi> {
       if (page.labelSelector) q.set('labelSelector', page.labelSelector);
       const out = await json('list', `${path}?${q.toString()}`, signal);
       const items = Array.isArray(out.items) ? out.items.filter(isObject) : [];
-      const cont = isObject(out.metadata) ? out.metadata.continue : undefined;
-      return typeof cont === 'string' && cont !== '' ? { items, continue: cont } : { items };
+      const meta = isObject(out.metadata) ? out.metadata : {};
+      const resourceVersion = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : '';
+      const cont = meta.continue;
+      return typeof cont === 'string' && cont !== ''
+        ? { items, continue: cont, resourceVersion }
+        : { items, resourceVersion };
+    },
+    watch: async (path, resourceVersion, signal, onEvent) => {
+      signal.throwIfAborted();
+      requests.watch = (requests.watch ?? 0) + 1;
+      const q = new URLSearchParams({
+        watch: '1',
+        allowWatchBookmarks: 'true',
+        resourceVersion,
+        timeoutSeconds: String(WATCH_TIMEOUT_S),
+      });
+      const what = `watch ${path}`;
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(`${server}${path}?${q.toString()}`, {
+          method: 'GET',
+          headers: await headersFor(false),
+          dispatcher: watches,
+          signal,
+        });
+      } catch (err) {
+        throw new KubeError(`${what}: ${(err as Error).message.split('\n')[0]}`);
+      }
+      if (res.statusCode !== 200) {
+        await readBody(res, what);
+        throw new KubeError(`${what}: HTTP ${res.statusCode}`, res.statusCode);
+      }
+      await readEvents(res, what, onEvent);
     },
     get: (path, signal) => call('get', path, signal),
     create: (path, body, signal) => json('create', path, signal, body),
@@ -118,6 +178,46 @@ export async function scanApi(config: KubeConfig): Promise<ScanApi> {
       await call('delete', path, signal);
     },
   };
+}
+
+/** Newline-delimited JSON watch events, handed over one at a time. */
+async function readEvents(
+  res: Dispatcher.ResponseData,
+  what: string,
+  onEvent: (e: WatchEvent) => Promise<void>,
+): Promise<void> {
+  let pending = '';
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    pending += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      if (line.trim()) await onEvent(parseEvent(line, what));
+    }
+    if (pending.length > MAX_EVENT_BYTES) {
+      res.body.destroy();
+      throw new KubeError(`${what}: an event longer than ${MAX_EVENT_BYTES} bytes`);
+    }
+  }
+}
+
+function parseEvent(line: string, what: string): WatchEvent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    throw new KubeError(`${what}: an event that is not JSON`);
+  }
+  const types = ['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR'];
+  if (
+    !isObject(parsed) ||
+    typeof parsed.type !== 'string' ||
+    !types.includes(parsed.type) ||
+    !isObject(parsed.object)
+  )
+    throw new KubeError(`${what}: an event without type and object`);
+  return { type: parsed.type as WatchEvent['type'], object: parsed.object };
 }
 
 /** Attempts at a request the API server answers 429 (priority and fairness, a cache still filling). */

@@ -5,7 +5,9 @@ import type { Obj } from '../json/object.js';
 import { isObject } from '../json/object.js';
 import type { Keyring } from '../keys/types.js';
 import { statusOf } from '../kube/client.js';
-import type { ScanApi } from '../kube/scan-api.js';
+import type { ScanApi, WatchEvent } from '../kube/scan-api.js';
+import { isDeepStrictEqual } from 'node:util';
+import { followKind } from './follow.js';
 import type { Policy } from '../policy/types.js';
 import { RESOURCES } from '../admission/request.js';
 import type { ModelRef, ResolvedManifest } from '../workload/types.js';
@@ -40,6 +42,8 @@ import {
 export interface ScanMetricsSink {
   /** Called after every scan with its figures. */
   scanned(stats: ScanStats, results: readonly WorkloadResult[]): void;
+  /** Called when watched changes between scans changed results. */
+  changed?(results: readonly WorkloadResult[]): void;
 }
 
 export interface ScannerOptions {
@@ -52,6 +56,11 @@ export interface ScannerOptions {
   periodMs: number;
   /** Write PolicyReports; false: metrics and the log only. */
   reports: boolean;
+  /**
+   * Between full scans, watch the listed kinds and re-decide a workload when it is created,
+   * changed or deleted (default true once started; scanOnce alone never watches).
+   */
+  watch?: boolean;
   /** Objects per list page (the API server's own default page for kubectl is 500). */
   pageSize?: number;
   /** A burst of reloads makes one scan: wait this long after the last trigger. */
@@ -89,16 +98,23 @@ export class Scanner {
   private again = false;
   private active = false;
   private crdPresent: boolean | undefined;
-  private last: WorkloadResult[] = [];
+  /** The current result of every in-scope workload, by uid. */
+  private byUid = new Map<string, WorkloadResult>();
+  /** Every listed or watched object's uid: an owner is trusted only when it is here. */
+  private seen = new Set<string>();
+  private watches: AbortController | undefined;
+  private readonly dirty = new Set<string>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private nextAt = Infinity;
   private readonly now: () => Date;
 
   constructor(private readonly opts: ScannerOptions) {
     this.now = opts.now ?? ((): Date => new Date());
   }
 
-  /** The results of the last complete scan. */
-  results(): readonly WorkloadResult[] {
-    return this.last;
+  /** The current results: the last full scan, updated by watched changes since. */
+  results(): WorkloadResult[] {
+    return [...this.byUid.values()];
   }
 
   /** Starts scanning now and then on schedule (when this replica becomes the leader). */
@@ -112,6 +128,7 @@ export class Scanner {
   async stop(): Promise<void> {
     this.active = false;
     clearTimeout(this.timer);
+    this.stopWatching();
     await this.running;
   }
 
@@ -126,6 +143,7 @@ export class Scanner {
   private schedule(ms: number): void {
     clearTimeout(this.timer);
     if (!this.active) return;
+    this.nextAt = this.now().getTime() + ms;
     this.timer = setTimeout(() => void this.run(), Math.min(Math.max(0, ms), MAX_TIMER_MS));
   }
 
@@ -148,7 +166,8 @@ export class Scanner {
   private nextDelay(): number {
     const now = this.now().getTime();
     let next = now + this.opts.periodMs;
-    for (const r of this.last) if (r.validUntil !== undefined && r.validUntil < next) next = r.validUntil;
+    for (const r of this.byUid.values())
+      if (r.validUntil !== undefined && r.validUntil < next) next = r.validUntil;
     return next - now;
   }
 
@@ -159,8 +178,10 @@ export class Scanner {
     const before = { ...this.opts.api.requests };
     const policy = this.opts.policy();
     const keyring = this.opts.keyring();
+    this.stopWatching();
     const seen = new Set<string>();
     const results: WorkloadResult[] = [];
+    const versions = new Map<string, string>();
     let listed = 0;
     for (const kind of SCAN_ORDER) {
       let cont: string | undefined;
@@ -171,13 +192,16 @@ export class Scanner {
           this.signal(),
         );
         listed += page.items.length;
+        if (!versions.has(kind)) versions.set(kind, page.resourceVersion);
         const todo = page.items.filter((item) => this.admit(item, seen)).map((o) => withKind(o, kind));
         results.push(...(await this.decidePage(todo, policy, keyring)));
         cont = page.continue;
       } while (cont);
     }
     const written = await this.writeReports(results);
-    this.last = results;
+    this.byUid = new Map(results.map((r) => [r.uid, r]));
+    this.seen = seen;
+    if (this.active && this.opts.watch !== false) this.watch(versions);
     const stats: ScanStats = {
       startedAt,
       durationMs: performance.now() - t0,
@@ -199,6 +223,93 @@ export class Scanner {
       'background scan done',
     );
     return stats;
+  }
+
+  private stopWatching(): void {
+    this.watches?.abort();
+    this.watches = undefined;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.dirty.clear();
+  }
+
+  /** Follows every kind from the versions its list saw (scan/follow.ts). */
+  private watch(versions: Map<string, string>): void {
+    const ac = new AbortController();
+    this.watches = ac;
+    for (const [kind, resourceVersion] of versions) {
+      void followKind({
+        api: this.opts.api,
+        path: collectionPath(kind),
+        resourceVersion,
+        signal: ac.signal,
+        onEvent: (e) => this.changed(kind, e),
+        onExpired: () => this.trigger(`${kind} watch expired (410)`),
+        onError: (message) => this.opts.logger.warn(message),
+      });
+    }
+  }
+
+  /** A watched workload was created, changed or deleted: decide it again. */
+  private async changed(kind: string, e: WatchEvent): Promise<void> {
+    const meta = isObject(e.object.metadata) ? e.object.metadata : {};
+    const uid = typeof meta.uid === 'string' ? meta.uid : '';
+    if (!uid) return;
+    if (e.type === 'DELETED') {
+      this.seen.delete(uid);
+      this.replace(uid, undefined);
+      return;
+    }
+    this.seen.add(uid);
+    const owner = controllerUid(e.object);
+    const owned = owner !== undefined && this.seen.has(owner);
+    const result = owned
+      ? undefined
+      : await this.decide(withKind(e.object, kind), this.opts.policy(), this.opts.keyring());
+    this.replace(uid, result);
+  }
+
+  private replace(uid: string, result: WorkloadResult | undefined): void {
+    const old = this.byUid.get(uid);
+    if (isDeepStrictEqual(old, result)) return;
+    if (result) this.byUid.set(uid, result);
+    else this.byUid.delete(uid);
+    const ns = result?.namespace ?? old?.namespace;
+    if (ns !== undefined) this.dirty.add(ns);
+    this.flushTimer ??= setTimeout(() => void this.flush(), this.opts.debounceMs ?? 1000);
+    this.wakeBy(result?.validUntil);
+  }
+
+  /** A watched change whose manifest expires before the next scheduled scan brings that scan forward. */
+  private wakeBy(validUntil: number | undefined): void {
+    if (validUntil === undefined || validUntil >= this.nextAt || this.running) return;
+    this.schedule(validUntil - this.now().getTime());
+  }
+
+  /** Writes the reports of the namespaces whose results changed since the last write. */
+  private async flush(): Promise<void> {
+    this.flushTimer = undefined;
+    const namespaces = [...this.dirty];
+    this.dirty.clear();
+    const all = this.results();
+    this.opts.sink.changed?.(all);
+    try {
+      if (!this.opts.reports || !(await this.reportsServed())) return;
+      for (const ns of namespaces) {
+        const existing = await this.opts.api.get(reportPath(ns, REPORT_NAME), this.signal());
+        await this.writeOne(
+          ns,
+          all.filter((r) => r.namespace === ns),
+          existing,
+        );
+      }
+      this.opts.logger.debug({ namespaces }, 'background scan: reports updated from watched changes');
+    } catch (err) {
+      this.opts.logger.warn(
+        { err: (err as Error).message },
+        'reports not updated; the next scan writes them',
+      );
+    }
   }
 
   private async decidePage(objects: Obj[], policy: Policy, keyring: Keyring): Promise<WorkloadResult[]> {
@@ -261,27 +372,39 @@ export class Scanner {
       list.push(r);
       byNamespace.set(r.namespace, list);
     }
-    const now = this.now();
     for (const [ns, list] of byNamespace) {
-      const old = existing.get(ns);
-      const { write, omitted } = reportFor(ns, list, old, now);
-      out.omitted += omitted;
-      if (!write) continue;
-      try {
-        if (old) await this.opts.api.replace(reportPath(ns, REPORT_NAME), write, this.signal());
-        else await this.opts.api.create(reportPath(ns), write, this.signal());
-        out.reportsWritten += 1;
-      } catch (err) {
-        // A conflict (someone else wrote it) is settled by the next scan.
-        if (statusOf(err) !== 409) throw err;
-      }
+      const one = await this.writeOne(ns, list, existing.get(ns));
+      out.omitted += one.omitted;
+      if (one.written) out.reportsWritten += 1;
     }
-    for (const ns of existing.keys()) {
+    for (const [ns, old] of existing) {
       if (byNamespace.has(ns)) continue;
-      await this.opts.api.remove(reportPath(ns, REPORT_NAME), this.signal());
-      out.reportsDeleted += 1;
+      if ((await this.writeOne(ns, [], old)).deleted) out.reportsDeleted += 1;
     }
     return out;
+  }
+
+  /** One namespace's report: created, replaced, deleted when no result is left, or left alone. */
+  private async writeOne(
+    ns: string,
+    list: readonly WorkloadResult[],
+    existing: Obj | undefined,
+  ): Promise<{ written: boolean; deleted: boolean; omitted: number }> {
+    if (list.length === 0) {
+      if (existing) await this.opts.api.remove(reportPath(ns, REPORT_NAME), this.signal());
+      return { written: false, deleted: existing !== undefined, omitted: 0 };
+    }
+    const { write, omitted } = reportFor(ns, list, existing, this.now());
+    if (!write) return { written: false, deleted: false, omitted };
+    try {
+      if (existing) await this.opts.api.replace(reportPath(ns, REPORT_NAME), write, this.signal());
+      else await this.opts.api.create(reportPath(ns), write, this.signal());
+      return { written: true, deleted: false, omitted };
+    } catch (err) {
+      // A conflict (someone else wrote it) is settled by the next scan.
+      if (statusOf(err) !== 409) throw err;
+      return { written: false, deleted: false, omitted };
+    }
   }
 
   /** modelgate's reports, by namespace (one cluster-wide list by label). */

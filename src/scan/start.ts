@@ -64,7 +64,10 @@ export async function startScan(o: StartScanOptions): Promise<RunningScan> {
     periodMs: o.scan.periodMs,
     reports: o.scan.reports,
     pageSize: o.scan.pageSize,
-    sink: { scanned: (stats, results) => record(o.metrics, stats, results) },
+    sink: {
+      scanned: (stats, results) => record(o.metrics, stats, results),
+      changed: (results) => count(o.metrics, results),
+    },
   });
   const namespace = leaseNamespace(o.scan, o.env);
   const identity = `${o.env.POD_NAME ?? hostname()}_${randomUUID().slice(0, 8)}`;
@@ -123,6 +126,15 @@ function leaseNamespace(scan: ScanConfig, env: NodeJS.ProcessEnv): string {
 
 /** The scan's figures into the metrics: gauges replaced whole, so a fixed workload drops out. */
 function record(metrics: Metrics, stats: ScanStats, results: readonly WorkloadResult[]): void {
+  count(metrics, results);
+  metrics.scanLastTime.set((stats.startedAt.getTime() + stats.durationMs) / 1000);
+  metrics.scanDuration.set(stats.durationMs / 1000);
+  for (const [verb, n] of Object.entries(stats.requests)) metrics.scanRequests.inc({ verb }, n);
+  metrics.scanOmitted.set(stats.omitted);
+}
+
+/** The workloads by result and the failing ones by reason, as they stand now. */
+function count(metrics: Metrics, results: readonly WorkloadResult[]): void {
   const byResult = { pass: 0, fail: 0, warn: 0 };
   const byReason = new Map<string, number>();
   for (const r of results) {
@@ -133,8 +145,4 @@ function record(metrics: Metrics, stats: ScanStats, results: readonly WorkloadRe
   for (const [result, n] of Object.entries(byResult)) metrics.scanWorkloads.set({ result }, n);
   metrics.scanFailing.reset();
   for (const [reason, n] of byReason) metrics.scanFailing.set({ reason }, n);
-  metrics.scanLastTime.set((stats.startedAt.getTime() + stats.durationMs) / 1000);
-  metrics.scanDuration.set(stats.durationMs / 1000);
-  for (const [verb, n] of Object.entries(stats.requests)) metrics.scanRequests.inc({ verb }, n);
-  metrics.scanOmitted.set(stats.omitted);
 }
