@@ -195,13 +195,14 @@ async function main(): Promise<void> {
     const keyring = await loadKeyDir(keysDir);
     let policy: Policy = load(parsePolicy(policyText([]), 'bench'));
     const before = memory();
+    let scannedOnce: (() => void) | undefined;
     const scanner = new Scanner({
       api,
       resolve: () => Promise.resolve([]),
       keyring: () => keyring,
       policy: () => policy,
       logger: createLogger({ level: 'warn' }),
-      sink: { scanned: () => undefined },
+      sink: { scanned: () => scannedOnce?.() },
       periodMs: 3_600_000,
       reports: true,
     });
@@ -229,6 +230,44 @@ async function main(): Promise<void> {
     say(
       `bench-0 PolicyReport summary after the revocation: ${summary}; report size ${JSON.stringify(check).length} bytes`,
     );
+
+    // 4. one workload re-signed and updated while the scanner watches (as the leader does).
+    const started = new Promise<void>((resolve) => (scannedOnce = resolve));
+    scanner.start();
+    await started;
+    scannedOnce = undefined;
+    await new Promise((r) => setTimeout(r, 500)); // the watches connect
+    const path = '/apis/apps/v1/namespaces/bench-0/deployments/infer-0';
+    const current = (await api.get(path, signal())) as Record<string, any>;
+    const uid = String(current.metadata.uid);
+    const resigned = workload(namespaces, 'bench-0', namespaces); // signed with bench-b
+    current.metadata.annotations = (resigned.metadata as Record<string, any>).annotations;
+    current.spec.template.spec = (resigned.spec as Record<string, any>).template.spec;
+    const reqBefore = { ...api.requests };
+    t0 = performance.now();
+    await api.replace(path, current, signal());
+    for (;;) {
+      if (scanner.results().find((r) => r.uid === uid)?.result === 'pass') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const decidedMs = performance.now() - t0;
+    for (;;) {
+      const rep = await api.get(
+        '/apis/wgpolicyk8s.io/v1alpha2/namespaces/bench-0/policyreports/modelgate',
+        signal(),
+      );
+      if (JSON.stringify(rep?.summary).includes('"fail":49')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const reportedMs = performance.now() - t0;
+    const spent: Record<string, number> = {};
+    for (const [k, v] of Object.entries(api.requests))
+      if (v - (reqBefore[k] ?? 0) > 0) spent[k] = v - (reqBefore[k] ?? 0);
+    say(
+      `one workload re-signed and updated, seen by the watch: re-decided ${decidedMs.toFixed(0)} ms after the update, ` +
+        `its report rewritten ${reportedMs.toFixed(0)} ms after (1 s debounce); requests ${requests(spent)} (incl. this bench's update and polling)`,
+    );
+    await scanner.stop();
     say(`peak RSS of this process ${mib(process.resourceUsage().maxRSS * 1024)}`);
     const file = join(repoRoot, 'bench', 'out', 'scan.txt');
     mkdirSync(join(repoRoot, 'bench', 'out'), { recursive: true });
