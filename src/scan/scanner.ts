@@ -106,6 +106,8 @@ export class Scanner {
   private readonly dirty = new Set<string>();
   private flushTimer: NodeJS.Timeout | undefined;
   private nextAt = Infinity;
+  /** A write of watched changes under way; a full scan waits for it. */
+  private flushing: Promise<void> = Promise.resolve();
   private readonly now: () => Date;
 
   constructor(private readonly opts: ScannerOptions) {
@@ -179,6 +181,7 @@ export class Scanner {
     const policy = this.opts.policy();
     const keyring = this.opts.keyring();
     this.stopWatching();
+    await this.flushing;
     const seen = new Set<string>();
     const results: WorkloadResult[] = [];
     const versions = new Map<string, string>();
@@ -276,7 +279,9 @@ export class Scanner {
     else this.byUid.delete(uid);
     const ns = result?.namespace ?? old?.namespace;
     if (ns !== undefined) this.dirty.add(ns);
-    this.flushTimer ??= setTimeout(() => void this.flush(), this.opts.debounceMs ?? 1000);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushing = this.flush();
+    }, this.opts.debounceMs ?? 1000);
     this.wakeBy(result?.validUntil);
   }
 
@@ -384,11 +389,16 @@ export class Scanner {
     return out;
   }
 
-  /** One namespace's report: created, replaced, deleted when no result is left, or left alone. */
+  /**
+   * One namespace's report: created, replaced, deleted when no result is left, or left alone.
+   * A conflict (written meanwhile: a watched change, another replica a moment ago) is retried
+   * once against the report as it now is, so the newest results are what stays.
+   */
   private async writeOne(
     ns: string,
     list: readonly WorkloadResult[],
     existing: Obj | undefined,
+    retry = true,
   ): Promise<{ written: boolean; deleted: boolean; omitted: number }> {
     if (list.length === 0) {
       if (existing) await this.opts.api.remove(reportPath(ns, REPORT_NAME), this.signal());
@@ -401,9 +411,10 @@ export class Scanner {
       else await this.opts.api.create(reportPath(ns), write, this.signal());
       return { written: true, deleted: false, omitted };
     } catch (err) {
-      // A conflict (someone else wrote it) is settled by the next scan.
       if (statusOf(err) !== 409) throw err;
-      return { written: false, deleted: false, omitted };
+      if (!retry) return { written: false, deleted: false, omitted };
+      const now = await this.opts.api.get(reportPath(ns, REPORT_NAME), this.signal());
+      return this.writeOne(ns, list, now, false);
     }
   }
 
