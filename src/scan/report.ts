@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { formatModelRef, modelRefOf } from '../decision/summary.js';
+import { formatModelRef, joinCut, modelRefOf } from '../decision/summary.js';
 import { isObject, type Obj } from '../json/object.js';
 import { messageOf, type ScanVerdict, type WorkloadResult } from './results.js';
 
@@ -22,6 +22,15 @@ export const REPORT_LABEL_VALUE = 'modelgate';
  * the summary still counts every workload.
  */
 export const MAX_RESULTS = 1000;
+
+/**
+ * And at most this many bytes of results: the workload's author writes the names, the models
+ * and (through them) the messages, so 1,000 results of long names must not push a report past
+ * etcd's 1.5 MiB. Each string in a result is cut too (MAX_MESSAGE, MAX_PROPERTY).
+ */
+export const MAX_RESULTS_BYTES = 1 << 20;
+const MAX_MESSAGE = 400;
+const MAX_PROPERTY = 512;
 
 /** Field paths hold commas (`a["x,y"]`); they are joined with this instead. */
 export const PATHS_SEPARATOR = ' | ';
@@ -48,12 +57,18 @@ export interface ReportResult {
  */
 export function propertiesOf(r: WorkloadResult): Record<string, string> {
   const props: Record<string, string> = {
-    models: r.models.map((m) => formatModelRef(modelRefOf(m))).join(','),
-    keyIds: [...new Set(r.models.map((m) => m.keyId))].join(','),
-    reasons: r.reasons.map((x) => x.code).join(','),
+    models: joinCut(
+      r.models.map((m) => formatModelRef(modelRefOf(m))),
+      MAX_PROPERTY,
+    ),
+    keyIds: joinCut([...new Set(r.models.map((m) => m.keyId))], MAX_PROPERTY),
+    reasons: joinCut(
+      r.reasons.map((x) => x.code),
+      MAX_PROPERTY,
+    ),
   };
   const paths = r.reasons.map((x) => x.path ?? '').filter(Boolean);
-  if (paths.length > 0) props.paths = paths.join(PATHS_SEPARATOR);
+  if (paths.length > 0) props.paths = cut(paths.join(PATHS_SEPARATOR), MAX_PROPERTY);
   return props;
 }
 
@@ -66,7 +81,7 @@ function resultOf(r: WorkloadResult, now: Date): ReportResult {
     severity: 'high',
     category: 'Model supply chain',
     source: REPORT_SOURCE,
-    message: messageOf(r),
+    message: cut(messageOf(r), MAX_MESSAGE),
     timestamp: { seconds: Math.floor(now.getTime() / 1000), nanos: 0 },
     resources: [{ apiVersion: r.apiVersion, kind: r.kind, namespace: r.namespace, name: r.name, uid: r.uid }],
     properties: propertiesOf(r),
@@ -85,6 +100,30 @@ function uidOf(result: unknown): string | undefined {
   return isObject(first) && typeof first.uid === 'string' ? first.uid : undefined;
 }
 
+/** The results that fit (MAX_RESULTS, MAX_RESULTS_BYTES), keeping an unchanged result's time. */
+function resultsWithin(
+  sorted: readonly WorkloadResult[],
+  before: Map<string, unknown>,
+  now: Date,
+): ReportResult[] {
+  const out: ReportResult[] = [];
+  let bytes = 0;
+  for (const r of sorted) {
+    const fresh = resultOf(r, now);
+    const old = before.get(r.uid);
+    const next = sameResult(old, fresh) ? (old as ReportResult) : fresh;
+    bytes += JSON.stringify(next).length;
+    if (out.length >= MAX_RESULTS || bytes > MAX_RESULTS_BYTES) break;
+    out.push(next);
+  }
+  return out;
+}
+
+/** At most `max` characters, the cut marked with an ellipsis. */
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+}
+
 function byUid(existing: Obj | undefined): Map<string, unknown> {
   const before = new Map<string, unknown>();
   for (const r of Array.isArray(existing?.results) ? existing.results : []) {
@@ -97,7 +136,7 @@ function byUid(existing: Obj | undefined): Map<string, unknown> {
 export interface NamespaceReport {
   /** The PolicyReport to write, or undefined when `existing` already says the same. */
   write?: Obj;
-  /** Results left out beyond MAX_RESULTS. */
+  /** Results left out beyond MAX_RESULTS or MAX_RESULTS_BYTES. */
   omitted: number;
 }
 
@@ -115,16 +154,10 @@ export function reportFor(
     (a, b) =>
       ORDER[a.result] - ORDER[b.result] || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name),
   );
-  const kept = sorted.slice(0, MAX_RESULTS);
-  const before = byUid(existing);
-  const out = kept.map((r) => {
-    const next = resultOf(r, now);
-    const old = before.get(r.uid);
-    return sameResult(old, next) ? (old as ReportResult) : next;
-  });
+  const out = resultsWithin(sorted, byUid(existing), now);
   const summary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
   for (const r of results) summary[r.result] += 1;
-  const omitted = sorted.length - kept.length;
+  const omitted = sorted.length - out.length;
   if (existing && isDeepStrictEqual(existing.results, out) && isDeepStrictEqual(existing.summary, summary))
     return { omitted };
   const meta = isObject(existing?.metadata) ? existing.metadata : undefined;

@@ -10,7 +10,7 @@ import { formatV2, signV2 } from '../manifest/v2.js';
 import { defaultPolicy } from '../policy/defaults.js';
 import type { Policy } from '../policy/types.js';
 import { microTime } from './lease.js';
-import { MAX_RESULTS, reportFor } from './report.js';
+import { MAX_RESULTS, MAX_RESULTS_BYTES, reportFor } from './report.js';
 import { controllerUid, resultOf, scanRequest, type WorkloadResult } from './results.js';
 
 const keyring = new MemoryKeyring([['ci', Buffer.from(vectors.key)]]);
@@ -196,6 +196,27 @@ describe('the PolicyReport of a namespace', () => {
       source: 'report',
       rule: 'default',
     });
+  });
+});
+
+describe('a namespace of hostile names', () => {
+  it("keeps its report under etcd's object limit: strings cut, results capped by bytes", () => {
+    const long = 'x'.repeat(5000);
+    const many = Array.from({ length: MAX_RESULTS }, (_, i) =>
+      named(`${long.slice(0, 240)}-${i}`, {
+        result: 'fail',
+        reasons: [{ code: 'bad-signature', message: long, path: long }],
+        models: [{ name: long, keyId: long, format: 'v1', sha256: vectors.sha256 }],
+      }),
+    );
+    const { write, omitted } = reportFor('ml', many, undefined, new Date());
+    const size = JSON.stringify(write).length;
+    expect(size).toBeLessThan(MAX_RESULTS_BYTES + 4096);
+    expect(omitted).toBeGreaterThan(0);
+    expect((write?.summary as { fail: number }).fail).toBe(MAX_RESULTS);
+    const [first] = write?.results as { message: string; properties: Record<string, string> }[];
+    expect(first?.message.length).toBeLessThanOrEqual(400);
+    for (const v of Object.values(first?.properties ?? {})) expect(v.length).toBeLessThanOrEqual(512);
   });
 });
 
