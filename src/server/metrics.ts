@@ -178,7 +178,7 @@ function scanMetrics(
     }),
     scanOmitted: new Gauge({
       name: 'modelgate_scan_report_results_omitted',
-      help: 'Results left out of PolicyReports at the last scan (more than 1000 workloads in a namespace; the summary still counts them).',
+      help: 'Results left out of PolicyReports at the last scan (over 1000 results or 1 MiB in a namespace; the summary still counts them).',
       registers,
     }),
   };
