@@ -167,7 +167,7 @@ function scanMetrics(
     }),
     scanRequests: new Counter({
       name: 'modelgate_scan_api_requests_total',
-      help: 'API server requests made by the background scanner and its leader election, by verb.',
+      help: 'API server requests made by full background scans (lists, the CRD check, report writes), by verb.',
       labelNames: ['verb'] as const,
       registers,
     }),
