@@ -53,6 +53,9 @@ re-decides every running workload and writes wgpolicyk8s.io PolicyReports and me
   --scan-lease-namespace NS  the Lease's namespace (default $POD_NAMESPACE, else the service
                            account's namespace)
   --scan-lease-name NAME   the Lease's name (default modelgate-scanner)
+  --scan-configmap-poll DURATION
+                           how often the ConfigMaps workloads reference are read again; a change
+                           re-scans (default 30s; the ServiceAccount may get them, not watch)
   --scan-lease-duration DURATION
                            another replica takes over after the leader stops renewing for this
                            long (default 15s; at once when the leader shuts down cleanly)`;
@@ -86,6 +89,7 @@ const OPTIONS = {
   'scan-period': { type: 'string', default: '10m' },
   'scan-lease-namespace': { type: 'string' },
   'scan-lease-name': { type: 'string' },
+  'scan-configmap-poll': { type: 'string', default: '30s' },
   'scan-lease-duration': { type: 'string', default: '15s' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -111,7 +115,9 @@ function failurePolicy(v: Values): FailurePolicy | undefined {
   const p = v['webhook-failure-policy'];
   if (p === undefined) return undefined;
   if (!v['tls-self-managed'])
-    throw new UsageError('--webhook-failure-policy needs --tls-self-managed (only then is the configuration written)');
+    throw new UsageError(
+      '--webhook-failure-policy needs --tls-self-managed (only then is the configuration written)',
+    );
   if (p !== 'Fail' && p !== 'Ignore')
     throw new UsageError(`--webhook-failure-policy must be Fail or Ignore, got "${p}"`);
   return p;
@@ -187,6 +193,7 @@ function scanConfig(v: Values): ScanConfig {
     reports: v['no-policy-reports'] !== true,
     periodMs: seconds('scan-period', v['scan-period'], 1, 7 * 86_400) * 1000,
     leaseDurationMs: seconds('scan-lease-duration', v['scan-lease-duration'], 2, 300) * 1000,
+    configMapPollMs: seconds('scan-configmap-poll', v['scan-configmap-poll'], 1, 86_400) * 1000,
     ...(v['scan-lease-namespace'] ? { leaseNamespace: v['scan-lease-namespace'] } : {}),
     ...(v['scan-lease-name'] ? { leaseName: v['scan-lease-name'] } : {}),
   };

@@ -61,6 +61,8 @@ export interface ScannerOptions {
    * changed or deleted (default true once started; scanOnce alone never watches).
    */
   watch?: boolean;
+  /** Called as every full scan starts (the ConfigMap fingerprints start afresh). */
+  beforeScan?: () => void;
   /** Objects per list page (the API server's own default page for kubectl is 500). */
   pageSize?: number;
   /** A burst of reloads makes one scan: wait this long after the last trigger. */
@@ -182,6 +184,7 @@ export class Scanner {
     const keyring = this.opts.keyring();
     this.stopWatching();
     await this.flushing;
+    this.opts.beforeScan?.();
     const seen = new Set<string>();
     const results: WorkloadResult[] = [];
     const versions = new Map<string, string>();

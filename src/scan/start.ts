@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Keyring } from '../keys/types.js';
-import { kubeApi } from '../kube/client.js';
+import { kubeApi, type KubeApi } from '../kube/client.js';
+import { ConfigMapFingerprints } from './configmaps.js';
 import { ConfigMapResolver } from '../kube/configmaps.js';
 import { scanApi } from '../kube/scan-api.js';
 import type { Policy } from '../policy/types.js';
@@ -23,6 +24,8 @@ export interface ScanConfig {
   leaseNamespace?: string;
   leaseName?: string;
   leaseDurationMs?: number;
+  /** How often referenced ConfigMaps are read again to see a change (default 30 s). */
+  configMapPollMs?: number;
   pageSize?: number;
 }
 
@@ -52,8 +55,14 @@ export interface StartScanOptions {
 
 export async function startScan(o: StartScanOptions): Promise<RunningScan> {
   const api = await scanApi(o.config);
-  // Its own resolver: a scan reads referenced ConfigMaps afresh (5 s only dedupes one scan's reads).
-  const resolver = new ConfigMapResolver({ api: await kubeApi(o.config), ttlMs: 5000, maxEntries: 10_000 });
+  // Its own resolver, new for every full scan: a scan reads referenced ConfigMaps afresh (the 5 s
+  // cache only dedupes one scan's reads of a shared ConfigMap), and remembers what it read, so
+  // that a poll can tell when one changed (scan/configmaps.ts).
+  const kube = await kubeApi(o.config);
+  const fingerprints = new ConfigMapFingerprints();
+  const newResolver = (): ConfigMapResolver =>
+    new ConfigMapResolver({ api: fingerprints.recording(kube), ttlMs: 5000, maxEntries: 10_000 });
+  let resolver = newResolver();
   const logger = o.logger.child({ component: 'scanner' });
   const scanner = new Scanner({
     api,
@@ -64,6 +73,10 @@ export async function startScan(o: StartScanOptions): Promise<RunningScan> {
     periodMs: o.scan.periodMs,
     reports: o.scan.reports,
     pageSize: o.scan.pageSize,
+    beforeScan: () => {
+      fingerprints.reset();
+      resolver = newResolver();
+    },
     sink: {
       scanned: (stats, results) => record(o.metrics, stats, results),
       changed: (results) => count(o.metrics, results),
@@ -100,6 +113,10 @@ export async function startScan(o: StartScanOptions): Promise<RunningScan> {
   });
   o.metrics.scanLeader.set(0);
   elector.start();
+  const poll = pollConfigMaps(
+    { fingerprints, kube, scanner, elector, logger },
+    o.scan.configMapPollMs ?? 30_000,
+  );
   logger.info(
     { identity, namespace, periodMs: o.scan.periodMs },
     'background scan on: campaigning for the scanner Lease',
@@ -108,10 +125,40 @@ export async function startScan(o: StartScanOptions): Promise<RunningScan> {
     scanner,
     elector,
     stop: async () => {
+      clearInterval(poll);
       await scanner.stop();
       await elector.stop();
     },
   };
+}
+
+/** While this replica leads: read the remembered ConfigMaps again; a change re-scans. */
+function pollConfigMaps(
+  p: {
+    fingerprints: ConfigMapFingerprints;
+    kube: KubeApi;
+    scanner: Scanner;
+    elector: LeaderElector;
+    logger: Logger;
+  },
+  everyMs: number,
+): NodeJS.Timeout {
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy || !p.elector.isLeader || p.fingerprints.size === 0) return;
+    busy = true;
+    p.fingerprints
+      .changed(p.kube, AbortSignal.timeout(30_000))
+      .then(
+        (changed) => {
+          if (changed) p.scanner.trigger(`ConfigMap ${changed} changed`);
+        },
+        (err: unknown) => p.logger.warn({ err: (err as Error).message }, 'referenced ConfigMaps not re-read'),
+      )
+      .finally(() => (busy = false));
+  }, everyMs);
+  timer.unref();
+  return timer;
 }
 
 function leaseNamespace(scan: ScanConfig, env: NodeJS.ProcessEnv): string {

@@ -13,7 +13,18 @@ import { toolsBin } from '../harness/controlPlane.js';
 import { get, waitFor } from '../harness/net.js';
 import { repoRoot } from '../harness/sandbox.js';
 import { cliBin, startWebhook, type Webhook } from '../harness/webhook.js';
-import { apply, ctx, deployment, kOk, namespace, signV1, unique, type Obj } from './lib.js';
+import {
+  apply,
+  configMap,
+  ctx,
+  deployment,
+  kOk,
+  namespace,
+  signV1,
+  tampered,
+  unique,
+  type Obj,
+} from './lib.js';
 
 const run = promisify(execFile);
 
@@ -137,7 +148,14 @@ beforeAll(async () => {
         probeNamespace: ns,
         only: { configName: `modelgate-scan-e2e-${id}`, namespaces: [ns] },
         env: { POD_NAME: `scan-replica-${id}` },
-        scan: ['--scan-period', PERIOD, '--scan-lease-duration', `${LEASE_S}s`],
+        scan: [
+          '--scan-period',
+          PERIOD,
+          '--scan-lease-duration',
+          `${LEASE_S}s`,
+          '--scan-configmap-poll',
+          '2s',
+        ],
       }),
     );
   }
@@ -293,6 +311,43 @@ describe('revocation drill: admit with key A, revoke A, re-sign with B', () => {
   });
 });
 
+describe('a referenced ConfigMap changes', () => {
+  it('re-decides the workload that reads it, at the next poll of the ConfigMap', async () => {
+    const good = signV1(KEYS['scan-b'], 'cm.onnx');
+    const cm = (entry: unknown): Obj => configMap('drill-manifests', ns, { 'm.json': JSON.stringify(entry) });
+    await kOk(['apply', '-f', '-'], cm(good));
+    const annotations = { 'modelgate.dev/manifest-configmap': 'drill-manifests/m.json' };
+    const r = await apply(deployment('cm-model', ns, { annotations, pin: [good.file_hash] }));
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor(
+      'a pass result',
+      async () => ((await resultFor('cm-model'))?.result === 'pass' ? true : undefined),
+      {
+        timeoutMs: 20_000,
+        intervalMs: 300,
+      },
+    );
+    const changedAt = Date.now();
+    await kOk(['apply', '-f', '-'], cm(tampered(good)));
+    const res = await waitFor(
+      'a fail result after the ConfigMap changed',
+      async () => {
+        const x = await resultFor('cm-model');
+        return x?.result === 'fail' ? x : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 300 },
+    );
+    const delayMs = Date.now() - changedAt;
+    process.stderr.write(
+      `[scanner e2e] a tampered ConfigMap manifest is in the PolicyReport ${delayMs} ms after the edit\n`,
+    );
+    expect(res.properties.reasons).toContain('bad-signature');
+    expect(delayMs).toBeLessThan(10_000);
+    // The e2e control plane runs no garbage collector: the ReplicaSet and Pods go by hand.
+    await kOk(['delete', 'deployment,replicaset,pod', '-n', ns, '-l', 'app=cm-model']);
+  });
+});
+
 describe('Lease hand-over between two serve replicas', () => {
   async function takeover(
     stop: (w: Webhook) => Promise<void>,
@@ -341,10 +396,20 @@ describe('Lease hand-over between two serve replicas', () => {
 
 describe('a deleted workload', () => {
   it('leaves the report (the watch sees the deletion; the empty report is removed)', async () => {
-    await kOk(['delete', 'deployment', 'drill-model', '-n', ns]);
-    await waitFor('the report to go', async () => ((await report()) === undefined ? true : undefined), {
-      timeoutMs: 20_000,
-      intervalMs: 300,
-    });
+    // Its ReplicaSet and Pods too (the e2e control plane runs no garbage collector): one left
+    // behind would still run the model, and is decided as itself once its owner is gone.
+    await kOk(['delete', 'deployment,replicaset,pod', '-n', ns, '-l', 'app=drill-model']);
+    await waitFor(
+      'the report to go',
+      async () => {
+        const left = await report();
+        if (left) throw new Error(`still there: ${JSON.stringify(left.results).slice(0, 600)}`);
+        return true;
+      },
+      {
+        timeoutMs: 20_000,
+        intervalMs: 300,
+      },
+    );
   });
 });
