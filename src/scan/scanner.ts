@@ -91,6 +91,8 @@ export interface ScanStats {
 
 /** How many objects of one page are decided concurrently (their ConfigMap reads overlap). */
 const DECIDE_CONCURRENCY = 8;
+/** A failed scan (API unreachable, a timeout) is tried again after this long, or the period if shorter. */
+const RETRY_MS = 30_000;
 /** setTimeout's limit; longer waits are cut to it (a re-check is harmless). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -152,18 +154,32 @@ export class Scanner {
   }
 
   private async run(): Promise<void> {
+    let failed = false;
     this.running = this.scanOnce().catch((err: unknown) => {
-      this.opts.logger.error({ err: (err as Error).message }, 'background scan failed; retrying next period');
+      failed = true;
+      this.opts.logger.error(
+        { err: (err as Error).message, retryInMs: this.retryMs() },
+        'background scan failed; retrying',
+      );
       return undefined;
     });
     await this.running;
     this.running = undefined;
+    if (failed) {
+      // No watches run until a full scan succeeds: retry well before the period.
+      this.schedule(this.retryMs());
+      return;
+    }
     if (this.again) {
       this.again = false;
       this.schedule(this.opts.debounceMs ?? 1000);
       return;
     }
     this.schedule(this.nextDelay());
+  }
+
+  private retryMs(): number {
+    return Math.min(this.opts.periodMs, RETRY_MS);
   }
 
   /** The period, or sooner when a decided manifest expires or outgrows its maxAge. */
