@@ -154,6 +154,11 @@ export class Scanner {
   }
 
   private async run(): Promise<void> {
+    if (this.running) {
+      // Leadership lost and regained while a scan was under way: one scan at a time.
+      this.again = true;
+      return;
+    }
     let failed = false;
     this.running = this.scanOnce().catch((err: unknown) => {
       failed = true;
