@@ -175,6 +175,22 @@ afterEach((t) => {
   for (const w of replicas) process.stderr.write(`----- scanner replica -----\n${w.logTails(15)}\n`);
 });
 
+/**
+ * Deletes the workload with its ReplicaSets and Pods until none is left: a ReplicaSet may make one
+ * more Pod while it is being deleted, and nothing else would remove it.
+ */
+async function deleteAll(selector: string): Promise<void> {
+  await waitFor(
+    `no objects ${selector} left`,
+    async () => {
+      await kOk(['delete', 'deployment,replicaset,pod', '-n', ns, '-l', selector, '--wait=false']);
+      const left = await kOk(['get', 'deployment,replicaset,pod', '-n', ns, '-l', selector, '-o', 'name']);
+      return left.trim() === '' ? true : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 500 },
+  );
+}
+
 describe('the scanner without the PolicyReport CRD', () => {
   it('elects one replica, which says in its log that reports are skipped', async () => {
     const w = await waitFor('a scanner leader', leader, { timeoutMs: 30_000, intervalMs: 300 });
@@ -191,6 +207,23 @@ describe('the scanner without the PolicyReport CRD', () => {
         ),
       { timeoutMs: 20_000, intervalMs: 300 },
     );
+  });
+});
+
+describe('audit --running without the CRD', () => {
+  it('exits 2 and says how to install it', async () => {
+    const r = await run(process.execPath, [
+      cliBin,
+      'audit',
+      '--running',
+      '--kubeconfig',
+      ctx().kubeconfig,
+    ]).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/PolicyReport CRD .* not installed.*scanner\.policyReports\.installCRD=true/);
   });
 });
 
@@ -344,7 +377,7 @@ describe('a referenced ConfigMap changes', () => {
     expect(res.properties.reasons).toContain('bad-signature');
     expect(delayMs).toBeLessThan(10_000);
     // The e2e control plane runs no garbage collector: the ReplicaSet and Pods go by hand.
-    await kOk(['delete', 'deployment,replicaset,pod', '-n', ns, '-l', 'app=cm-model']);
+    await deleteAll('app=cm-model');
   });
 });
 
@@ -398,7 +431,7 @@ describe('a deleted workload', () => {
   it('leaves the report (the watch sees the deletion; the empty report is removed)', async () => {
     // Its ReplicaSet and Pods too (the e2e control plane runs no garbage collector): one left
     // behind would still run the model, and is decided as itself once its owner is gone.
-    await kOk(['delete', 'deployment,replicaset,pod', '-n', ns, '-l', 'app=drill-model']);
+    await deleteAll('app=drill-model');
     await waitFor(
       'the report to go',
       async () => {
