@@ -57,9 +57,12 @@ test-e2e: build tools oms-venv ## end-to-end tests against a real kube-apiserver
 tools: ## build etcd, kube-apiserver, kube-controller-manager, kubectl and helm once into .tools/bin
 	bash tools/build.sh
 
-bench: build ## benchmarks: hashing vs openssl, HTTPS admission latency/throughput, memory
+bench: build ## benchmarks: hashing vs openssl, HTTPS admission latency/throughput, memory, background scan of 5,000 workloads
 	bash tools/build.sh hey
 	node --experimental-strip-types --no-warnings bench/run.ts
+	@# The background scanner at scale: 5,000 real Deployments on a real API server (bench/scan.ts).
+	if [ -z "$$BENCH_ONLY" ] || [ "$$BENCH_ONLY" = scan ]; then bash tools/build.sh etcd kube-apiserver kubectl helm && \
+	  node --experimental-strip-types --no-warnings --expose-gc --import ./test/harness/tsResolve.ts bench/scan.ts; fi
 
 demo: build tools ## a local control plane + the webhook: signed model admitted, tampered one refused
 	node --experimental-strip-types --import ./test/harness/tsResolve.ts test/demo/demo.ts

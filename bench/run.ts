@@ -1,7 +1,7 @@
 /**
  * `make bench`: hashing (bench/hash.ts) and admission (bench/admission.ts) in one run.
  * Needs the build (dist/). Node runs it by stripping types: `node bench/run.ts`.
- * BENCH_ONLY=hash|admission|sigstore|cel runs one of them (cel: bench/cel.ts, CEL validations' cost); BENCH_SIGSTORE_N sets the sigstore bundle count; BENCH_HASH_MIB sets the hash file size;
+ * BENCH_ONLY=hash|admission|sigstore|cel|scan runs one of them (cel: bench/cel.ts, CEL validations' cost; scan: bench/scan.ts, run by the Makefile); BENCH_SIGSTORE_N sets the sigstore bundle count; BENCH_HASH_MIB sets the hash file size;
  * BENCH_REQUESTS, BENCH_PACED_SECONDS, BENCH_CONCURRENCY, BENCH_WORST_SECONDS shorten the admission run.
  */
 type HashBench = typeof import('./hash.js');

@@ -74,13 +74,17 @@ case_args() { # case_args NAME -> prints one argument per line
     openshift) printf '%s\n' "${base[@]}" --set podSecurityContext.runAsUser=null --set podSecurityContext.runAsGroup=null \
       --set podSecurityContext.fsGroup=null --set containerSecurityContext.runAsUser=null \
       --set containerSecurityContext.runAsGroup=null ;;
+    scanner-off) printf '%s\n' "${base[@]}" --set scanner.enabled=false ;;
+    scanner-crd) printf '%s\n' "${base[@]}" --set scanner.policyReports.installCRD=true --set prometheusRule.enabled=true \
+      --set scanner.period=5m --set scanner.leaseDuration=30s ;;
+    scanner-no-reports) printf '%s\n' "${base[@]}" --set scanner.policyReports.enabled=false ;;
     *) echo "chart-test: unknown case $1" >&2; return 1 ;;
   esac
 }
 VALID=(defaults tls-cert-manager-issuer tls-cert-manager-selfsigned tls-existing-secret
   tls-existing-secret-injected out-of-cluster out-of-cluster-existing-secret existing-policy
   network-policy network-policy-off client-ca monitoring everything long-names long-names-cert-manager
-  conventions openshift)
+  conventions openshift scanner-off scanner-crd scanner-no-reports)
 
 # ---- bad combinations: name | expected message fragment | helm arguments (one string, word-split)
 BAD=(
@@ -233,7 +237,25 @@ expect(ruleFor('', 'pods/ephemeralcontainers')?.operations.join() === 'UPDATE', 
 const rules = (o) => o.rules.map((r) => `${r.apiGroups.join()}|${r.resources.join()}|${r.verbs.join()}|${(r.resourceNames ?? []).join()}`).sort();
 const cr = all('ClusterRole');
 const selfManaged = !/tls-existing|out-of-cluster-existing|cert-manager|everything/.test(caseName);
-expect(cr.some((c) => JSON.stringify(rules(c)) === JSON.stringify(['events.k8s.io|events|create,patch|', '|configmaps|get|'])), 'ClusterRole: configmaps get, events create/patch');
+// The background scanner (scanner.enabled, the default) adds list/watch on the kinds it re-decides and, with
+// policyReports.enabled, its PolicyReports; its Lease is a Role in the release namespace (below).
+const scanning = caseName !== 'scanner-off';
+const wantRules = ['events.k8s.io|events|create,patch|', '|configmaps|get|',
+  ...(scanning ? ['|pods,replicationcontrollers|list,watch|', 'apps|deployments,replicasets,statefulsets,daemonsets|list,watch|', 'batch|jobs,cronjobs|list,watch|'] : []),
+  ...(scanning && caseName !== 'scanner-no-reports' ? ['wgpolicyk8s.io|policyreports|get,list,create,update,delete|'] : [])].sort();
+expect(cr.some((c) => JSON.stringify(rules(c)) === JSON.stringify(wantRules)), `ClusterRole: configmaps get, events create/patch${scanning ? ', scanner list/watch' : ''}`);
+const leaseRole = all('Role').find((r) => r.rules.some((x) => x.resources.includes('leases')));
+if (scanning) {
+  const leaseName = leaseRole?.rules.find((r) => r.resourceNames)?.resourceNames?.[0];
+  expect(leaseRole?.metadata.namespace === NS && JSON.stringify(rules(leaseRole)) === JSON.stringify(['coordination.k8s.io|leases|create|', `coordination.k8s.io|leases|get,update|${leaseName}`]), 'Lease Role: create, get/update on the scanner Lease only, in the release namespace');
+  const depArgs = one('Deployment')?.spec.template.spec.containers[0].args ?? [];
+  expect(!one('Deployment') || (depArgs.includes(`--scan-lease-name=${leaseName}`) && depArgs.includes(`--scan-lease-namespace=${NS}`)), 'serve is told the Lease the Role names');
+} else {
+  expect(!leaseRole, 'scanner off: no Lease access');
+  expect(one('Deployment')?.spec.template.spec.containers[0].args.includes('--no-scan'), 'scanner off: serve --no-scan');
+}
+const crd = all('CustomResourceDefinition');
+expect(caseName === 'scanner-crd' ? crd.length === 1 && crd[0].metadata.name === 'policyreports.wgpolicyk8s.io' : crd.length === 0, 'the PolicyReport CRD only with scanner.policyReports.installCRD');
 const caRole = cr.find((c) => c.rules.some((r) => r.resources.includes('validatingwebhookconfigurations')));
 const secretRole = all('Role').find((r) => r.rules.some((x) => x.resources.includes('secrets')));
 for (const c of [...cr, ...all('Role')]) for (const r of c.rules) expect(!r.verbs.includes('*') && !r.resources.includes('*'), `no wildcard in ${c.metadata.name}`);

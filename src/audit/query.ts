@@ -25,7 +25,7 @@ export interface AuditEntry {
   breakGlass: boolean;
   /** How many identical decisions this entry stands for (aggregated Events). */
   count: number;
-  source: 'log' | 'event';
+  source: 'log' | 'event' | 'report';
   /** What the TLS handshake proved about the sender; "unknown" for records older than the field. */
   caller: Caller | 'unknown';
   /** The admission request's uid ("" when unknown). */

@@ -7,15 +7,23 @@ import { entryFromEvent, entryFromLogLine, filterEntries, isDecision, parseTime 
 import { isOutput, OUTPUTS, render, type Output } from '../audit/render.js';
 import { loadKubeConfig } from '../kube/client.js';
 import { listEvents } from '../kube/events-list.js';
+import { listReports } from '../kube/reports-list.js';
+import { entriesFromReport } from '../audit/running.js';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { CliIO, Command } from './types.js';
 import { UsageError } from './types.js';
 import { parseFlags } from './args.js';
 
-const HELP = `usage: modelgate audit [--log FILE|- ...] [--kubeconfig F] [filters] [-o table|wide|json|csv]
+const HELP = `usage: modelgate audit [--log FILE|- ...|--running] [--kubeconfig F] [filters] [-o table|wide|json|csv]
 
 Lists past admission decisions: from audit log files (the webhook's JSON lines; '-' = stdin),
 or, without --log, from modelgate's Events in the cluster (kubeconfig: --kubeconfig, $KUBECONFIG,
 ~/.kube/config, or in-cluster).
+
+  --running         instead: what runs now, from the background scanner's PolicyReports
+                    (docs/scanner.md): one line per workload, decided anew with today's keys and
+                    policy (DECISION allow = passes, deny = fails, warn), with the models, key
+                    ids and reasons. USER is empty: a stored object does not say who created it.
 
 filters:
   --user U          only decisions on requests by U
@@ -58,6 +66,7 @@ export const audit: Command = async (args, io) => {
     output: { type: 'string', short: 'o' },
     'authenticated-only': { type: 'boolean' },
     json: { type: 'boolean' },
+    running: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -66,13 +75,22 @@ export const audit: Command = async (args, io) => {
   }
   const filter = toFilter(values);
   const output = outputOf(values);
-  const entries = values.log
-    ? await readLogs(values.log, io)
-    : await readEvents(values.kubeconfig, values.namespace, io);
+  const entries = await readEntries(values, io);
   const selected = filterEntries(entries, filter);
   io.stdout.write(render(selected, output));
   return 0;
 };
+
+async function readEntries(
+  values: { running?: boolean; log?: string[]; kubeconfig?: string; namespace?: string },
+  io: CliIO,
+): Promise<AuditEntry[]> {
+  if (values.running && values.log)
+    throw new UsageError("--running reads the cluster's PolicyReports: it cannot be combined with --log");
+  if (values.running) return readReports(values.kubeconfig, values.namespace, io);
+  if (values.log) return readLogs(values.log, io);
+  return readEvents(values.kubeconfig, values.namespace, io);
+}
 
 function outputOf(values: { output?: string; json?: boolean }): Output {
   if (values.json && values.output !== undefined && values.output !== 'json')
@@ -138,11 +156,35 @@ async function openLines(file: string): Promise<AsyncIterable<string>> {
   return handle.readLines();
 }
 
+async function readReports(
+  kubeconfig: string | undefined,
+  namespace: string | undefined,
+  io: CliIO,
+): Promise<AuditEntry[]> {
+  const config = await clusterConfig(kubeconfig, io);
+  const reports = await listReports(config, namespace).catch((err: Error) => {
+    throw new UsageError(`cannot list PolicyReports: ${err.message}`);
+  });
+  if (!reports)
+    throw new UsageError(
+      'the PolicyReport CRD (wgpolicyk8s.io/v1alpha2) is not installed, so the background scanner writes no reports: install it (chart value scanner.policyReports.installCRD=true; docs/scanner.md)',
+    );
+  return reports.flatMap(entriesFromReport);
+}
+
 async function readEvents(
   kubeconfig: string | undefined,
   namespace: string | undefined,
   io: CliIO,
 ): Promise<AuditEntry[]> {
+  const config = await clusterConfig(kubeconfig, io);
+  const events = await listEvents(config, namespace).catch((err: Error) => {
+    throw new UsageError(`cannot list Events: ${err.message}`);
+  });
+  return events.flatMap((e) => entryFromEvent(e, REPORTING_CONTROLLER) ?? []);
+}
+
+async function clusterConfig(kubeconfig: string | undefined, io: CliIO): Promise<KubeConfig> {
   const path = kubeconfig ?? io.env.KUBECONFIG ?? defaultKubeconfig(io.env);
   const { config } = await loadKubeConfig(path, io.env).catch((err: Error) => {
     throw new UsageError(
@@ -153,10 +195,7 @@ async function readEvents(
     throw new UsageError(
       'no kubeconfig (none given, $KUBECONFIG unset, no ~/.kube/config, not in a cluster): read audit log lines with --log FILE (- for stdin), or pass --kubeconfig',
     );
-  const events = await listEvents(config, namespace).catch((err: Error) => {
-    throw new UsageError(`cannot list Events: ${err.message}`);
-  });
-  return events.flatMap((e) => entryFromEvent(e, REPORTING_CONTROLLER) ?? []);
+  return config;
 }
 
 /** ~/.kube/config when it exists: a missing default is "no kubeconfig", not a read error. */

@@ -23,9 +23,39 @@ describe('modelgate serve flags', () => {
   });
 
   it('--metrics-port gives metrics their own port, which must differ from --port', () => {
-    expect(serveConfig([...tls, '--metrics-port', '9402'], {})).toMatchObject({ port: 8443, metricsPort: 9402 });
-    expect(() => serveConfig([...tls, '--metrics-port', '8443'], {})).toThrow('--metrics-port must differ from --port');
+    expect(serveConfig([...tls, '--metrics-port', '9402'], {})).toMatchObject({
+      port: 8443,
+      metricsPort: 9402,
+    });
+    expect(() => serveConfig([...tls, '--metrics-port', '8443'], {})).toThrow(
+      '--metrics-port must differ from --port',
+    );
     expect(() => serveConfig([...tls, '--metrics-port', 'x'], {})).toThrow(UsageError);
+  });
+
+  it('the background scan is on by default, every 10m, Lease 15s; --no-scan and --no-policy-reports switch it', () => {
+    expect(serveConfig(tls, {})).toMatchObject({
+      scan: { enabled: true, reports: true, periodMs: 600_000, leaseDurationMs: 15_000 },
+    });
+    expect(serveConfig([...tls, '--no-scan'], {})).toMatchObject({ scan: { enabled: false } });
+    expect(serveConfig([...tls, '--no-policy-reports'], {})).toMatchObject({
+      scan: { enabled: true, reports: false },
+    });
+    expect(
+      serveConfig(
+        [...tls, '--scan-period', '1h30m', '--scan-lease-namespace', 'mg', '--scan-lease-name', 'x'],
+        {},
+      ),
+    ).toMatchObject({ scan: { periodMs: 5_400_000, leaseNamespace: 'mg', leaseName: 'x' } });
+  });
+
+  it.each([
+    ['--scan-period', '10'],
+    ['--scan-period', '0'],
+    ['--scan-lease-duration', '1s'],
+    ['--scan-lease-duration', '10m'],
+  ])('refuses %s %s, saying the grammar', (flag, value) => {
+    expect(() => serveConfig([...tls, flag, value], {})).toThrow(/must be a duration from/);
   });
 
   const run = async (args: string[]) => {

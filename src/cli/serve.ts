@@ -2,6 +2,8 @@ import type { LevelWithSilent } from 'pino';
 import type { FailurePolicy } from '../kube/client.js';
 import { startWebhook, type TlsConfig, type WebhookConfig } from '../server/webhook.js';
 import { parseFlags } from './args.js';
+import { parseDuration } from '../policy/duration.js';
+import type { ScanConfig } from '../scan/start.js';
 import type { Command } from './types.js';
 import { UsageError } from './types.js';
 
@@ -42,7 +44,23 @@ Runs the validating admission webhook over HTTPS: POST /validate, GET /healthz, 
   --event-queue-size N     bound of the Event queue; beyond it Events are dropped and counted (default 1000)
   --shutdown-delay-ms N    after SIGTERM keep serving, not ready, this long before draining
                            (default 0: the chart's preStop sleep does this wait)
-  --grace-ms N             longest wait for in-flight requests at shutdown (default 20000)`;
+  --grace-ms N             longest wait for in-flight requests at shutdown (default 20000)
+
+background scan (docs/scanner.md): one replica, elected with a coordination.k8s.io Lease,
+re-decides every running workload and writes wgpolicyk8s.io PolicyReports and metrics
+  --no-scan                admission only: no Lease, no lists, no reports
+  --no-policy-reports      scan, but write no PolicyReports (metrics and the log only)
+  --scan-period DURATION   full re-scan this often (default 10m; units s m h d w); also soon
+                           after the keys or the policy reload, and when a manifest expires
+  --scan-lease-namespace NS  the Lease's namespace (default $POD_NAMESPACE, else the service
+                           account's namespace)
+  --scan-lease-name NAME   the Lease's name (default modelgate-scanner)
+  --scan-configmap-poll DURATION
+                           how often the ConfigMaps workloads reference are read again; a change
+                           re-scans (default 30s; the ServiceAccount may get them, not watch)
+  --scan-lease-duration DURATION
+                           another replica takes over after the leader stops renewing for this
+                           long (default 15s; at once when the leader shuts down cleanly)`;
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -68,6 +86,13 @@ const OPTIONS = {
   'event-queue-size': { type: 'string', default: '1000' },
   'shutdown-delay-ms': { type: 'string', default: '0' },
   'grace-ms': { type: 'string', default: '20000' },
+  'no-scan': { type: 'boolean' },
+  'no-policy-reports': { type: 'boolean' },
+  'scan-period': { type: 'string', default: '10m' },
+  'scan-lease-namespace': { type: 'string' },
+  'scan-lease-name': { type: 'string' },
+  'scan-configmap-poll': { type: 'string', default: '30s' },
+  'scan-lease-duration': { type: 'string', default: '15s' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -92,7 +117,9 @@ function failurePolicy(v: Values): FailurePolicy | undefined {
   const p = v['webhook-failure-policy'];
   if (p === undefined) return undefined;
   if (!v['tls-self-managed'])
-    throw new UsageError('--webhook-failure-policy needs --tls-self-managed (only then is the configuration written)');
+    throw new UsageError(
+      '--webhook-failure-policy needs --tls-self-managed (only then is the configuration written)',
+    );
   if (p !== 'Fail' && p !== 'Ignore')
     throw new UsageError(`--webhook-failure-policy must be Fail or Ignore, got "${p}"`);
   return p;
@@ -149,6 +176,28 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): WebhookConf
     eventQueueSize: integer('event-queue-size', v['event-queue-size'], 1, 1_000_000),
     shutdownDelayMs: integer('shutdown-delay-ms', v['shutdown-delay-ms'], 0, 60_000),
     graceMs: integer('grace-ms', v['grace-ms'], 0, 300_000),
+    scan: scanConfig(v),
+  };
+}
+
+function seconds(name: string, text: string, min: number, max: number): number {
+  const s = parseDuration(text);
+  if (s === undefined || s < min || s > max)
+    throw new UsageError(
+      `--${name} must be a duration from ${min}s to ${max}s (units s m h d w, e.g. 30s, 10m, 1h), got "${text}"`,
+    );
+  return s;
+}
+
+function scanConfig(v: Values): ScanConfig {
+  return {
+    enabled: v['no-scan'] !== true,
+    reports: v['no-policy-reports'] !== true,
+    periodMs: seconds('scan-period', v['scan-period'], 1, 7 * 86_400) * 1000,
+    leaseDurationMs: seconds('scan-lease-duration', v['scan-lease-duration'], 2, 300) * 1000,
+    configMapPollMs: seconds('scan-configmap-poll', v['scan-configmap-poll'], 1, 86_400) * 1000,
+    ...(v['scan-lease-namespace'] ? { leaseNamespace: v['scan-lease-namespace'] } : {}),
+    ...(v['scan-lease-name'] ? { leaseName: v['scan-lease-name'] } : {}),
   };
 }
 

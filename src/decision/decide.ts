@@ -1,4 +1,5 @@
 import { allowed, denied } from '../admission/respond.js';
+import { parseTimestamp } from '../manifest/fields.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import type { Problem, VerifiedModel } from '../manifest/types.js';
 import { breakGlassOverride, evaluateRule } from '../policy/rules.js';
@@ -52,6 +53,7 @@ interface Verdict {
   rule?: Rule;
   skip?: string;
   breakGlass?: { user: string; reason: string };
+  validUntil?: Date;
 }
 
 function check(input: DecisionInput, c: Extract<Classification, { kind: 'check' }>): Decision {
@@ -74,6 +76,7 @@ function check(input: DecisionInput, c: Extract<Classification, { kind: 'check' 
     warnings,
     models: findings.models,
     rule,
+    validUntil: clockBound(findings.models, rule),
   };
   if (verdict.outcome === 'deny') verdict = applyBreakGlass(verdict, input, workload);
   return finish(request, verdict, workload);
@@ -123,7 +126,27 @@ function finish(request: AdmissionRequest, verdict: Verdict, workload?: Workload
       : allowed(request.uid, responseWarnings(verdict, reasons));
   const record = auditRecord(request, verdict, reasons, workload);
   const event = request.dryRun ? undefined : eventFor(verdict, record, request, workload);
-  return event ? { response, record, event } : { response, record };
+  const decision: Decision = event ? { response, record, event } : { response, record };
+  if (verdict.validUntil) decision.validUntil = verdict.validUntil;
+  return decision;
+}
+
+/**
+ * The first moment the clock alone can change this decision: a model's expiresAt, or its
+ * signedAt plus the rule's maxAge (v2 and sigstore-method OMS bundles: a v1 signed_at is not
+ * signed, and key/certificate-method bundles carry no signing time). The background scanner
+ * re-decides then; a certificate-method bundle whose certificate expires is caught by its period.
+ */
+function clockBound(models: readonly VerifiedModel[], rule: Rule): Date | undefined {
+  let first = Infinity;
+  for (const m of models) {
+    const expires = m.expiresAt === undefined ? undefined : parseTimestamp(m.expiresAt, true);
+    if (expires !== undefined) first = Math.min(first, expires);
+    const signed = m.format !== 'v1' && m.signedAt !== undefined ? parseTimestamp(m.signedAt, true) : undefined;
+    if (rule.maxAgeSeconds > 0 && signed !== undefined)
+      first = Math.min(first, signed + rule.maxAgeSeconds * 1000 + 1);
+  }
+  return Number.isFinite(first) ? new Date(first) : undefined;
 }
 
 /** A problem as it is recorded: its message on one line, where it is, and where its manifest came from. */

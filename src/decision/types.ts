@@ -80,6 +80,8 @@ export interface Decision {
   response: AdmissionResponse;
   record: AuditRecord;
   event?: EventIntent;
+  /** When the clock alone can next change this decision (a manifest's expiry or max age). */
+  validUntil?: Date;
 }
 
 /** What phase two needs besides the plan: the cluster's answers, the keys and the clock. */

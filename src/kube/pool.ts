@@ -29,11 +29,45 @@ const KEEP_ALIVE_MS = 30_000;
  * The shared pool for `config`'s current cluster and user, or undefined when the cluster is
  * reached through a proxy (then the library's own per-request proxy agent is left in place).
  */
-export async function connectionPool(config: KubeConfig): Promise<Dispatcher | undefined> {
+export function connectionPool(config: KubeConfig): Promise<Dispatcher | undefined> {
+  // One pool per kubeconfig: the admission client and the scanner (kube/scan-api.ts) share it.
+  let pool = pools.get(config);
+  if (!pool) {
+    pool = newPool(config);
+    pools.set(config, pool);
+  }
+  return pool;
+}
+
+const pools = new WeakMap<KubeConfig, Promise<Dispatcher | undefined>>();
+
+/**
+ * Watches of the background scanner: one long-lived stream per pod-creating kind (8). A watch
+ * holds its HTTP/1.1 connection for minutes, so the watches get their own sockets and never
+ * take the 4 that Events, ConfigMap reads, lists and the Lease share.
+ */
+export const WATCH_CONNECTIONS = 8;
+
+/** The pool the scanner's watches use (one per kubeconfig, like connectionPool). */
+export function watchPool(config: KubeConfig): Promise<Dispatcher | undefined> {
+  let pool = watchPools.get(config);
+  if (!pool) {
+    pool = newPool(config, WATCH_CONNECTIONS);
+    watchPools.set(config, pool);
+  }
+  return pool;
+}
+
+const watchPools = new WeakMap<KubeConfig, Promise<Dispatcher | undefined>>();
+
+async function newPool(
+  config: KubeConfig,
+  connections = KUBE_MAX_CONNECTIONS,
+): Promise<Dispatcher | undefined> {
   const options = config.createDispatcherOptions(config.getCurrentCluster(), await tlsOptions(config));
   if (options.type === 'proxy' || options.type === 'socks') return undefined;
   return new Agent({
-    connections: KUBE_MAX_CONNECTIONS,
+    connections,
     keepAliveTimeout: KEEP_ALIVE_MS,
     connect: options.type === 'agent' ? options.connect : undefined,
   });

@@ -22,6 +22,14 @@ export interface Metrics {
   certificateExpiry: Gauge;
   malformed: Counter<'status'>;
   unauthenticated: Counter;
+  /** The background scanner (src/scan/): what runs now, and whether it still passes. */
+  scanWorkloads: Gauge<'result'>;
+  scanFailing: Gauge<'reason'>;
+  scanLastTime: Gauge;
+  scanDuration: Gauge;
+  scanRequests: Counter<'verb'>;
+  scanLeader: Gauge;
+  scanOmitted: Gauge;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -101,6 +109,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       help: 'POST /validate refused (401) because --client-ca is set and the caller presented no certificate chaining to it.',
       registers,
     }),
+    ...scanMetrics(registers),
   };
 }
 
@@ -118,5 +127,59 @@ export function reloadCounter(metrics: Metrics): ReloadCounter {
       metrics.reloads.inc({ source, result });
       legacy.get(source)?.inc({ result });
     },
+  };
+}
+
+function scanMetrics(
+  registers: Registry[],
+): Pick<
+  Metrics,
+  | 'scanWorkloads'
+  | 'scanFailing'
+  | 'scanLastTime'
+  | 'scanDuration'
+  | 'scanRequests'
+  | 'scanLeader'
+  | 'scanOmitted'
+> {
+  return {
+    scanWorkloads: new Gauge({
+      name: 'modelgate_scan_workloads',
+      help: 'Running workloads in scope at the last background scan, by result (pass|fail|warn). Set by the leader only.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    scanFailing: new Gauge({
+      name: 'modelgate_scan_failing_workloads',
+      help: 'Running workloads that fail (or warn) at the last background scan, by reason code (key-revoked: signed with a revoked key).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    scanLastTime: new Gauge({
+      name: 'modelgate_scan_last_timestamp_seconds',
+      help: 'Unix time at which the last background scan finished.',
+      registers,
+    }),
+    scanDuration: new Gauge({
+      name: 'modelgate_scan_duration_seconds',
+      help: 'Wall time of the last background scan (list, decide, write reports).',
+      registers,
+    }),
+    scanRequests: new Counter({
+      name: 'modelgate_scan_api_requests_total',
+      help: 'API server requests made by full background scans (lists, the CRD check, report writes), by verb.',
+      labelNames: ['verb'] as const,
+      registers,
+    }),
+    scanLeader: new Gauge({
+      name: 'modelgate_scan_leader',
+      help: '1 while this replica holds the scanner Lease (and scans), else 0.',
+      registers,
+    }),
+    scanOmitted: new Gauge({
+      name: 'modelgate_scan_report_results_omitted',
+      help: 'Results left out of PolicyReports at the last scan (over 1000 results or 1 MiB in a namespace; the summary still counts them).',
+      registers,
+    }),
   };
 }

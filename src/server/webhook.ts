@@ -14,6 +14,9 @@ import type { KeyPair } from '../tls/x509.js';
 import { watchClientCa } from '../tls/client-ca.js';
 import { watchCertificateFiles, type CertificateSource } from '../tls/source.js';
 import type { FollowOptions, WatchedSource } from '../watch/source.js';
+import { ListenerSet } from '../watch/listeners.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ScanConfig } from '../scan/start.js';
 import { createApp } from './app.js';
 import { drainHttps, listenHttps, tlsOptions } from './https.js';
 import { createMetrics, reloadCounter, type Metrics } from './metrics.js';
@@ -56,6 +59,8 @@ export interface WebhookConfig {
   shutdownDelayMs?: number;
   /** Longest wait for in-flight requests during shutdown. */
   graceMs?: number;
+  /** The background scanner (src/scan/); absent or disabled: admission only. */
+  scan?: ScanConfig;
 }
 
 export interface Webhook {
@@ -80,10 +85,12 @@ export async function startWebhook(cfg: WebhookConfig): Promise<Webhook> {
   const logger = createLogger({ level: cfg.logLevel ?? 'info', destination: cfg.logDestination });
   const metrics = createMetrics();
   const stops: (() => void)[] = [];
+  const asyncStops: (() => Promise<void>)[] = [];
   const follow: FollowOptions = { pollMs: cfg.reloadPollMs, counter: reloadCounter(metrics) };
   try {
-    return await assemble(cfg, { logger, metrics, stops, follow });
+    return await assemble(cfg, { logger, metrics, stops, asyncStops, reloaded: new ListenerSet(), follow });
   } catch (err) {
+    for (const stop of asyncStops) await stop();
     for (const stop of stops) stop();
     throw err;
   }
@@ -93,13 +100,17 @@ interface Parts {
   logger: Logger;
   metrics: Metrics;
   stops: (() => void)[];
+  /** Stopped first at shutdown, awaited (the scanner releases its Lease). */
+  asyncStops: (() => Promise<void>)[];
+  /** Told which source reloaded (keys, policy): the scanner re-decides. */
+  reloaded: ListenerSet<string>;
   /** How every watched source is followed and counted. */
   follow: FollowOptions;
 }
 
 async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
   const { logger, metrics, stops } = parts;
-  const api = await connectCluster(cfg, logger);
+  const { api, config } = await connectCluster(cfg, logger);
   const tls = await startTls(cfg, api, parts);
   const clientCa = cfg.clientCaFile ? await startClientCa(cfg.clientCaFile, parts) : undefined;
   const keys = await startKeys(cfg.keysDir, parts);
@@ -107,6 +118,7 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
   const rt: Runtime = { draining: false, listening: false };
   const resolver = new ConfigMapResolver({ api });
   const events = api ? startEvents(api, cfg, parts) : undefined;
+  await startBackgroundScan(cfg, config, { keyring: () => keys.current(), policy }, parts);
   const app = createApp({
     metrics,
     metricsOnWebhookPort: cfg.metricsPort === undefined,
@@ -162,7 +174,8 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
     'modelgate webhook listening',
   );
   let done: Promise<void> | undefined;
-  const shutdown = (): Promise<void> => (done ??= drain(cfg, { server, rt, events, logger, stops }));
+  const shutdown = (): Promise<void> =>
+    (done ??= drain(cfg, { server, rt, events, logger, stops, asyncStops: parts.asyncStops }));
   return { port, server, metricsPort, metrics, logger, shutdown, policy };
 }
 
@@ -192,10 +205,13 @@ async function drain(
     events: EventRecorder | undefined;
     logger: Logger;
     stops: (() => void)[];
+    asyncStops: (() => Promise<void>)[];
   },
 ): Promise<void> {
   p.rt.draining = true;
   p.logger.info('shutting down: not ready, finishing in-flight requests');
+  // The scanner stops first and releases its Lease, so another replica takes over at once.
+  for (const stop of p.asyncStops) await stop().catch(() => undefined);
   if (cfg.shutdownDelayMs) await new Promise((r) => setTimeout(r, cfg.shutdownDelayMs));
   await drainHttps(p.server, cfg.graceMs ?? 20_000);
   await p.events?.close(2000);
@@ -204,16 +220,48 @@ async function drain(
   p.logger.flush();
 }
 
-async function connectCluster(cfg: WebhookConfig, logger: Logger): Promise<KubeApi | undefined> {
+async function connectCluster(
+  cfg: WebhookConfig,
+  logger: Logger,
+): Promise<{ api?: KubeApi; config?: KubeConfig }> {
   const { source, config } = await loadKubeConfig(cfg.kubeconfig, cfg.env ?? process.env);
   if (!config) {
     logger.warn(
       'no Kubernetes API access (no --kubeconfig, not in a cluster): ConfigMap manifests are refused, no Events',
     );
-    return undefined;
+    return {};
   }
   logger.info({ source }, 'Kubernetes API configured');
-  return kubeApi(config);
+  return { api: await kubeApi(config), config };
+}
+
+/** The background scanner, campaigning for its Lease; only the leader scans. */
+async function startBackgroundScan(
+  cfg: WebhookConfig,
+  config: KubeConfig | undefined,
+  sources: { keyring: () => Keyring; policy: () => Policy },
+  parts: Parts,
+): Promise<void> {
+  const { logger, metrics } = parts;
+  if (!cfg.scan?.enabled) {
+    logger.info('background scan off (--no-scan)');
+    return;
+  }
+  if (!config) {
+    logger.warn('background scan off: it needs Kubernetes API access (--kubeconfig or in-cluster)');
+    return;
+  }
+  const { startScan } = await import('../scan/start.js');
+  const scan = await startScan({
+    config,
+    scan: cfg.scan,
+    env: cfg.env ?? process.env,
+    ...sources,
+    logger,
+    metrics,
+  });
+  parts.reloaded.add((what) => scan.scanner.trigger(`${what} reloaded`));
+  parts.asyncStops.push(() => scan.stop());
 }
 
 async function startTls(
@@ -301,6 +349,7 @@ async function startKeys(dir: string, parts: Parts): Promise<WatchedSource<Keyri
   keys.onChange((keyring) => {
     metrics.keysLoaded.set(keyring.ids().length);
     logger.info({ keyIds: keyring.ids(), keyTypes: keyTypes(keyring) }, 'signing keys reloaded');
+    parts.reloaded.emit('signing keys');
   });
   keys.onError((err) =>
     logger.error({ reason: err.message }, 'signing keys reload failed; keeping the last good keys'),
@@ -312,7 +361,10 @@ async function startKeys(dir: string, parts: Parts): Promise<WatchedSource<Keyri
 async function startPolicy(file: string, parts: Parts): Promise<() => Policy> {
   const { logger } = parts;
   const policies = owned(await watchPolicyFile(file, parts.follow), parts);
-  policies.onChange((p) => logger.info({ policy: file, rules: p.rules.length }, 'policy reloaded'));
+  policies.onChange((p) => {
+    logger.info({ policy: file, rules: p.rules.length }, 'policy reloaded');
+    parts.reloaded.emit('policy');
+  });
   policies.onError((err) => {
     const errors = err instanceof PolicyFileError ? err.lines : [err.message];
     logger.error(

@@ -49,7 +49,10 @@ async function render(url: string, caFile: string): Promise<Rendered> {
     .map((d) => d.toJS() as KubeObject | null)
     .filter((o): o is KubeObject => o !== null && typeof o.kind === 'string');
   const vwc = objects.find((o) => o.kind === 'ValidatingWebhookConfiguration');
-  const role = objects.find((o) => o.kind === 'Role') as { rules: { resourceNames?: string[] }[] } | undefined;
+  // The TLS Secret's Role (the scanner's Lease has a Role of its own).
+  const role = objects.find(
+    (o) => o.kind === 'Role' && (o.rules as { resources: string[] }[]).some((r) => r.resources.includes('secrets')),
+  ) as { rules: { resourceNames?: string[] }[] } | undefined;
   const tlsSecret = role?.rules.find((r) => r.resourceNames)?.resourceNames?.[0];
   if (!vwc || !tlsSecret) throw new Error(`helm ${args.join(' ')}: no webhook configuration or TLS Secret Role`);
   for (const h of vwc.webhooks as Hook[]) {
@@ -92,7 +95,8 @@ beforeAll(async () => {
   serveArgs = [cliBin, 'serve', '--host', '127.0.0.1', '--port', String(port),
     '--tls-self-managed', '--tls-secret', rendered.tlsSecret, '--namespace', RELEASE,
     '--service-name', 'localhost', '--webhook-config', rendered.vwc.metadata.name,
-    '--webhook-failure-policy', 'Fail', '--keys-dir', keys.dir, '--kubeconfig', kubeconfig];
+    '--webhook-failure-policy', 'Fail', '--keys-dir', keys.dir, '--kubeconfig', kubeconfig,
+    '--no-scan']; // the background scanner has its own test (scanner.test.ts)
   await kOk(['apply', '-f', '-'], toYamlStream([rendered.vwc]));
   installedBundle = (await hooks(rendered.vwc.metadata.name))[0]?.clientConfig.caBundle ?? '';
 });

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderInstall, type Install } from '../harness/install.js';
 import { newCA } from '../harness/pki.js';
-import { ctx, k } from './lib.js';
+import { ctx, k, kOk } from './lib.js';
 
 /**
  * The webhook runs with a ServiceAccount token bound to the chart's RBAC only: what it needs
@@ -13,6 +13,21 @@ import { ctx, k } from './lib.js';
 async function can(verb: string, resource: string, namespace = 'e2e-admission'): Promise<boolean> {
   const r = await k(['auth', 'can-i', verb, resource, '-n', namespace, `--as=${ctx().webhookUser}`]);
   return r.stdout.trim() === 'yes';
+}
+
+async function allowed(verb: string, group: string, resource: string): Promise<boolean> {
+  const review = {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SubjectAccessReview',
+    spec: {
+      user: ctx().webhookUser,
+      resourceAttributes: { verb, group, resource, namespace: 'e2e-admission' },
+    },
+  };
+  const out = JSON.parse(await kOk(['create', '-o', 'json', '-f', '-'], review)) as {
+    status?: { allowed?: boolean };
+  };
+  return out.status?.allowed === true;
 }
 
 describe("the webhook's identity", () => {
@@ -24,8 +39,18 @@ describe("the webhook's identity", () => {
     ['get', 'configmaps'],
     ['create', 'events.events.k8s.io'],
     ['patch', 'events.events.k8s.io'],
+    // The background scanner (docs/scanner.md): list/watch of the kinds it re-decides, its reports.
+    ['list', 'deployments.apps'],
+    ['watch', 'pods'],
+    ['list', 'cronjobs.batch'],
   ])('may %s %s', async (verb, resource) => {
     expect(await can(verb, resource)).toBe(true);
+  });
+
+  // Asked with a SubjectAccessReview: kubectl auth can-i needs the CRD served to resolve the
+  // resource, and whether the PolicyReport CRD is installed is not what this tests.
+  it.each(['create', 'update', 'list'])('may %s policyreports.wgpolicyk8s.io', async (verb) => {
+    expect(await allowed(verb, 'wgpolicyk8s.io', 'policyreports')).toBe(true);
   });
 
   it.each([
@@ -40,8 +65,20 @@ describe("the webhook's identity", () => {
     ['create', 'deployments.apps'],
     ['create', 'pods'],
     ['patch', 'validatingwebhookconfigurations.admissionregistration.k8s.io'],
+    ['get', 'deployments.apps'],
+    ['update', 'deployments.apps'],
+    ['get', 'pods'],
+    ['create', 'leases.coordination.k8s.io'],
   ])('may not %s %s', async (verb, resource) => {
     expect(await can(verb, resource)).toBe(false);
+  });
+
+  it('may hold only its own scanner Lease, in its own namespace', async () => {
+    const ns = ctx().webhookUser.split(':')[2] ?? 'modelgate';
+    expect(await can('create', 'leases.coordination.k8s.io', ns)).toBe(true);
+    expect(await can('update', 'leases.coordination.k8s.io/modelgate-scanner', ns)).toBe(true);
+    expect(await can('update', 'leases.coordination.k8s.io/kube-controller-manager', ns)).toBe(false);
+    expect(await can('update', 'leases.coordination.k8s.io/modelgate-scanner', 'kube-system')).toBe(false);
   });
 });
 

@@ -185,13 +185,13 @@ export class Sandbox {
   }
 
   /** Stops one process group: SIGTERM, then SIGKILL after `graceMs`. */
-  async kill(name: string, graceMs = 5_000): Promise<void> {
+  async kill(name: string, graceMs = 5_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const proc = this.procs.get(name);
     if (!proc) return;
     this.procs.delete(name);
     const gone = proc.child.exitCode !== null || proc.child.signalCode !== null;
     if (!gone) {
-      signalGroup(proc.pid, 'SIGTERM');
+      signalGroup(proc.pid, signal);
       const timedOut = await Promise.race([proc.exited.then(() => false), sleep(graceMs).then(() => true)]);
       if (timedOut) signalGroup(proc.pid, 'SIGKILL');
       await proc.exited;

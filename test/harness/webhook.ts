@@ -36,6 +36,11 @@ export interface WebhookOptions {
   clientCaPem?: string;
   /** Extra environment, e.g. POD_NAME (the Events' reportingInstance) to tell instances apart. */
   env?: Record<string, string>;
+  /**
+   * Background-scanner flags (e.g. --scan-period 2s); the Lease goes in the chart's namespace.
+   * Absent: --no-scan, so the suite's instances do not compete for the Lease with a test's own.
+   */
+  scan?: string[];
 }
 
 export interface Webhook {
@@ -48,6 +53,8 @@ export interface Webhook {
   logFile: string;
   /** Kills the server process only; the registration stays (failurePolicy applies). */
   stopServer(): Promise<void>;
+  /** SIGKILL: no shutdown at all (a crashed or partitioned pod). */
+  crashServer(): Promise<void>;
   /** Starts it again on the same port and waits for /readyz. */
   startServer(): Promise<void>;
   /** Unregisters, stops, removes the temp dir. */
@@ -187,6 +194,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       '--log-level', opts.logLevel ?? 'info',
       ...(opts.policyFile ? ['--policy', opts.policyFile] : []),
       ...(clientCaFile ? ['--client-ca', clientCaFile] : []),
+      ...(opts.scan ? [...opts.scan, '--scan-lease-namespace', install.namespace] : ['--no-scan']),
     ];
     let proc: ManagedProcess | undefined;
     const guard = (): void => {
@@ -228,6 +236,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       install,
       logFile,
       stopServer: () => sandbox.kill('modelgate'),
+      crashServer: () => sandbox.kill('modelgate', 5_000, 'SIGKILL'),
       startServer,
       stop: async () => {
         const names = configs.map((c) => c.metadata.name);
