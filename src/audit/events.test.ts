@@ -96,13 +96,71 @@ describe('EventRecorder', () => {
     expect(sink.sent[1]!.series).toEqual({ count: 50, lastObservedTime: '2026-05-01T10:00:04.900000Z' });
   });
 
-  it('does not aggregate different notes or objects', async () => {
+  it('folds a different note for the same object into its series (the latest note wins)', async () => {
+    const { sink, recorder, advance } = setup();
+    recorder.record(rejected);
+    expect(recorder.record({ ...rejected, note: 'modelgate: other reason' })).toBe('aggregated');
+    await recorder.idle();
+    expect(sink.sent.map((e) => e.note)).toEqual([rejected.note]);
+    advance(60_000);
+    recorder.sweep();
+    await recorder.idle();
+    expect(sink.sent[1]).toMatchObject({ note: 'modelgate: other reason', series: { count: 2 } });
+  });
+
+  it('does not fold other objects, reasons or actions', async () => {
     const { sink, recorder } = setup();
     recorder.record(rejected);
-    recorder.record({ ...rejected, note: 'modelgate: other reason' });
     recorder.record({ ...rejected, regarding: { ...rejected.regarding, name: 'other' } });
+    recorder.record({ ...rejected, reason: 'ModelWarning' });
+    recorder.record({ ...rejected, action: 'Update' });
     await recorder.idle();
-    expect(sink.sent).toHaveLength(3);
+    expect(sink.sent).toHaveLength(4);
+  });
+
+  it('a storm of 5000 refusals over 50 objects costs 50 writes, then 50 series writes', async () => {
+    let aggregated = 0;
+    const { sink, recorder, advance } = setup({ onAggregated: () => aggregated++ });
+    for (let i = 0; i < 5000; i++) {
+      advance(5);
+      recorder.record({
+        ...rejected,
+        note: `modelgate: attempt ${i}`,
+        regarding: { ...rejected.regarding, name: `d${i % 50}` },
+      });
+    }
+    await recorder.idle();
+    expect(sink.sent).toHaveLength(50);
+    expect(aggregated).toBe(4950);
+    expect(recorder.windows).toBe(50);
+    advance(60_000);
+    recorder.sweep();
+    await recorder.idle();
+    expect(sink.sent).toHaveLength(100);
+    expect(sink.sent.slice(50).map((e) => e.series?.count)).toEqual(Array(50).fill(100));
+  });
+
+  it('paces writes with a token bucket: a burst, then writesPerSecond', async () => {
+    const { sink, recorder } = setup({ writeBurst: 5, writesPerSecond: 50 });
+    const started = performance.now();
+    for (let i = 0; i < 15; i++)
+      recorder.record({ ...rejected, regarding: { ...rejected.regarding, name: `d${i}` } });
+    await recorder.idle();
+    const took = performance.now() - started;
+    expect(sink.sent).toHaveLength(15);
+    // 5 at once, the 10 others at 50/s: at least ~200 ms.
+    expect(took).toBeGreaterThanOrEqual(180);
+  });
+
+  it('while paced, a storm over many objects is held to the queue bound; the rest is counted', async () => {
+    const { sink, recorder, drops } = setup({ writeBurst: 2, writesPerSecond: 1000, maxQueue: 10 });
+    for (let i = 0; i < 100; i++)
+      recorder.record({ ...rejected, regarding: { ...rejected.regarding, name: `d${i}` } });
+    expect(recorder.pending).toBeLessThanOrEqual(11);
+    await recorder.idle();
+    expect(sink.sent.length + drops.length).toBe(100);
+    expect(sink.sent).toHaveLength(11);
+    expect(new Set(drops)).toEqual(new Set(['queue-full']));
   });
 
   it('does not fold a repeat from another caller into the series (modelgate.dev/caller)', async () => {
@@ -131,7 +189,9 @@ describe('EventRecorder', () => {
 
   it('drops and counts when the bounded queue is full', async () => {
     const { recorder, drops, sink } = setup({ maxQueue: 2 });
-    const results = [0, 1, 2, 3].map((i) => recorder.record({ ...rejected, note: `n${i}` }));
+    const results = [0, 1, 2, 3].map((i) =>
+      recorder.record({ ...rejected, regarding: { ...rejected.regarding, name: `n${i}` } }),
+    );
     // The worker took the first Event off the queue synchronously; two fit; the last is dropped.
     expect(results).toEqual(['queued', 'queued', 'queued', 'dropped']);
     expect(drops).toEqual(['queue-full']);

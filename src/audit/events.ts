@@ -8,12 +8,16 @@ import { EVENT_ANNOTATIONS, REPORTING_CONTROLLER } from '../vocabulary/keys.js';
  * - `record()` never waits: it puts an Event on a bounded queue and returns. A full queue
  *   drops the Event and counts it (the API server's latency never waits on Events).
  * - Dry-run requests never produce an Event (the webhook declares sideEffects: NoneOnDryRun).
- * - Aggregation: the first occurrence of (regarding, reason, note) in a window is sent at
- *   once; identical repeats inside the window are only counted. When the window closes with
- *   repeats, one more Event is created for the same object with
- *   `series: {count, lastObservedTime}` (count = all occurrences in the window). So a loop
- *   of rejected applies yields at most two Events per window, not one per request. The
- *   series Event carries the metadata annotations (user, request uid) of the latest repeat.
+ * - Aggregation, keyed as client-go's events.k8s.io recorder keys a series (the object, reason,
+ *   action) plus the caller: the first occurrence in a window is sent at once; every repeat for
+ *   the same (object, reason) inside the window is only counted, whatever its note. When the
+ *   window closes with repeats, one more Event is created for the object with
+ *   `series: {count, lastObservedTime}` (count = all occurrences in the window) carrying the
+ *   latest repeat's note and annotations (user, request uid). So a loop of refused applies, or
+ *   an attacker varying the manifest of one object, yields at most two Events per window.
+ * - Writes are paced: one sender, a token bucket (`writesPerSecond`, `writeBurst`). A burst of
+ *   admissions over many objects therefore costs at most `writeBurst + writesPerSecond * t`
+ *   writes in t seconds; what the queue cannot hold meanwhile is dropped and counted.
  * - Sending retries with exponential backoff on network errors, 429 and 5xx; other API
  *   answers (403, 422...) are final. An Event that cannot be sent is counted as dropped.
  */
@@ -53,10 +57,16 @@ export interface EventRecorderOptions {
   backoffMs?: number;
   /** Aggregation window (default 10 minutes). */
   windowMs?: number;
+  /** Sustained Event writes per second (default 20). */
+  writesPerSecond?: number;
+  /** Writes allowed at once before pacing starts (default 100). */
+  writeBurst?: number;
   /** Per-call timeout (default 5 s). */
   callTimeoutMs?: number;
   now?: () => Date;
   onSent?: () => void;
+  /** A repeat folded into a series (no write of its own). */
+  onAggregated?: () => void;
   onDropped?: (cause: DropCause) => void;
   onError?: (err: unknown, event: KubeEvent) => void;
 }
@@ -76,12 +86,14 @@ const MAX_BACKOFF_MS = 10_000;
 export class EventRecorder {
   private readonly queue: KubeEvent[] = [];
   private readonly aggregates = new Map<string, Aggregate>();
-  private readonly opts: Required<Omit<EventRecorderOptions, 'onSent' | 'onDropped' | 'onError'>> &
+  private readonly opts: Required<Omit<EventRecorderOptions, 'onSent' | 'onAggregated' | 'onDropped' | 'onError'>> &
     EventRecorderOptions;
   private working: Promise<void> | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly abort = new AbortController();
+  private tokens: number;
+  private refilledAt = performance.now();
 
   constructor(opts: EventRecorderOptions) {
     this.opts = {
@@ -90,9 +102,12 @@ export class EventRecorder {
       backoffMs: 200,
       windowMs: 10 * 60_000,
       callTimeoutMs: 5000,
+      writesPerSecond: 20,
+      writeBurst: 100,
       now: () => new Date(),
       ...opts,
     };
+    this.tokens = this.opts.writeBurst;
   }
 
   /** Starts the periodic aggregation sweep (not needed in tests that call `sweep()`). */
@@ -111,8 +126,9 @@ export class EventRecorder {
     if (agg && now.getTime() - agg.windowStart < this.opts.windowMs) {
       agg.count++;
       agg.last = now;
-      // The series Event carries the latest request's annotations (user, request uid).
+      // The series Event carries the latest request's note and annotations (user, request uid).
       agg.intent = intent;
+      this.opts.onAggregated?.();
       return 'aggregated';
     }
     if (agg) this.closeWindow(key, agg);
@@ -129,6 +145,11 @@ export class EventRecorder {
     for (const [key, agg] of this.aggregates) {
       if (now - agg.windowStart >= this.opts.windowMs) this.closeWindow(key, agg);
     }
+  }
+
+  /** Objects with an open aggregation window. */
+  get windows(): number {
+    return this.aggregates.size;
   }
 
   /** Pending Events (queued or being sent). */
@@ -181,10 +202,29 @@ export class EventRecorder {
 
   private async work(): Promise<void> {
     for (let event = this.queue.shift(); event; event = this.queue.shift()) {
+      await this.pace();
+      if (this.abort.signal.aborted) {
+        this.opts.onDropped?.('shutdown');
+        continue;
+      }
       const result = await this.send(event);
       if (result === 'sent') this.opts.onSent?.();
       else this.opts.onDropped?.(result);
     }
+  }
+
+  /** Takes one write from the token bucket, waiting for it when the burst is spent. */
+  private async pace(): Promise<void> {
+    const { writesPerSecond, writeBurst } = this.opts;
+    const now = performance.now();
+    this.tokens = Math.min(writeBurst, this.tokens + ((now - this.refilledAt) / 1000) * writesPerSecond);
+    this.refilledAt = now;
+    if (this.tokens < 1) {
+      await this.sleep(((1 - this.tokens) / writesPerSecond) * 1000);
+      this.tokens = 1;
+      this.refilledAt = performance.now();
+    }
+    this.tokens -= 1;
   }
 
   private async send(event: KubeEvent): Promise<'sent' | DropCause> {
@@ -206,7 +246,12 @@ export class EventRecorder {
   }
 
   private async backoff(attempt: number): Promise<void> {
-    const ms = Math.min(MAX_BACKOFF_MS, this.opts.backoffMs * 2 ** (attempt - 1));
+    await this.sleep(Math.min(MAX_BACKOFF_MS, this.opts.backoffMs * 2 ** (attempt - 1)));
+  }
+
+  /** Waits `ms`, or less when the recorder is closed. */
+  private async sleep(ms: number): Promise<void> {
+    if (this.abort.signal.aborted) return;
     const timer = delay(ms);
     const onAbort = (): void => timer.cancel();
     this.abort.signal.addEventListener('abort', onAbort, { once: true });
@@ -217,9 +262,10 @@ export class EventRecorder {
 
 function aggregateKey(intent: EventIntent): string {
   const r = intent.regarding;
-  // The caller is part of the key: an unauthenticated repeat never folds into a verified series.
+  // client-go's series key (regarding, reason, action; not the note), plus the caller: an
+  // unauthenticated repeat never folds into a verified series.
   const caller = intent.annotations?.[EVENT_ANNOTATIONS.caller];
-  return JSON.stringify([r.namespace, r.apiVersion, r.kind, r.name, intent.reason, intent.note, caller]);
+  return JSON.stringify([r.namespace, r.apiVersion, r.kind, r.name, r.uid, intent.reason, intent.action, caller]);
 }
 
 /** Network errors, timeouts, 429 and 5xx are worth another try; other HTTP answers are not. */
