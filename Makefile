@@ -17,7 +17,7 @@ export PATH := $(NODE_BIN):$(PATH)
 endif
 export PATH := $(TOOLS)/bin:$(PATH)
 
-.PHONY: help setup build test test-unit test-e2e lint typecheck bench tools demo \
+.PHONY: help setup build test test-unit test-e2e test-faults lint typecheck bench tools demo \
         chart-lint chart-test manifests manifests-check policy-schema policy-schema-check image kind-e2e clean
 
 help: ## list the targets
@@ -43,13 +43,16 @@ lint: setup ## eslint + type check
 	npx eslint .
 	npx tsc -p tsconfig.json --noEmit
 
-test: test-unit test-e2e ## the whole suite: unit, integration, adversarial, then end-to-end on a real control plane
+test: test-unit test-e2e test-faults ## the whole suite: unit, integration, adversarial, end-to-end on a real control plane, then faults
 
 test-unit: build ## unit, integration and adversarial tests (no control plane)
 	npx vitest run --project unit
 
 test-e2e: build tools ## end-to-end tests against a real kube-apiserver built from source
 	npx vitest run --project e2e
+
+test-faults: build tools ## faults on a private control plane: webhook SIGKILL, API server restart, etcd pause, Event storm, Secret/ConfigMap swap (~1 min)
+	npx vitest run --project faults
 
 tools: ## build etcd, kube-apiserver, kube-controller-manager, kubectl and helm once into .tools/bin
 	bash tools/build.sh

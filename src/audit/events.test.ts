@@ -217,6 +217,15 @@ describe('EventRecorder', () => {
     expect(drops).toEqual(['failed']);
   });
 
+  it('counts a retried create answered 409 AlreadyExists as sent (the first attempt got through)', async () => {
+    const { recorder, sink, drops, sent } = setup();
+    sink.failures.push(new Error('ECONNRESET'), { code: 409 });
+    recorder.record(rejected);
+    await recorder.idle();
+    expect(drops).toEqual([]);
+    expect(sent()).toBe(1);
+  });
+
   it('does not retry a final API answer (403)', async () => {
     const { recorder, sink, drops } = setup();
     sink.failures.push({ code: 403 });

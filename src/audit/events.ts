@@ -236,6 +236,9 @@ export class EventRecorder {
         );
         return 'sent';
       } catch (err) {
+        // A retried create whose first attempt reached the API server (the answer was lost,
+        // e.g. the server restarted): the Event exists, under the same name.
+        if (attempt > 1 && codeOf(err) === 409) return 'sent';
         this.opts.onError?.(err, event);
         if (this.abort.signal.aborted) return 'shutdown';
         if (!retryable(err)) return 'rejected';
@@ -268,9 +271,13 @@ function aggregateKey(intent: EventIntent): string {
   return JSON.stringify([r.namespace, r.apiVersion, r.kind, r.name, r.uid, intent.reason, intent.action, caller]);
 }
 
+function codeOf(err: unknown): unknown {
+  return (err as { code?: unknown } | undefined)?.code;
+}
+
 /** Network errors, timeouts, 429 and 5xx are worth another try; other HTTP answers are not. */
 export function retryable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
+  const code = codeOf(err);
   if (typeof code !== 'number') return true;
   return code === 429 || code >= 500;
 }

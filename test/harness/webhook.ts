@@ -34,6 +34,8 @@ export interface WebhookOptions {
   logLevel?: string;
   /** `serve --client-ca` with this PEM bundle (e.g. the cluster's webhookClientCaPem). */
   clientCaPem?: string;
+  /** Extra `modelgate serve` flags (e.g. --event-rate). */
+  args?: string[];
   /** Extra environment, e.g. POD_NAME (the Events' reportingInstance) to tell instances apart. */
   env?: Record<string, string>;
 }
@@ -50,6 +52,12 @@ export interface Webhook {
   stopServer(): Promise<void>;
   /** Starts it again on the same port and waits for /readyz. */
   startServer(): Promise<void>;
+  /** SIGKILLs the server process (no drain, no log flush) and waits until it is gone. */
+  killServer(): Promise<void>;
+  /** The server's pid (changes when it is restarted). */
+  pid(): number | undefined;
+  /** GET https://127.0.0.1:PORT/metrics (status and Prometheus text). */
+  metrics(): Promise<string>;
   /** Unregisters, stops, removes the temp dir. */
   stop(): Promise<void>;
   logTails(lines?: number): string;
@@ -187,6 +195,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       '--log-level', opts.logLevel ?? 'info',
       ...(opts.policyFile ? ['--policy', opts.policyFile] : []),
       ...(clientCaFile ? ['--client-ca', clientCaFile] : []),
+      ...(opts.args ?? []),
     ];
     let proc: ManagedProcess | undefined;
     const guard = (): void => {
@@ -229,6 +238,18 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       logFile,
       stopServer: () => sandbox.kill('modelgate'),
       startServer,
+      killServer: async () => {
+        const running = sandbox.process('modelgate');
+        if (!running) return;
+        sandbox.signal('modelgate', 'SIGKILL');
+        await running.exited;
+      },
+      pid: () => sandbox.process('modelgate')?.pid,
+      metrics: async () => {
+        const r = await get(`https://127.0.0.1:${port}/metrics`, { ca: tls.caPem });
+        if (r.status !== 200) throw new Error(`GET /metrics: ${r.status}`);
+        return r.body;
+      },
       stop: async () => {
         const names = configs.map((c) => c.metadata.name);
         await kubectl(cp.kubeconfig, [
