@@ -8,7 +8,7 @@ import { KeyLoadError, keyIdOfFileName, loadKeyDir, loadKeyFile } from '../keys/
 import type { Keyring } from '../keys/types.js';
 import { digestError } from '../manifest/fields.js';
 import { manifestPathFor } from '../manifest/files.js';
-import { HashError, hashFiles } from '../manifest/hash.js';
+import { HashError, hashFiles, mapBounded } from '../manifest/hash.js';
 import { parseManifests } from '../manifest/parse.js';
 import { progressLine } from '../manifest/progress.js';
 import type { Manifest, Problem } from '../manifest/types.js';
@@ -257,9 +257,9 @@ async function plan(values: Values, models: string[]): Promise<Plan> {
     throw new UsageError(
       `${models.length} file(s) but ${pins.length} --sha256 value(s): give one --sha256 per file, in order`,
     );
-  for (const m of models)
-    if (await isDirectory(m))
-      throw new UsageError(`${m} is a directory: pass --manifest to check the files it lists`);
+  const dirs = await mapBounded(models, 16, isDirectory);
+  const dir = models.find((_, i) => dirs[i]);
+  if (dir !== undefined) throw new UsageError(`${dir} is a directory: pass --manifest to check the files it lists`);
   return {
     report: emptyReport(mode),
     targets: models.map((path, i) => ({ path, sha256: pins[i] as string, direct: true })),
@@ -300,8 +300,9 @@ async function resolveTarget(t: Target): Promise<{ real: string } | { why: strin
 async function existing(targets: Target[]): Promise<{ present: Target[]; missing: FileCheck[] }> {
   const present: Target[] = [];
   const missing: FileCheck[] = [];
-  for (const t of targets) {
-    const r = await resolveTarget(t);
+  const resolved = await mapBounded(targets, 16, resolveTarget);
+  for (const [i, t] of targets.entries()) {
+    const r = resolved[i] as Awaited<ReturnType<typeof resolveTarget>>;
     if ('real' in r) present.push({ ...t, readFrom: r.real });
     else
       missing.push({

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseVerifyArgs, VERIFY_ENTRYPOINT } from './verify-command.js';
+import { MAX_VERIFY_ARGS, parseVerifyArgs, VERIFY_ENTRYPOINT } from './verify-command.js';
 
 describe('the verify grammar', () => {
   it("names the image's real entrypoint: the Dockerfile's ENTRYPOINT, exactly", () => {
@@ -22,5 +22,21 @@ describe('the verify grammar', () => {
     const parsed = parseVerifyArgs(['/a', '/b', '--sha256', 'x', '--sha256=y']);
     expect(parsed.ok && parsed.positionals).toEqual(['/a', '/b']);
     expect(parsed.ok && parsed.values.sha256).toEqual(['x', 'y']);
+  });
+
+  it('refuses more than MAX_VERIFY_ARGS arguments at once (node parseArgs is quadratic beyond ~16k)', () => {
+    // ~240k strings is what a pod spec can carry under decode's bounds: 4 s+ inside parseArgs.
+    const hostile = ['/m', ...Array.from({ length: 240_000 }, () => 'x')];
+    const t0 = performance.now();
+    const parsed = parseVerifyArgs(hostile);
+    expect(performance.now() - t0).toBeLessThan(50);
+    expect(parsed.ok ? '' : parsed.message).toBe(`240001 arguments, more than ${MAX_VERIFY_ARGS}`);
+  });
+
+  it('still takes a 10,000-file model, one --sha256 per file (30,000 arguments)', () => {
+    const files = Array.from({ length: 10_000 }, (_, i) => `/models/t${i}.json`);
+    const args = [...files, ...files.flatMap(() => ['--sha256', 'a'.repeat(64)])];
+    const parsed = parseVerifyArgs(args);
+    expect(parsed.ok && parsed.positionals.length).toBe(10_000);
   });
 });
