@@ -37,6 +37,11 @@ export interface HashFilesOptions {
   /** Worker threads to use; default: one per available core up to MAX_HASH_WORKERS, at most one per file. */
   concurrency?: number;
   onProgress?: Progress;
+  /**
+   * Each file's size from the caller's own stat (skips a second one). Only for batching and
+   * progress: every file is read to its end whatever its size was.
+   */
+  sizes?: readonly number[];
 }
 
 export interface PathDigest extends FileDigest {
@@ -143,8 +148,12 @@ export async function hashFile(path: string, onProgress?: Progress): Promise<Fil
 }
 
 /** Hash files one after another on this thread (the baseline the pool is measured against). */
-export async function hashFilesSequential(paths: readonly string[], onProgress?: Progress): Promise<PathDigest[]> {
-  const sizes = await sizesOf(paths);
+export async function hashFilesSequential(
+  paths: readonly string[],
+  onProgress?: Progress,
+  known?: readonly number[],
+): Promise<PathDigest[]> {
+  const sizes = known?.length === paths.length ? known : await sizesOf(paths);
   const total = sizes.reduce((a, b) => a + b, 0);
   let done = 0;
   const onBytes = (n: number): void => onProgress?.((done += n), total);
@@ -173,10 +182,9 @@ async function runHere(job: Job, paths: readonly string[], onBytes: (n: number) 
 /** Hash files in parallel on worker threads; results in the order of `paths`. */
 export async function hashFiles(paths: readonly string[], opts: HashFilesOptions = {}): Promise<PathDigest[]> {
   const size = Math.max(1, Math.min(opts.concurrency ?? Math.min(availableParallelism(), MAX_HASH_WORKERS), paths.length));
-  if (size === 1 || paths.length < 2) return hashFilesSequential(paths, opts.onProgress);
-  const sizes = await sizesOf(paths);
+  const sizes = opts.sizes?.length === paths.length ? opts.sizes : await sizesOf(paths);
   const jobs = jobsOf(sizes);
-  if (jobs.length < 2) return hashFilesSequential(paths, opts.onProgress);
+  if (size === 1 || jobs.length < 2) return hashFilesSequential(paths, opts.onProgress, sizes);
   const total = sizes.reduce((a, b) => a + b, 0);
   let done = 0;
   const onBytes = (n: number): void => opts.onProgress?.((done += n), total);
