@@ -2,7 +2,7 @@
  * `modelgate verify`: re-hash model bytes and check them against a signed manifest (with a key)
  * or against sha256 values pinned in the pod spec (the init container: no key in the workload).
  */
-import { realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { KeyLoadError, keyIdOfFileName, loadKeyDir, loadKeyFile } from '../keys/load.js';
@@ -52,6 +52,8 @@ interface Target {
   direct?: boolean;
   /** The resolved path actually read. */
   readFrom?: string;
+  /** Its stat from planning (pinned files are stat'ed once, not again when resolved). */
+  info?: Stats;
   sha256: string;
   size?: number;
   sizeSigned?: boolean;
@@ -116,13 +118,6 @@ function pinnedHashes(values: Values): string[] {
 
 async function isDirectory(path: string): Promise<boolean> {
   const info = await stat(path).catch(() => undefined);
-  if (info === undefined) throw new UsageError(`${path} does not exist: check the model path`);
-  return info.isDirectory();
-}
-
-/** isDirectory without a round trip per file (a pinned model may be 10,000 files). */
-function isDirectorySync(path: string): boolean {
-  const info = statSync(path, { throwIfNoEntry: false });
   if (info === undefined) throw new UsageError(`${path} does not exist: check the model path`);
   return info.isDirectory();
 }
@@ -265,12 +260,15 @@ async function plan(values: Values, models: string[]): Promise<Plan> {
     throw new UsageError(
       `${models.length} file(s) but ${pins.length} --sha256 value(s): give one --sha256 per file, in order`,
     );
-  for (const m of models)
-    if (isDirectorySync(m))
-      throw new UsageError(`${m} is a directory: pass --manifest to check the files it lists`);
+  const infos = models.map((m) => {
+    const info = statSync(m, { throwIfNoEntry: false });
+    if (info === undefined) throw new UsageError(`${m} does not exist: check the model path`);
+    if (info.isDirectory()) throw new UsageError(`${m} is a directory: pass --manifest to check the files it lists`);
+    return info;
+  });
   return {
     report: emptyReport(mode),
-    targets: models.map((path, i) => ({ path, sha256: pins[i] as string, direct: true })),
+    targets: models.map((path, i) => ({ path, sha256: pins[i] as string, direct: true, info: infos[i] })),
   };
 }
 
@@ -295,7 +293,7 @@ function checkPins(p: Plan): void {
  * small files the async round trips (stat, realpath) cost more than hashing them.
  */
 function resolveTarget(t: Target): { real: string; size: number } | { why: string } {
-  const info = statSync(t.path, { throwIfNoEntry: false });
+  const info = t.info ?? statSync(t.path, { throwIfNoEntry: false });
   if (info === undefined) return { why: 'missing' };
   if (!info.isFile()) return { why: 'not a regular file' };
   const real = realpathSync.native(t.path);
