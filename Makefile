@@ -57,9 +57,10 @@ test-faults: build tools ## faults on a private control plane: webhook SIGKILL, 
 tools: ## build etcd, kube-apiserver, kube-controller-manager, kubectl and helm once into .tools/bin
 	bash tools/build.sh
 
-bench: build ## benchmarks: hashing vs openssl, HTTPS admission latency/throughput, memory
-	bash tools/build.sh hey
-	node --experimental-strip-types --no-warnings bench/run.ts
+bench: build tools ## benchmarks: hashing vs openssl and sha256sum, admission latency/throughput, memory, side by side with VAP/no-op/Kyverno (BENCH_PEERS=1), soak (BENCH_SOAK=1)
+	bash tools/build.sh hey noop-webhook
+	if [ "$${BENCH_PEERS:-}" = 1 ]; then bash tools/build.sh kyverno; fi
+	node --experimental-strip-types --no-warnings --import ./test/harness/tsResolve.ts bench/run.ts
 
 demo: build tools ## a local control plane + the webhook: signed model admitted, tampered one refused
 	node --experimental-strip-types --import ./test/harness/tsResolve.ts test/demo/demo.ts

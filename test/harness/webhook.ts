@@ -36,6 +36,8 @@ export interface WebhookOptions {
   clientCaPem?: string;
   /** Extra `modelgate serve` flags (e.g. --event-rate). */
   args?: string[];
+  /** Node flags before the CLI, e.g. the image's `--max-semi-space-size=2`. */
+  nodeFlags?: string[];
   /** Extra environment, e.g. POD_NAME (the Events' reportingInstance) to tell instances apart. */
   env?: Record<string, string>;
 }
@@ -185,6 +187,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     };
     // prettier-ignore
     const args = [
+      ...(opts.nodeFlags ?? []),
       cliBin, 'serve',
       '--host', '127.0.0.1',
       '--port', String(port),
