@@ -34,6 +34,9 @@ export const SOAK_TARGETS = { rssMiB: 256, slopeMiBPerMin: 1 } as const;
 const SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
 const RATE = Number(process.env.BENCH_SOAK_RATE ?? 2000);
 const IN_FLIGHT = 32;
+/** Trials: other Node flags (default: the image's own) and `--events` (default: all). */
+const NODE_FLAGS = (process.env.BENCH_SOAK_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
+const EVENTS = process.env.BENCH_SOAK_EVENTS ?? 'all';
 const KEY = fs.readFileSync(path.join(repoRoot, 'test/e2e/fixtures/seed-v1/signing.key'), 'utf8');
 
 function say(msg: string): void {
@@ -156,8 +159,9 @@ export async function runSoak(): Promise<{ lines: string[] }> {
     keys: { 'ci-2026': KEY },
     policyFile,
     probeNamespace: 's-soak',
-    nodeFlags: ['--max-semi-space-size=2'],
+    nodeFlags: NODE_FLAGS,
     logLevel: 'info',
+    args: ['--events', EVENTS],
   });
   try {
     const pid = hook.pid();
@@ -201,7 +205,7 @@ export async function runSoak(): Promise<{ lines: string[] }> {
     const mark = (ok: boolean): string => (ok ? 'ok  ' : 'MISS');
     return {
       lines: [
-        `soak: ${seconds.toFixed(0)} s at ${(sent / seconds).toFixed(0)} reviews/s (asked ${RATE}), ${IN_FLIGHT} in flight, Events on, node --max-semi-space-size=2; load average ${loadavg()[0]?.toFixed(1)}`,
+        `soak: ${seconds.toFixed(0)} s at ${(sent / seconds).toFixed(0)} reviews/s (asked ${RATE}), ${IN_FLIGHT} in flight, --events ${EVENTS}, node ${NODE_FLAGS.join(' ')}; load average ${loadavg()[0]?.toFixed(1)}`,
         `  latency p50 ${q(0.5).toFixed(2)} ms, p99 ${q(0.99).toFixed(2)} ms; errors ${errors}`,
         `  ${mark(peak < SOAK_TARGETS.rssMiB)} RSS peak ${peak.toFixed(0)} MiB (chart limit ${SOAK_TARGETS.rssMiB} MiB), start ${samples[0]?.[1].toFixed(0)} MiB, end ${samples.at(-1)?.[1].toFixed(0)} MiB`,
         `  ${mark(Math.abs(slope) <= SOAK_TARGETS.slopeMiBPerMin)} RSS slope over the last half ${slope.toFixed(2)} MiB/min (flat: within ±${SOAK_TARGETS.slopeMiBPerMin})`,

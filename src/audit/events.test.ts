@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventIntent } from '../decision/types.js';
 import {
   EventRecorder,
+  MAX_AGGREGATES,
   REPORTING_CONTROLLER,
   retryable,
   toKubeEvent,
@@ -138,6 +139,24 @@ describe('EventRecorder', () => {
     await recorder.idle();
     expect(sink.sent).toHaveLength(100);
     expect(sink.sent.slice(50).map((e) => e.series?.count)).toEqual(Array(50).fill(100));
+  });
+
+  it('at MAX_AGGREGATES open windows, a new object closes the oldest window (O(1), no full sweep)', async () => {
+    const { sink, recorder, advance } = setup({ maxQueue: 20_000, writeBurst: 20_000, writesPerSecond: 10_000 });
+    const obj = (i: number): EventIntent => ({ ...rejected, regarding: { ...rejected.regarding, name: `d${i}` } });
+    recorder.record(obj(0));
+    recorder.record(obj(0)); // a repeat: its series is written when its window closes
+    for (let i = 1; i < MAX_AGGREGATES; i++) recorder.record(obj(i));
+    expect(recorder.windows).toBe(MAX_AGGREGATES);
+    advance(1);
+    const t0 = performance.now();
+    for (let i = MAX_AGGREGATES; i < MAX_AGGREGATES + 2000; i++) recorder.record(obj(i));
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(recorder.windows).toBe(MAX_AGGREGATES);
+    await recorder.idle();
+    // Every object's first Event, plus d0's series when its window was closed early.
+    expect(sink.sent).toHaveLength(MAX_AGGREGATES + 2000 + 1);
+    expect(sink.sent.find((e) => e.series)?.regarding.name).toBe('d0');
   });
 
   it('paces writes with a token bucket: a burst, then writesPerSecond', async () => {

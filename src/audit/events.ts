@@ -80,7 +80,8 @@ interface Aggregate {
   count: number;
 }
 
-const MAX_AGGREGATES = 10_000;
+/** Open aggregation windows at most (each holds one decision's Event intent, ~1 KB). */
+export const MAX_AGGREGATES = 5000;
 const MAX_BACKOFF_MS = 10_000;
 
 export class EventRecorder {
@@ -132,11 +133,19 @@ export class EventRecorder {
       return 'aggregated';
     }
     if (agg) this.closeWindow(key, agg);
-    if (this.aggregates.size >= MAX_AGGREGATES) this.sweep();
-    if (this.aggregates.size < MAX_AGGREGATES) {
-      this.aggregates.set(key, { intent, windowStart: now.getTime(), last: now, count: 1 });
-    }
+    if (this.aggregates.size >= MAX_AGGREGATES) this.evictOldest();
+    this.aggregates.set(key, { intent, windowStart: now.getTime(), last: now, count: 1 });
     return this.enqueue(toKubeEvent(intent, this.opts.reportingInstance, now));
+  }
+
+  /**
+   * At the bound, the oldest open window (Maps iterate in insertion order) is closed early: O(1)
+   * per record, where sweeping the whole table on every record of a storm over many objects
+   * was O(table) each time.
+   */
+  private evictOldest(): void {
+    const oldest = this.aggregates.entries().next();
+    if (!oldest.done) this.closeWindow(oldest.value[0], oldest.value[1]);
   }
 
   /** Closes every window that has ended: repeats become one Event with a series. */
