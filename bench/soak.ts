@@ -1,6 +1,7 @@
 /**
- * The Events soak (issue 15 item 1): `modelgate serve` with the image's own Node flags
- * (`--max-semi-space-size=2`, the Dockerfile's ENTRYPOINT) and the chart's defaults, Events on,
+ * The Events soak (issue 15 item 1): `modelgate serve` with the Node flags it runs with when
+ * installed — the image's (`--max-semi-space-size=2`, the Dockerfile's ENTRYPOINT) and the
+ * chart's (`NODE_OPTIONS=--max-old-space-size=128`: half the 256 Mi limit) — Events on,
  * talking to a real kube-apiserver, under twice the admission bench's paced target (2 × 1,000
  * = 2,000 reviews/s) for BENCH_SOAK_SECONDS (default 600). Every review is a real (not dry-run)
  * CREATE of a distinct Deployment: 3 in 4 are signed and allowed (a ModelVerified Event each),
@@ -34,8 +35,8 @@ export const SOAK_TARGETS = { rssMiB: 256, slopeMiBPerMin: 1 } as const;
 const SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
 const RATE = Number(process.env.BENCH_SOAK_RATE ?? 2000);
 const IN_FLIGHT = 32;
-/** Trials: other Node flags (default: the image's own) and `--events` (default: all). */
-const NODE_FLAGS = (process.env.BENCH_SOAK_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
+/** Trials: other Node flags (default: the image's and the chart's) and `--events` (default: all). */
+const NODE_FLAGS = (process.env.BENCH_SOAK_NODE_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=128').split(' ').filter(Boolean);
 const EVENTS = process.env.BENCH_SOAK_EVENTS ?? 'all';
 const KEY = fs.readFileSync(path.join(repoRoot, 'test/e2e/fixtures/seed-v1/signing.key'), 'utf8');
 
