@@ -135,6 +135,8 @@ export class EventRecorder {
     if (agg) this.closeWindow(key, agg);
     if (this.aggregates.size >= MAX_AGGREGATES) this.evictOldest();
     this.aggregates.set(key, { intent, windowStart: now.getTime(), last: now, count: 1 });
+    // A full queue drops before the Event is built (a storm pays for no Event it cannot send).
+    if (this.queue.length >= this.opts.maxQueue) return this.drop('queue-full');
     return this.enqueue(toKubeEvent(intent, this.opts.reportingInstance, now));
   }
 
