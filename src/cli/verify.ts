@@ -2,9 +2,9 @@
  * `modelgate verify`: re-hash model bytes and check them against a signed manifest (with a key)
  * or against sha256 values pinned in the pod spec (the init container: no key in the workload).
  */
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { basename, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { KeyLoadError, keyIdOfFileName, loadKeyDir, loadKeyFile } from '../keys/load.js';
 import type { Keyring } from '../keys/types.js';
 import { digestError } from '../manifest/fields.js';
@@ -292,27 +292,48 @@ function checkPins(p: Plan): void {
  * Synchronous on purpose: the CLI has nothing else to do meanwhile, and for a model of 10,000
  * small files the async round trips (stat, realpath) cost more than hashing them.
  */
-function resolveTarget(t: Target): { real: string; size: number } | { why: string } {
+function resolveTarget(t: Target, dirs: Map<string, string>): { real: string; size: number } | { why: string } {
   const info = t.info ?? statSync(t.path, { throwIfNoEntry: false });
   if (info === undefined) return { why: 'missing' };
   if (!info.isFile()) return { why: 'not a regular file' };
-  const real = realpathSync.native(t.path);
+  const real = realpathCached(t.path, dirs);
   const size = info.size;
   if (t.direct === true && real !== resolve(t.path))
     return { why: `is reached through a symlink (to ${real}): pass the real path` };
   if (t.within === undefined) return { real, size };
-  const dir = realpathSync.native(t.within);
+  const dir = realDir(resolve(t.within), dirs);
   // A symlink may point elsewhere inside the model directory (HF caches do), never out of it.
   const inside = real !== dir && relative(dir, real).split(sep)[0] !== '..';
   // Hash the resolved path, so a link re-pointed after this check is not followed.
   return inside ? { real, size } : { why: 'resolves outside the model directory (symlink)' };
 }
 
+/**
+ * realpath(path): when its last component is no symlink, the real path of its directory (asked
+ * once per directory) joined with its name. For 10,000 files in one folder that is one lstat per
+ * file instead of one per path component.
+ */
+function realpathCached(path: string, dirs: Map<string, string>): string {
+  const abs = resolve(path);
+  if (lstatSync(abs).isSymbolicLink()) return realpathSync.native(abs);
+  return join(realDir(dirname(abs), dirs), basename(abs));
+}
+
+function realDir(dir: string, dirs: Map<string, string>): string {
+  let real = dirs.get(dir);
+  if (real === undefined) {
+    real = realpathSync.native(dir);
+    dirs.set(dir, real);
+  }
+  return real;
+}
+
 function existing(targets: Target[]): { present: (Target & { found: number })[]; missing: FileCheck[] } {
   const present: (Target & { found: number })[] = [];
   const missing: FileCheck[] = [];
+  const dirs = new Map<string, string>();
   for (const t of targets) {
-    const r = resolveTarget(t);
+    const r = resolveTarget(t, dirs);
     if ('real' in r) present.push({ ...t, readFrom: r.real, found: r.size });
     else
       missing.push({

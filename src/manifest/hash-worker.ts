@@ -76,12 +76,16 @@ function sha256FileSync(path: string, buf: Buffer): FileDigest {
   // O_NONBLOCK: a FIFO swapped in after the caller's stat must not block the open forever.
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
     const hash = createHash('sha256');
+    const expected = info.size;
     let size = 0;
     for (let n = readSync(fd, buf, 0, buf.length, null); n > 0; n = readSync(fd, buf, 0, buf.length, null)) {
       hash.update(buf.subarray(0, n));
       size += n;
+      // A short read that reached the size fstat gave is the end: no extra read to see 0.
+      if (n < buf.length && size === expected) break;
     }
     return { sha256: hash.digest('hex'), size };
   } finally {
