@@ -326,7 +326,7 @@ async function startPolicy(file: string, parts: Parts): Promise<() => Policy> {
 }
 
 /** `--events warnings` leaves allowed decisions (ModelVerified, type Normal) to the audit log. */
-function eventFilter(events: EventRecorder, choice: EventsChoice): (intent: EventIntent) => void {
+export function eventFilter(events: Pick<EventRecorder, 'record'>, choice: EventsChoice): (intent: EventIntent) => void {
   if (choice === 'warnings')
     return (intent): void => {
       if (intent.type === 'Warning') events.record(intent);
