@@ -41,6 +41,8 @@ const PER_CELL = Number(env.BENCH_PER_CELL ?? 500);
 const PEERS = env.BENCH_PEERS === '1';
 const TOOLS_BIN = env.TOOLS_BIN ?? path.join(repoRoot, '.tools', 'bin');
 const SEED_KEY_ID = 'ci-2026';
+/** As installed: the image's ENTRYPOINT flag and the chart's NODE_OPTIONS for its 256Mi limit. */
+const INSTALLED_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=128'];
 const SEED_KEY = fs.readFileSync(path.join(repoRoot, 'test/e2e/fixtures/seed-v1/signing.key'), 'utf8');
 
 /** Issue 15 item 2: modelgate's added p50 at most 1.5× the no-op webhook's. */
@@ -371,6 +373,7 @@ export async function runPeersBench(): Promise<PeersResult> {
       probeNamespace: 'b-mg',
       only: { configName: 'modelgate-bench', namespaces: ['b-mg'] },
       logLevel: 'info',
+      nodeFlags: INSTALLED_NODE_FLAGS,
     });
     hooks.push(mg);
     const mgQuiet = await startWebhook({
@@ -380,6 +383,7 @@ export async function runPeersBench(): Promise<PeersResult> {
       probeNamespace: 'b-mg0',
       only: { configName: 'modelgate-bench-no-events', namespaces: ['b-mg0'] },
       args: ['--events', 'none'],
+      nodeFlags: INSTALLED_NODE_FLAGS,
     });
     hooks.push(mgQuiet);
     await ensureNamespace(cp.kubeconfig, 'b-noop');
