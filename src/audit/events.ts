@@ -15,11 +15,13 @@ import { EVENT_ANNOTATIONS, REPORTING_CONTROLLER } from '../vocabulary/keys.js';
  *   `series: {count, lastObservedTime}` (count = all occurrences in the window) carrying the
  *   latest repeat's note and annotations (user, request uid). So a loop of refused applies, or
  *   an attacker varying the manifest of one object, yields at most two Events per window.
+ *   At most MAX_AGGREGATES windows are open; a new object beyond that closes the oldest early.
  * - Writes are paced: one sender, a token bucket (`writesPerSecond`, `writeBurst`). A burst of
  *   admissions over many objects therefore costs at most `writeBurst + writesPerSecond * t`
  *   writes in t seconds; what the queue cannot hold meanwhile is dropped and counted.
  * - Sending retries with exponential backoff on network errors, 429 and 5xx; other API
- *   answers (403, 422...) are final. An Event that cannot be sent is counted as dropped.
+ *   answers (403, 422...) are final; a retried create answered 409 was written by an earlier
+ *   attempt (same name) and counts as sent. An Event that cannot be sent is counted as dropped.
  */
 
 export { REPORTING_CONTROLLER };
