@@ -2,9 +2,10 @@
  * Faults (issue 15 item 4), on a private control plane of their own (etcd + kube-apiserver,
  * started here and torn down at the end), so killing, restarting and pausing its parts never
  * disturbs the e2e project's shared cluster. One `modelgate serve` process, registered with the
- * chart's ValidatingWebhookConfiguration (failurePolicy Fail), runs with the image's own flags
- * except `--deadline-ms 2000` (so the etcd pause exceeds it) and a policy and keys mounted the
- * way the kubelet mounts a ConfigMap and a Secret (test/harness/keysDir.ts).
+ * chart's ValidatingWebhookConfiguration (failurePolicy Fail), runs with `serve`'s defaults
+ * (queue 1000, Events 100 at once then 20/s) except `--deadline-ms 2000` (so the etcd pause
+ * exceeds it), with a policy and keys mounted the way the kubelet mounts a ConfigMap and a
+ * Secret (test/harness/keysDir.ts).
  *
  * Each `describe` says what the fault may lose; the assertions check that nothing else is lost.
  */
