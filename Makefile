@@ -17,7 +17,7 @@ export PATH := $(NODE_BIN):$(PATH)
 endif
 export PATH := $(TOOLS)/bin:$(PATH)
 
-.PHONY: help setup build test test-unit test-e2e lint typecheck bench tools demo oms-venv \
+.PHONY: help setup build test test-unit test-e2e test-faults lint typecheck bench tools demo oms-venv \
         chart-lint chart-test manifests manifests-check policy-schema policy-schema-check image kind-e2e clean
 
 help: ## list the targets
@@ -43,7 +43,7 @@ lint: setup ## eslint + type check
 	npx eslint .
 	npx tsc -p tsconfig.json --noEmit
 
-test: test-unit test-e2e ## the whole suite: unit, integration, adversarial, then end-to-end on a real control plane
+test: test-unit test-e2e test-faults ## the whole suite: unit, integration, adversarial, end-to-end on a real control plane, then faults
 
 test-unit: build oms-venv ## unit, integration and adversarial tests (no control plane)
 	npx vitest run --project unit
@@ -54,14 +54,18 @@ oms-venv: ## model_signing 1.1.1 (OpenSSF Model Signing) in .tools/oms-venv, whi
 test-e2e: build tools oms-venv ## end-to-end tests against a real kube-apiserver built from source
 	npx vitest run --project e2e
 
+test-faults: build tools ## faults on a private control plane: webhook SIGKILL, API server restart, etcd pause, Event storm, Secret/ConfigMap swap (~1 min)
+	npx vitest run --project faults
+
 tools: ## build etcd, kube-apiserver, kube-controller-manager, kubectl and helm once into .tools/bin
 	bash tools/build.sh
 
-bench: build ## benchmarks: hashing vs openssl, HTTPS admission latency/throughput, memory, background scan of 5,000 workloads
-	bash tools/build.sh hey
-	node --experimental-strip-types --no-warnings bench/run.ts
+bench: build tools ## benchmarks: hashing vs openssl and sha256sum, admission latency/throughput, memory, side by side with VAP/no-op/Kyverno (BENCH_PEERS=1), soak (BENCH_SOAK=1), background scan of 5,000 workloads
+	bash tools/build.sh hey noop-webhook
+	if [ "$${BENCH_PEERS:-}" = 1 ]; then bash tools/build.sh kyverno; fi
+	node --experimental-strip-types --no-warnings --import ./test/harness/tsResolve.ts bench/run.ts
 	@# The background scanner at scale: 5,000 real Deployments on a real API server (bench/scan.ts).
-	if [ -z "$$BENCH_ONLY" ] || [ "$$BENCH_ONLY" = scan ]; then bash tools/build.sh etcd kube-apiserver kubectl helm && \
+	if [ -z "$$BENCH_ONLY" ] || [ "$$BENCH_ONLY" = scan ]; then \
 	  node --experimental-strip-types --no-warnings --expose-gc --import ./test/harness/tsResolve.ts bench/scan.ts; fi
 
 demo: build tools ## a local control plane + the webhook: signed model admitted, tampered one refused

@@ -53,6 +53,10 @@ for t in "${want[@]}"; do
     kube-apiserver|kube-controller-manager|kubectl) build kube "k8s.io/kubernetes/cmd/$t" "$t" ;;
     helm) build helm helm.sh/helm/v3/cmd/helm helm "$(helm_ldflags)" ;;
     hey) build hey github.com/rakyll/hey hey ;;
+    # The bench's side-by-side (bench/peers.ts): a standard-library no-op webhook, and Kyverno
+    # only with BENCH_PEERS=1 (its module's go.sum is written by the first build).
+    noop-webhook) build noop-webhook . noop-webhook ;;
+    kyverno) build kyverno github.com/kyverno/kyverno/cmd/kyverno kyverno ;;
     *) echo "build-tools: unknown tool $t" >&2; exit 2 ;;
   esac
 done

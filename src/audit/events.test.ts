@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventIntent } from '../decision/types.js';
 import {
   EventRecorder,
+  MAX_AGGREGATES,
   REPORTING_CONTROLLER,
   retryable,
   toKubeEvent,
@@ -96,13 +97,89 @@ describe('EventRecorder', () => {
     expect(sink.sent[1]!.series).toEqual({ count: 50, lastObservedTime: '2026-05-01T10:00:04.900000Z' });
   });
 
-  it('does not aggregate different notes or objects', async () => {
+  it('folds a different note for the same object into its series (the latest note wins)', async () => {
+    const { sink, recorder, advance } = setup();
+    recorder.record(rejected);
+    expect(recorder.record({ ...rejected, note: 'modelgate: other reason' })).toBe('aggregated');
+    await recorder.idle();
+    expect(sink.sent.map((e) => e.note)).toEqual([rejected.note]);
+    advance(60_000);
+    recorder.sweep();
+    await recorder.idle();
+    expect(sink.sent[1]).toMatchObject({ note: 'modelgate: other reason', series: { count: 2 } });
+  });
+
+  it('does not fold other objects, reasons or actions', async () => {
     const { sink, recorder } = setup();
     recorder.record(rejected);
-    recorder.record({ ...rejected, note: 'modelgate: other reason' });
     recorder.record({ ...rejected, regarding: { ...rejected.regarding, name: 'other' } });
+    recorder.record({ ...rejected, reason: 'ModelWarning' });
+    recorder.record({ ...rejected, action: 'Update' });
     await recorder.idle();
-    expect(sink.sent).toHaveLength(3);
+    expect(sink.sent).toHaveLength(4);
+  });
+
+  it('a storm of 5000 refusals over 50 objects costs 50 writes, then 50 series writes', async () => {
+    let aggregated = 0;
+    const { sink, recorder, advance } = setup({ onAggregated: () => aggregated++ });
+    for (let i = 0; i < 5000; i++) {
+      advance(5);
+      recorder.record({
+        ...rejected,
+        note: `modelgate: attempt ${i}`,
+        regarding: { ...rejected.regarding, name: `d${i % 50}` },
+      });
+    }
+    await recorder.idle();
+    expect(sink.sent).toHaveLength(50);
+    expect(aggregated).toBe(4950);
+    expect(recorder.windows).toBe(50);
+    advance(60_000);
+    recorder.sweep();
+    await recorder.idle();
+    expect(sink.sent).toHaveLength(100);
+    expect(sink.sent.slice(50).map((e) => e.series?.count)).toEqual(Array(50).fill(100));
+  });
+
+  it('at MAX_AGGREGATES open windows, a new object closes the oldest window (O(1), no full sweep)', async () => {
+    const { sink, recorder, advance } = setup({ maxQueue: 20_000, writeBurst: 20_000, writesPerSecond: 10_000 });
+    const obj = (i: number): EventIntent => ({ ...rejected, regarding: { ...rejected.regarding, name: `d${i}` } });
+    recorder.record(obj(0));
+    recorder.record(obj(0)); // a repeat: its series is written when its window closes
+    for (let i = 1; i < MAX_AGGREGATES; i++) recorder.record(obj(i));
+    expect(recorder.windows).toBe(MAX_AGGREGATES);
+    advance(1);
+    const t0 = performance.now();
+    for (let i = MAX_AGGREGATES; i < MAX_AGGREGATES + 2000; i++) recorder.record(obj(i));
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(recorder.windows).toBe(MAX_AGGREGATES);
+    await recorder.idle();
+    // Every object's first Event, plus d0's series when its window was closed early.
+    expect(sink.sent).toHaveLength(MAX_AGGREGATES + 2000 + 1);
+    expect(sink.sent.find((e) => e.series)?.regarding.name).toBe('d0');
+  });
+
+  it('paces writes with a token bucket: a burst, then writesPerSecond', async () => {
+    const { sink, recorder } = setup({ writeBurst: 5, writesPerSecond: 50 });
+    const started = performance.now();
+    for (let i = 0; i < 15; i++)
+      recorder.record({ ...rejected, regarding: { ...rejected.regarding, name: `d${i}` } });
+    await recorder.idle();
+    const took = performance.now() - started;
+    expect(sink.sent).toHaveLength(15);
+    // 5 at once, the 10 others at 50/s: at least ~200 ms.
+    expect(took).toBeGreaterThanOrEqual(180);
+  });
+
+  it('while paced, a storm over many objects is held to the queue bound; the rest is counted', async () => {
+    const { sink, recorder, drops } = setup({ writeBurst: 2, writesPerSecond: 1000, maxQueue: 10 });
+    for (let i = 0; i < 100; i++)
+      recorder.record({ ...rejected, regarding: { ...rejected.regarding, name: `d${i}` } });
+    expect(recorder.pending).toBeLessThanOrEqual(11);
+    await recorder.idle();
+    expect(sink.sent.length + drops.length).toBe(100);
+    expect(sink.sent).toHaveLength(11);
+    expect(new Set(drops)).toEqual(new Set(['queue-full']));
   });
 
   it('does not fold a repeat from another caller into the series (modelgate.dev/caller)', async () => {
@@ -131,7 +208,9 @@ describe('EventRecorder', () => {
 
   it('drops and counts when the bounded queue is full', async () => {
     const { recorder, drops, sink } = setup({ maxQueue: 2 });
-    const results = [0, 1, 2, 3].map((i) => recorder.record({ ...rejected, note: `n${i}` }));
+    const results = [0, 1, 2, 3].map((i) =>
+      recorder.record({ ...rejected, regarding: { ...rejected.regarding, name: `n${i}` } }),
+    );
     // The worker took the first Event off the queue synchronously; two fit; the last is dropped.
     expect(results).toEqual(['queued', 'queued', 'queued', 'dropped']);
     expect(drops).toEqual(['queue-full']);
@@ -155,6 +234,15 @@ describe('EventRecorder', () => {
     await recorder.idle();
     expect(sink.sent).toHaveLength(0);
     expect(drops).toEqual(['failed']);
+  });
+
+  it('counts a retried create answered 409 AlreadyExists as sent (the first attempt got through)', async () => {
+    const { recorder, sink, drops, sent } = setup();
+    sink.failures.push(new Error('ECONNRESET'), { code: 409 });
+    recorder.record(rejected);
+    await recorder.idle();
+    expect(drops).toEqual([]);
+    expect(sent()).toBe(1);
   });
 
   it('does not retry a final API answer (403)', async () => {

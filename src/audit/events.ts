@@ -8,14 +8,20 @@ import { EVENT_ANNOTATIONS, REPORTING_CONTROLLER } from '../vocabulary/keys.js';
  * - `record()` never waits: it puts an Event on a bounded queue and returns. A full queue
  *   drops the Event and counts it (the API server's latency never waits on Events).
  * - Dry-run requests never produce an Event (the webhook declares sideEffects: NoneOnDryRun).
- * - Aggregation: the first occurrence of (regarding, reason, note) in a window is sent at
- *   once; identical repeats inside the window are only counted. When the window closes with
- *   repeats, one more Event is created for the same object with
- *   `series: {count, lastObservedTime}` (count = all occurrences in the window). So a loop
- *   of rejected applies yields at most two Events per window, not one per request. The
- *   series Event carries the metadata annotations (user, request uid) of the latest repeat.
+ * - Aggregation, keyed as client-go's events.k8s.io recorder keys a series (the object, reason,
+ *   action) plus the caller: the first occurrence in a window is sent at once; every repeat for
+ *   the same (object, reason) inside the window is only counted, whatever its note. When the
+ *   window closes with repeats, one more Event is created for the object with
+ *   `series: {count, lastObservedTime}` (count = all occurrences in the window) carrying the
+ *   latest repeat's note and annotations (user, request uid). So a loop of refused applies, or
+ *   an attacker varying the manifest of one object, yields at most two Events per window.
+ *   At most MAX_AGGREGATES windows are open; a new object beyond that closes the oldest early.
+ * - Writes are paced: one sender, a token bucket (`writesPerSecond`, `writeBurst`). A burst of
+ *   admissions over many objects therefore costs at most `writeBurst + writesPerSecond * t`
+ *   writes in t seconds; what the queue cannot hold meanwhile is dropped and counted.
  * - Sending retries with exponential backoff on network errors, 429 and 5xx; other API
- *   answers (403, 422...) are final. An Event that cannot be sent is counted as dropped.
+ *   answers (403, 422...) are final; a retried create answered 409 was written by an earlier
+ *   attempt (same name) and counts as sent. An Event that cannot be sent is counted as dropped.
  */
 
 export { REPORTING_CONTROLLER };
@@ -53,10 +59,16 @@ export interface EventRecorderOptions {
   backoffMs?: number;
   /** Aggregation window (default 10 minutes). */
   windowMs?: number;
+  /** Sustained Event writes per second (default 20). */
+  writesPerSecond?: number;
+  /** Writes allowed at once before pacing starts (default 100). */
+  writeBurst?: number;
   /** Per-call timeout (default 5 s). */
   callTimeoutMs?: number;
   now?: () => Date;
   onSent?: () => void;
+  /** A repeat folded into a series (no write of its own). */
+  onAggregated?: () => void;
   onDropped?: (cause: DropCause) => void;
   onError?: (err: unknown, event: KubeEvent) => void;
 }
@@ -70,18 +82,21 @@ interface Aggregate {
   count: number;
 }
 
-const MAX_AGGREGATES = 10_000;
+/** Open aggregation windows at most (each holds one decision's Event intent, ~1 KB). */
+export const MAX_AGGREGATES = 5000;
 const MAX_BACKOFF_MS = 10_000;
 
 export class EventRecorder {
   private readonly queue: KubeEvent[] = [];
   private readonly aggregates = new Map<string, Aggregate>();
-  private readonly opts: Required<Omit<EventRecorderOptions, 'onSent' | 'onDropped' | 'onError'>> &
+  private readonly opts: Required<Omit<EventRecorderOptions, 'onSent' | 'onAggregated' | 'onDropped' | 'onError'>> &
     EventRecorderOptions;
   private working: Promise<void> | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly abort = new AbortController();
+  private tokens: number;
+  private refilledAt = performance.now();
 
   constructor(opts: EventRecorderOptions) {
     this.opts = {
@@ -90,9 +105,12 @@ export class EventRecorder {
       backoffMs: 200,
       windowMs: 10 * 60_000,
       callTimeoutMs: 5000,
+      writesPerSecond: 20,
+      writeBurst: 100,
       now: () => new Date(),
       ...opts,
     };
+    this.tokens = this.opts.writeBurst;
   }
 
   /** Starts the periodic aggregation sweep (not needed in tests that call `sweep()`). */
@@ -111,16 +129,27 @@ export class EventRecorder {
     if (agg && now.getTime() - agg.windowStart < this.opts.windowMs) {
       agg.count++;
       agg.last = now;
-      // The series Event carries the latest request's annotations (user, request uid).
+      // The series Event carries the latest request's note and annotations (user, request uid).
       agg.intent = intent;
+      this.opts.onAggregated?.();
       return 'aggregated';
     }
     if (agg) this.closeWindow(key, agg);
-    if (this.aggregates.size >= MAX_AGGREGATES) this.sweep();
-    if (this.aggregates.size < MAX_AGGREGATES) {
-      this.aggregates.set(key, { intent, windowStart: now.getTime(), last: now, count: 1 });
-    }
+    if (this.aggregates.size >= MAX_AGGREGATES) this.evictOldest();
+    this.aggregates.set(key, { intent, windowStart: now.getTime(), last: now, count: 1 });
+    // A full queue drops before the Event is built (a storm pays for no Event it cannot send).
+    if (this.queue.length >= this.opts.maxQueue) return this.drop('queue-full');
     return this.enqueue(toKubeEvent(intent, this.opts.reportingInstance, now));
+  }
+
+  /**
+   * At the bound, the oldest open window (Maps iterate in insertion order) is closed early: O(1)
+   * per record, where sweeping the whole table on every record of a storm over many objects
+   * was O(table) each time.
+   */
+  private evictOldest(): void {
+    const oldest = this.aggregates.entries().next();
+    if (!oldest.done) this.closeWindow(oldest.value[0], oldest.value[1]);
   }
 
   /** Closes every window that has ended: repeats become one Event with a series. */
@@ -129,6 +158,11 @@ export class EventRecorder {
     for (const [key, agg] of this.aggregates) {
       if (now - agg.windowStart >= this.opts.windowMs) this.closeWindow(key, agg);
     }
+  }
+
+  /** Objects with an open aggregation window. */
+  get windows(): number {
+    return this.aggregates.size;
   }
 
   /** Pending Events (queued or being sent). */
@@ -181,10 +215,29 @@ export class EventRecorder {
 
   private async work(): Promise<void> {
     for (let event = this.queue.shift(); event; event = this.queue.shift()) {
+      await this.pace();
+      if (this.abort.signal.aborted) {
+        this.opts.onDropped?.('shutdown');
+        continue;
+      }
       const result = await this.send(event);
       if (result === 'sent') this.opts.onSent?.();
       else this.opts.onDropped?.(result);
     }
+  }
+
+  /** Takes one write from the token bucket, waiting for it when the burst is spent. */
+  private async pace(): Promise<void> {
+    const { writesPerSecond, writeBurst } = this.opts;
+    const now = performance.now();
+    this.tokens = Math.min(writeBurst, this.tokens + ((now - this.refilledAt) / 1000) * writesPerSecond);
+    this.refilledAt = now;
+    if (this.tokens < 1) {
+      await this.sleep(((1 - this.tokens) / writesPerSecond) * 1000);
+      this.tokens = 1;
+      this.refilledAt = performance.now();
+    }
+    this.tokens -= 1;
   }
 
   private async send(event: KubeEvent): Promise<'sent' | DropCause> {
@@ -196,6 +249,9 @@ export class EventRecorder {
         );
         return 'sent';
       } catch (err) {
+        // A retried create whose first attempt reached the API server (the answer was lost,
+        // e.g. the server restarted): the Event exists, under the same name.
+        if (attempt > 1 && codeOf(err) === 409) return 'sent';
         this.opts.onError?.(err, event);
         if (this.abort.signal.aborted) return 'shutdown';
         if (!retryable(err)) return 'rejected';
@@ -206,7 +262,12 @@ export class EventRecorder {
   }
 
   private async backoff(attempt: number): Promise<void> {
-    const ms = Math.min(MAX_BACKOFF_MS, this.opts.backoffMs * 2 ** (attempt - 1));
+    await this.sleep(Math.min(MAX_BACKOFF_MS, this.opts.backoffMs * 2 ** (attempt - 1)));
+  }
+
+  /** Waits `ms`, or less when the recorder is closed. */
+  private async sleep(ms: number): Promise<void> {
+    if (this.abort.signal.aborted) return;
     const timer = delay(ms);
     const onAbort = (): void => timer.cancel();
     this.abort.signal.addEventListener('abort', onAbort, { once: true });
@@ -217,14 +278,19 @@ export class EventRecorder {
 
 function aggregateKey(intent: EventIntent): string {
   const r = intent.regarding;
-  // The caller is part of the key: an unauthenticated repeat never folds into a verified series.
+  // client-go's series key (regarding, reason, action; not the note), plus the caller: an
+  // unauthenticated repeat never folds into a verified series.
   const caller = intent.annotations?.[EVENT_ANNOTATIONS.caller];
-  return JSON.stringify([r.namespace, r.apiVersion, r.kind, r.name, intent.reason, intent.note, caller]);
+  return JSON.stringify([r.namespace, r.apiVersion, r.kind, r.name, r.uid, intent.reason, intent.action, caller]);
+}
+
+function codeOf(err: unknown): unknown {
+  return (err as { code?: unknown } | undefined)?.code;
 }
 
 /** Network errors, timeouts, 429 and 5xx are worth another try; other HTTP answers are not. */
 export function retryable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
+  const code = codeOf(err);
   if (typeof code !== 'number') return true;
   return code === 429 || code >= 500;
 }

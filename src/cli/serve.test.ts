@@ -17,9 +17,23 @@ describe('modelgate serve flags', () => {
       deadlineMs: 8000,
       logLevel: 'info',
       eventQueueSize: 1000,
+      events: 'all',
+      eventRate: 20,
+      eventBurst: 100,
       clientCaFile: undefined,
       metricsPort: undefined,
     });
+  });
+
+  it('--events chooses which decisions make an Event; --event-rate/--event-burst pace the writes', () => {
+    expect(serveConfig([...tls, '--events', 'warnings'], {})).toMatchObject({ events: 'warnings' });
+    expect(serveConfig([...tls, '--events', 'none', '--event-rate', '5', '--event-burst', '10'], {})).toMatchObject({
+      events: 'none',
+      eventRate: 5,
+      eventBurst: 10,
+    });
+    expect(() => serveConfig([...tls, '--events', 'some'], {})).toThrow('--events must be all, warnings or none');
+    expect(() => serveConfig([...tls, '--event-rate', '0'], {})).toThrow('--event-rate must be an integer');
   });
 
   it('--metrics-port gives metrics their own port, which must differ from --port', () => {

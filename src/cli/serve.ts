@@ -1,6 +1,6 @@
 import type { LevelWithSilent } from 'pino';
 import type { FailurePolicy } from '../kube/client.js';
-import { startWebhook, type TlsConfig, type WebhookConfig } from '../server/webhook.js';
+import { startWebhook, type EventsChoice, type TlsConfig, type WebhookConfig } from '../server/webhook.js';
 import { parseFlags } from './args.js';
 import { parseDuration } from '../policy/duration.js';
 import type { ScanConfig } from '../scan/start.js';
@@ -42,6 +42,12 @@ Runs the validating admission webhook over HTTPS: POST /validate, GET /healthz, 
   --deadline-ms N          internal deadline for cluster reads, below the webhook timeout (default 8000)
   --log-level LEVEL        trace|debug|info|warn|error|silent (default info)
   --event-queue-size N     bound of the Event queue; beyond it Events are dropped and counted (default 1000)
+  --events all|warnings|none
+                           which decisions make an Event: all (default; allowed ones as ModelVerified),
+                           warnings (ModelRejected and ModelWarning only: the audit log keeps the
+                           allowed ones), none
+  --event-rate N           Event writes per second once the burst is spent (default 20)
+  --event-burst N          Event writes at once before pacing (default 100)
   --shutdown-delay-ms N    after SIGTERM keep serving, not ready, this long before draining
                            (default 0: the chart's preStop sleep does this wait)
   --grace-ms N             longest wait for in-flight requests at shutdown (default 20000)
@@ -84,6 +90,9 @@ const OPTIONS = {
   'deadline-ms': { type: 'string', default: '8000' },
   'log-level': { type: 'string', default: 'info' },
   'event-queue-size': { type: 'string', default: '1000' },
+  events: { type: 'string', default: 'all' },
+  'event-rate': { type: 'string', default: '20' },
+  'event-burst': { type: 'string', default: '100' },
   'shutdown-delay-ms': { type: 'string', default: '0' },
   'grace-ms': { type: 'string', default: '20000' },
   'no-scan': { type: 'boolean' },
@@ -103,6 +112,12 @@ function integer(name: string, text: string, min: number, max: number): number {
   if (!/^\d+$/.test(text) || n < min || n > max)
     throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
   return n;
+}
+
+function eventsChoice(text: string): EventsChoice {
+  if (text !== 'all' && text !== 'warnings' && text !== 'none')
+    throw new UsageError(`--events must be all, warnings or none, got "${text}"`);
+  return text;
 }
 
 function metricsPort(v: Values): number | undefined {
@@ -174,6 +189,9 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): WebhookConf
     deadlineMs: integer('deadline-ms', v['deadline-ms'], 100, 29_000),
     logLevel: v['log-level'] as LevelWithSilent,
     eventQueueSize: integer('event-queue-size', v['event-queue-size'], 1, 1_000_000),
+    events: eventsChoice(v.events),
+    eventRate: integer('event-rate', v['event-rate'], 1, 10_000),
+    eventBurst: integer('event-burst', v['event-burst'], 1, 100_000),
     shutdownDelayMs: integer('shutdown-delay-ms', v['shutdown-delay-ms'], 0, 60_000),
     graceMs: integer('grace-ms', v['grace-ms'], 0, 300_000),
     scan: scanConfig(v),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
@@ -138,6 +139,20 @@ describe('modelgate verify --sha256 (init container)', () => {
     const r = await run(link, '--sha256', SHA);
     expect(r.code).toBe(1);
     expect(r.out).toContain('reached through a symlink');
+  });
+
+  it('refuses a pinned file whose directory is a symlink (each directory resolved once, not skipped)', async () => {
+    const real = join(dir, 'real-models');
+    const linked = join(dir, 'linked-models');
+    await mkdir(real);
+    await writeFile(join(real, 'a.onnx'), 'a');
+    await writeFile(join(real, 'b.onnx'), 'b');
+    await symlink(real, linked);
+    const sha = (t: string): string => createHash('sha256').update(t).digest('hex');
+    const r = await run(join(linked, 'a.onnx'), join(linked, 'b.onnx'), '--sha256', sha('a'), '--sha256', sha('b'));
+    expect(r.code).toBe(1);
+    expect(r.out.match(/reached through a symlink/g)).toHaveLength(2);
+    expect((await run(join(real, 'a.onnx'), join(real, 'b.onnx'), '--sha256', sha('a'), '--sha256', sha('b'))).code).toBe(0);
   });
 });
 

@@ -2,8 +2,9 @@
  * `modelgate verify`: re-hash model bytes and check them against a signed manifest (with a key)
  * or against sha256 values pinned in the pod spec (the init container: no key in the workload).
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
-import { basename, join, relative, resolve, sep } from 'node:path';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { KeyLoadError, keyIdOfFileName, loadKeyDir, loadKeyFile } from '../keys/load.js';
 import type { Keyring } from '../keys/types.js';
 import { digestError } from '../manifest/fields.js';
@@ -62,6 +63,8 @@ interface Target {
   direct?: boolean;
   /** The resolved path actually read. */
   readFrom?: string;
+  /** Its stat from planning (pinned files are stat'ed once, not again when resolved). */
+  info?: Stats;
   sha256: string;
   size?: number;
   sizeSigned?: boolean;
@@ -277,12 +280,15 @@ async function plan(values: Values, models: string[]): Promise<Plan> {
     throw new UsageError(
       `${models.length} file(s) but ${pins.length} --sha256 value(s): give one --sha256 per file, in order`,
     );
-  for (const m of models)
-    if (await isDirectory(m))
-      throw new UsageError(`${m} is a directory: pass --manifest to check the files it lists`);
+  const infos = models.map((m) => {
+    const info = statSync(m, { throwIfNoEntry: false });
+    if (info === undefined) throw new UsageError(`${m} does not exist: check the model path`);
+    if (info.isDirectory()) throw new UsageError(`${m} is a directory: pass --manifest to check the files it lists`);
+    return info;
+  });
   return {
     report: emptyReport(mode),
-    targets: models.map((path, i) => ({ path, sha256: pins[i] as string, direct: true })),
+    targets: models.map((path, i) => ({ path, sha256: pins[i] as string, direct: true, info: infos[i] })),
   };
 }
 
@@ -301,28 +307,54 @@ function checkPins(p: Plan): void {
   });
 }
 
-/** Where to read `t` from (symlinks resolved), or why it cannot be hashed. */
-async function resolveTarget(t: Target): Promise<{ real: string } | { why: string }> {
-  const info = await stat(t.path).catch(() => undefined);
+/**
+ * Where to read `t` from (symlinks resolved) and its size, or why it cannot be hashed.
+ * Synchronous on purpose: the CLI has nothing else to do meanwhile, and for a model of 10,000
+ * small files the async round trips (stat, realpath) cost more than hashing them.
+ */
+function resolveTarget(t: Target, dirs: Map<string, string>): { real: string; size: number } | { why: string } {
+  const info = t.info ?? statSync(t.path, { throwIfNoEntry: false });
   if (info === undefined) return { why: 'missing' };
   if (!info.isFile()) return { why: 'not a regular file' };
-  const real = await realpath(t.path);
+  const real = realpathCached(t.path, dirs);
+  const size = info.size;
   if (t.direct === true && real !== resolve(t.path))
     return { why: `is reached through a symlink (to ${real}): pass the real path` };
-  if (t.within === undefined) return { real };
-  const dir = await realpath(t.within);
+  if (t.within === undefined) return { real, size };
+  const dir = realDir(resolve(t.within), dirs);
   // A symlink may point elsewhere inside the model directory (HF caches do), never out of it.
   const inside = real !== dir && relative(dir, real).split(sep)[0] !== '..';
   // Hash the resolved path, so a link re-pointed after this check is not followed.
-  return inside ? { real } : { why: 'resolves outside the model directory (symlink)' };
+  return inside ? { real, size } : { why: 'resolves outside the model directory (symlink)' };
 }
 
-async function existing(targets: Target[]): Promise<{ present: Target[]; missing: FileCheck[] }> {
-  const present: Target[] = [];
+/**
+ * realpath(path): when its last component is no symlink, the real path of its directory (asked
+ * once per directory) joined with its name. For 10,000 files in one folder that is one lstat per
+ * file instead of one per path component.
+ */
+function realpathCached(path: string, dirs: Map<string, string>): string {
+  const abs = resolve(path);
+  if (lstatSync(abs).isSymbolicLink()) return realpathSync.native(abs);
+  return join(realDir(dirname(abs), dirs), basename(abs));
+}
+
+function realDir(dir: string, dirs: Map<string, string>): string {
+  let real = dirs.get(dir);
+  if (real === undefined) {
+    real = realpathSync.native(dir);
+    dirs.set(dir, real);
+  }
+  return real;
+}
+
+function existing(targets: Target[]): { present: (Target & { found: number })[]; missing: FileCheck[] } {
+  const present: (Target & { found: number })[] = [];
   const missing: FileCheck[] = [];
+  const dirs = new Map<string, string>();
   for (const t of targets) {
-    const r = await resolveTarget(t);
-    if ('real' in r) present.push({ ...t, readFrom: r.real });
+    const r = resolveTarget(t, dirs);
+    if ('real' in r) present.push({ ...t, readFrom: r.real, found: r.size });
     else
       missing.push({
         path: t.path,
@@ -365,12 +397,12 @@ function compare(t: Target, actual: { sha256: string; size: number }, report: Ve
 }
 
 async function hashAndCompare(p: Plan, io: CliIO): Promise<void> {
-  const { present, missing } = await existing(p.targets);
+  const { present, missing } = existing(p.targets);
   const progress = progressLine(io.stderr, 'verifying', { signals: process });
   try {
     const digests = await hashFiles(
       present.map((t) => t.readFrom ?? t.path),
-      { onProgress: progress.onProgress },
+      { onProgress: progress.onProgress, sizes: present.map((t) => t.found) },
     );
     p.report.files.push(
       ...missing,

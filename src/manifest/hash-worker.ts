@@ -5,7 +5,7 @@
  * Node 24 runs by stripping types but cannot follow to other .ts modules by their .js names.
  */
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 
@@ -49,20 +49,75 @@ export async function sha256File(path: string, onBytes?: (n: number) => void): P
   return { sha256: hash.digest('hex'), size };
 }
 
+/**
+ * Files up to this size are hashed in batches with synchronous reads into one reused buffer: for
+ * a model of thousands of small files (tokenizers, vocabularies) the per-file cost — promises,
+ * two fresh 1 MiB buffers and the garbage they make, a message to a worker and back — was
+ * 15× the hashing itself (bench/hash-files.ts).
+ */
+export const SMALL_FILE_BYTES = 1024 * 1024;
+
+let syncBuffer: Buffer | undefined;
+
+/** sha256 and size of each file, read synchronously into this thread's one buffer. Throws with `index` set. */
+export function sha256FilesSync(paths: readonly string[]): FileDigest[] {
+  syncBuffer ??= Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+  const buf = syncBuffer;
+  return paths.map((path, index) => {
+    try {
+      return sha256FileSync(path, buf);
+    } catch (err) {
+      throw Object.assign(err as Error, { index });
+    }
+  });
+}
+
+function sha256FileSync(path: string, buf: Buffer): FileDigest {
+  // O_NONBLOCK: a FIFO swapped in after the caller's stat must not block the open forever.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
+    const hash = createHash('sha256');
+    const expected = info.size;
+    let size = 0;
+    for (let n = readSync(fd, buf, 0, buf.length, null); n > 0; n = readSync(fd, buf, 0, buf.length, null)) {
+      hash.update(buf.subarray(0, n));
+      size += n;
+      // A short read that reached the size fstat gave is the end: no extra read to see 0.
+      if (n < buf.length && size === expected) break;
+    }
+    return { sha256: hash.digest('hex'), size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Marks a worker started by the pool (vitest may itself run tests inside worker threads). */
 export const HASH_WORKER_TAG = 'modelgate-hash-worker';
 
-export type WorkerRequest = { id: number; path: string };
+export type WorkerRequest = { id: number; path: string } | { id: number; paths: string[] };
 export type WorkerReply =
   | { id: number; kind: 'progress'; bytes: number }
   | { id: number; kind: 'done'; sha256: string; size: number }
-  | { id: number; kind: 'error'; code: string; message: string };
+  | { id: number; kind: 'batch'; digests: FileDigest[] }
+  | { id: number; kind: 'error'; code: string; message: string; index?: number };
+
+function serveBatch(port: NonNullable<typeof parentPort>, id: number, paths: string[]): void {
+  try {
+    port.postMessage({ id, kind: 'batch', digests: sha256FilesSync(paths) } satisfies WorkerReply);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { index?: number };
+    port.postMessage({ id, kind: 'error', code: e.code ?? 'EIO', message: e.message, index: e.index } satisfies WorkerReply);
+  }
+}
 
 /** Report progress at most every 16 MiB per file: enough for a smooth bar, few messages. */
 const PROGRESS_EVERY = 16 * HASH_CHUNK_BYTES;
 
 function serve(port: NonNullable<typeof parentPort>): void {
   port.on('message', (req: WorkerRequest) => {
+    if ('paths' in req) return serveBatch(port, req.id, req.paths);
     let pending = 0;
     const onBytes = (n: number): void => {
       pending += n;

@@ -73,6 +73,41 @@ describe('hashFiles (worker pool)', () => {
     await expect(sha256File(fifo)).rejects.toMatchObject({ code: 'ENOTREG' });
   });
 
+  it('hashes 300 small files in batches (sync, one buffer) mixed with streamed large ones, in order', async () => {
+    const many = await mkdtemp(join(tmpdir(), 'mg-hash-many-'));
+    try {
+      const bodies = Array.from({ length: 300 }, (_, i) =>
+        i % 97 === 0 ? Buffer.alloc(HASH_CHUNK_BYTES + i, i) : Buffer.from(`file ${i} `.repeat(i)),
+      );
+      const paths = bodies.map((_, i) => join(many, `f${i}`));
+      for (const [i, b] of bodies.entries()) await writeFile(paths[i]!, b);
+      let last = 0;
+      const pooled = await hashFiles(paths, { concurrency: 2, onProgress: (done) => (last = done) });
+      expect(pooled.map((d) => d.sha256)).toEqual(bodies.map(sha));
+      expect(pooled.map((d) => d.size)).toEqual(bodies.map((b) => b.length));
+      expect(pooled.map((d) => d.path)).toEqual(paths);
+      expect(last).toBe(bodies.reduce((n, b) => n + b.length, 0));
+      expect(await hashFilesSequential(paths)).toEqual(pooled);
+    } finally {
+      await rm(many, { recursive: true, force: true });
+    }
+  });
+
+  it('a batch names the file it could not read (a FIFO swapped in after the size check)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { sha256FilesSync } = await import('./hash-worker.js');
+    const fifo = join(dir, 'fifo-batch');
+    execFileSync('mkfifo', [fifo]);
+    const err = (() => {
+      try {
+        return sha256FilesSync([join(dir, 'small'), fifo]);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toMatchObject({ code: 'ENOTREG', index: 1 });
+  });
+
   it('reports an unreadable file in the pool as a HashError', async () => {
     const err = await hashFiles([join(dir, 'small'), join(dir, 'missing')], { concurrency: 2 }).catch(
       (e: unknown) => e,

@@ -13,6 +13,11 @@ export interface Metrics {
   verificationFailures: Counter<'reason'>;
   eventsSent: Counter;
   eventsDropped: Counter<'cause'>;
+  /** Repeats folded into an aggregated series Event (no write of their own). */
+  eventsAggregated: Counter;
+  /** Events waiting to be written, read from `eventQueueSource` on each scrape. */
+  eventQueue: Gauge;
+  eventQueueSource: { length: () => number };
   keysLoaded: Gauge;
   /** Every watched source (keys, policy, tls, client-ca); count through `reloadCounter`. */
   reloads: Counter<'source' | 'result'>;
@@ -37,7 +42,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   if (opts.defaultMetrics ?? true)
     collectDefaultMetrics({ register: registry, prefix: 'modelgate_process_' });
   const registers = [registry];
+  const eventQueueSource = { length: (): number => 0 };
   return {
+    eventQueueSource,
     registry,
     requests: new Counter({
       name: 'modelgate_requests_total',
@@ -69,6 +76,19 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       help: 'Kubernetes Events not sent: queue full, retries exhausted, or shutdown.',
       labelNames: ['cause'] as const,
       registers,
+    }),
+    eventsAggregated: new Counter({
+      name: 'modelgate_events_aggregated_total',
+      help: 'Decisions whose Event was folded into an aggregated series (same object and reason inside the window).',
+      registers,
+    }),
+    eventQueue: new Gauge({
+      name: 'modelgate_event_queue_length',
+      help: 'Kubernetes Events waiting to be written (bounded by --event-queue-size).',
+      registers,
+      collect(): void {
+        this.set(eventQueueSource.length());
+      },
     }),
     keysLoaded: new Gauge({
       name: 'modelgate_keys_loaded',

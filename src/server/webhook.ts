@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:https';
 import type { DestinationStream, LevelWithSilent, Logger } from 'pino';
 import { EventRecorder } from '../audit/events.js';
+import type { EventIntent } from '../decision/types.js';
 import { createLogger, decisionLogger } from '../audit/logger.js';
 import { watchKeyDir } from '../keys/load.js';
 import type { Keyring } from '../keys/types.js';
@@ -35,6 +36,8 @@ export type TlsConfig =
       failurePolicy?: FailurePolicy;
     };
 
+export type EventsChoice = 'all' | 'warnings' | 'none';
+
 export interface WebhookConfig {
   host: string;
   port: number;
@@ -53,6 +56,11 @@ export interface WebhookConfig {
   logLevel?: LevelWithSilent;
   logDestination?: DestinationStream;
   eventQueueSize?: number;
+  /** Which decisions make an Event: all (with ModelVerified), warnings (type Warning only), none. */
+  events?: EventsChoice;
+  /** Event writes per second and burst (audit/events.ts pacing). */
+  eventRate?: number;
+  eventBurst?: number;
   /** How often keys, policy, certificate and client CA files are re-read besides fs.watch (default 2 s). */
   reloadPollMs?: number;
   /** After SIGTERM, keep serving (not ready) this long so endpoints drop the pod first. */
@@ -117,7 +125,7 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
   const policy = cfg.policyFile ? await startPolicy(cfg.policyFile, parts) : fixed(defaultPolicy());
   const rt: Runtime = { draining: false, listening: false };
   const resolver = new ConfigMapResolver({ api });
-  const events = api ? startEvents(api, cfg, parts) : undefined;
+  const events = api && cfg.events !== 'none' ? startEvents(api, cfg, parts) : undefined;
   await startBackgroundScan(cfg, config, { keyring: () => keys.current(), policy }, parts);
   const app = createApp({
     metrics,
@@ -135,7 +143,7 @@ async function assemble(cfg: WebhookConfig, parts: Parts): Promise<Webhook> {
       metrics,
       logDecision: decisionLogger(logger),
       logger,
-      recordEvent: events ? (intent): void => void events.record(intent) : undefined,
+      recordEvent: events ? eventFilter(events, cfg.events ?? 'all') : undefined,
       failureMode: cfg.failureMode,
       deadlineMs: cfg.deadlineMs,
     },
@@ -375,6 +383,15 @@ async function startPolicy(file: string, parts: Parts): Promise<() => Policy> {
   return () => policies.current();
 }
 
+/** `--events warnings` leaves allowed decisions (ModelVerified, type Normal) to the audit log. */
+export function eventFilter(events: Pick<EventRecorder, 'record'>, choice: EventsChoice): (intent: EventIntent) => void {
+  if (choice === 'warnings')
+    return (intent): void => {
+      if (intent.type === 'Warning') events.record(intent);
+    };
+  return (intent): void => void events.record(intent);
+}
+
 function startEvents(api: KubeApi, cfg: WebhookConfig, parts: Parts): EventRecorder {
   const { metrics, logger } = parts;
   const env = cfg.env ?? process.env;
@@ -382,7 +399,10 @@ function startEvents(api: KubeApi, cfg: WebhookConfig, parts: Parts): EventRecor
     sink: { create: (event, signal) => api.createEvent(event, signal) },
     reportingInstance: env.POD_NAME ?? hostname(),
     maxQueue: cfg.eventQueueSize ?? 1000,
+    ...(cfg.eventRate !== undefined && { writesPerSecond: cfg.eventRate }),
+    ...(cfg.eventBurst !== undefined && { writeBurst: cfg.eventBurst }),
     onSent: () => metrics.eventsSent.inc(),
+    onAggregated: () => metrics.eventsAggregated.inc(),
     onDropped: (cause) => metrics.eventsDropped.inc({ cause }),
     onError: (err, event) =>
       logger.warn(
@@ -395,5 +415,6 @@ function startEvents(api: KubeApi, cfg: WebhookConfig, parts: Parts): EventRecor
       ),
   });
   recorder.start();
+  metrics.eventQueueSource.length = (): number => recorder.pending;
   return recorder;
 }

@@ -152,6 +152,24 @@ describe('the verify step counts only in its exact, inert form', () => {
     expect(reasons[0]?.message).toContain(`${INIT}.image`);
   });
 
+  it('240,000 arguments in the step are refused in bounded time, naming the field (parseArgs alone: seconds)', () => {
+    const d = withStep((step) => (step.args = ['verify', FILE, '--sha256', PIN, ...Array.from({ length: 240_000 }, () => 'x')]));
+    const t0 = performance.now();
+    const reasons = reasonsOf(d);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(reasons.some((r) => r.message.includes('more than 32768'))).toBe(true);
+  });
+
+  it('a 10,000-file step (30,001 arguments, pieces of one grammar) is decided like a short one', () => {
+    const files = Array.from({ length: 9_999 }, (_, i) => `/models/extra-${i}.json`);
+    const d = withStep((step) => (step.args = ['verify', FILE, ...files, '--sha256', PIN, ...files.flatMap(() => ['--sha256', 'a'.repeat(64)])]));
+    const t0 = performance.now();
+    const reasons = reasonsOf(d);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    // It parses: what is left to say is about the extra pins, not the grammar.
+    expect(reasons.every((r) => !/Unknown option|arguments, more than/.test(r.message))).toBe(true);
+  });
+
   it('a second, broken verify step beside an exact one changes nothing', () => {
     const d = deployment();
     d.spec.template.spec.initContainers.push({

@@ -56,6 +56,8 @@ export interface ControlPlane extends Cluster {
   admin: TlsClient;
   sandbox: Sandbox;
   stop(): Promise<void>;
+  /** Stops kube-apiserver (SIGTERM) and starts it again on the same port; resolves once /readyz is 200. */
+  restartApiserver(): Promise<void>;
   logTails(lines?: number): string;
 }
 
@@ -183,8 +185,7 @@ async function startEtcd(sandbox: Sandbox): Promise<string> {
   return clientUrl;
 }
 
-async function startApiserver(sandbox: Sandbox, pki: Pki, etcdUrl: string): Promise<string> {
-  const port = await freePort();
+async function startApiserver(sandbox: Sandbox, pki: Pki, etcdUrl: string, port: number): Promise<string> {
   const f = pki.files;
   const proc = sandbox.spawn('kube-apiserver', tool('kube-apiserver'), [
     `--etcd-servers=${etcdUrl}`,
@@ -263,7 +264,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const pki = writePki(sandbox);
     const etcdUrl = await startEtcd(sandbox);
     log(`etcd ready at ${etcdUrl} (${Date.now() - t0} ms)`);
-    const server = await startApiserver(sandbox, pki, etcdUrl);
+    const apiPort = await freePort();
+    const server = await startApiserver(sandbox, pki, etcdUrl, apiPort);
     log(`kube-apiserver ready at ${server} (${Date.now() - t0} ms)`);
     const admin: TlsClient = { ca: pki.ca.certPem, cert: pki.admin.certPem, key: pki.admin.keyPem };
     if (opts.controllerManager ?? true) {
@@ -284,6 +286,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       admin,
       sandbox,
       stop: () => sandbox.stop(),
+      restartApiserver: async () => {
+        await sandbox.kill('kube-apiserver');
+        await startApiserver(sandbox, pki, etcdUrl, apiPort);
+      },
       logTails: (lines?: number) => sandbox.logTails(lines),
     };
   } catch (err) {

@@ -201,6 +201,18 @@ export class Sandbox {
     fs.rmSync(this.path('pids', `${name}.pid`), { force: true });
   }
 
+  /** The running process called `name`, if any. */
+  process(name: string): ManagedProcess | undefined {
+    return this.procs.get(name);
+  }
+
+  /** Sends `signal` to one process group (fault tests: SIGKILL, SIGSTOP, SIGCONT). */
+  signal(name: string, signal: NodeJS.Signals): void {
+    const proc = this.procs.get(name);
+    if (!proc) throw new Error(`no process ${name} in ${this.dir}`);
+    signalGroup(proc.pid, signal);
+  }
+
   /** The last `lines` lines of every log, for failure reports. */
   logTails(lines = 40): string {
     const logs = this.path('logs');

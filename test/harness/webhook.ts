@@ -34,6 +34,10 @@ export interface WebhookOptions {
   logLevel?: string;
   /** `serve --client-ca` with this PEM bundle (e.g. the cluster's webhookClientCaPem). */
   clientCaPem?: string;
+  /** Extra `modelgate serve` flags (e.g. --event-rate). */
+  args?: string[];
+  /** Node flags before the CLI, e.g. the image's `--max-semi-space-size=2`. */
+  nodeFlags?: string[];
   /** Extra environment, e.g. POD_NAME (the Events' reportingInstance) to tell instances apart. */
   env?: Record<string, string>;
   /**
@@ -57,6 +61,12 @@ export interface Webhook {
   crashServer(): Promise<void>;
   /** Starts it again on the same port and waits for /readyz. */
   startServer(): Promise<void>;
+  /** SIGKILLs the server process (no drain, no log flush) and waits until it is gone. */
+  killServer(): Promise<void>;
+  /** The server's pid (changes when it is restarted). */
+  pid(): number | undefined;
+  /** GET https://127.0.0.1:PORT/metrics (status and Prometheus text). */
+  metrics(): Promise<string>;
   /** Unregisters, stops, removes the temp dir. */
   stop(): Promise<void>;
   logTails(lines?: number): string;
@@ -184,6 +194,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     };
     // prettier-ignore
     const args = [
+      ...(opts.nodeFlags ?? []),
       cliBin, 'serve',
       '--host', '127.0.0.1',
       '--port', String(port),
@@ -195,6 +206,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       ...(opts.policyFile ? ['--policy', opts.policyFile] : []),
       ...(clientCaFile ? ['--client-ca', clientCaFile] : []),
       ...(opts.scan ? [...opts.scan, '--scan-lease-namespace', install.namespace] : ['--no-scan']),
+      ...(opts.args ?? []),
     ];
     let proc: ManagedProcess | undefined;
     const guard = (): void => {
@@ -238,6 +250,18 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       stopServer: () => sandbox.kill('modelgate'),
       crashServer: () => sandbox.kill('modelgate', 5_000, 'SIGKILL'),
       startServer,
+      killServer: async () => {
+        const running = sandbox.process('modelgate');
+        if (!running) return;
+        sandbox.signal('modelgate', 'SIGKILL');
+        await running.exited;
+      },
+      pid: () => sandbox.process('modelgate')?.pid,
+      metrics: async () => {
+        const r = await get(`https://127.0.0.1:${port}/metrics`, { ca: tls.caPem });
+        if (r.status !== 200) throw new Error(`GET /metrics: ${r.status}`);
+        return r.body;
+      },
       stop: async () => {
         const names = configs.map((c) => c.metadata.name);
         await kubectl(cp.kubeconfig, [

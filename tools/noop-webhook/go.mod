@@ -1,0 +1,3 @@
+module modelgate.dev/tools/noop-webhook
+
+go 1.26
