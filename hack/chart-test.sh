@@ -415,6 +415,7 @@ if (caseName === 'conventions') {
   const c = tpl.spec.containers[0];
   expect(c.args.slice(-2).join() === '--event-queue-size=5000,--grace-ms=15000', 'extraArgs appended after the chart\'s args');
   expect(c.env.some((e) => e.name === 'NODE_ENV') && c.env.some((e) => e.name === 'NODE_OPTIONS' && e.value === '--max-old-space-size=192'), 'extraEnv added to NODE_ENV');
+  expect(c.env.filter((e) => e.name === 'NODE_OPTIONS').length === 1, 'an extraEnv NODE_OPTIONS replaces the chart\'s own (no duplicate env entry)');
   const exprs = wh.namespaceSelector.matchExpressions;
   expect(exprs.length === 2 && exprs[0].key === 'kubernetes.io/metadata.name' && exprs[1].key === 'modelgate.dev/tenant', 'namespaceSelector: the exclusion kept, the value\'s expression added');
   expect(wh.objectSelector?.matchExpressions?.[0]?.operator === 'DoesNotExist', 'objectSelector from values');
