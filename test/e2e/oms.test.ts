@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../harness/net.js';
 import { startWebhook, type Webhook } from '../harness/webhook.js';
 import { ecKey, makeModel, makePki, omsToolAvailable, signModel, tempDir, withPayload } from '../harness/oms.js';
 import { makeInstance, modelStatement, signModel as signSigstore } from '../fixtures/sigstore.js';
@@ -100,8 +101,10 @@ describe.skipIf(!available)('OMS (model_signing) bundles on a real API server', 
     const cm = unique('oms-good');
     await kOk(['apply', '-f', '-'], JSON.stringify(configMap(cm, NS, { 'model.sig': bundle })));
     expectAdmitted(await apply(omsDeployment(unique('oms-ok'), cm)));
-    const log = fs.readFileSync(webhook!.logFile, 'utf8');
-    expect(log).toMatch(/"format":"oms"/);
+    // The audit line is written asynchronously (pino): wait for it.
+    await waitFor('an audit line with format oms', () =>
+      Promise.resolve(/"format":"oms"/.test(fs.readFileSync(webhook!.logFile, 'utf8')) || undefined),
+    { timeoutMs: 10_000, intervalMs: 200 });
   });
 
   it('admits a Deployment whose configMap volume carries the bundle, checked whole by the OMS verify step', async () => {
@@ -127,7 +130,10 @@ describe.skipIf(!available)('OMS (model_signing) bundles on a real API server', 
     await kOk(['apply', '-f', '-'], JSON.stringify(configMap(cm, NS, { 'model.sig': text() })));
     const name = unique('oms-m');
     expectAdmitted(await apply(omsDeployment(name, cm, text())));
-    const line = fs.readFileSync(webhook!.logFile, 'utf8').split('\n').find((l) => l.includes(`"name":"${name}"`));
+    // The audit line is written asynchronously (pino): wait for it.
+    const line = await waitFor(`the audit line of ${name}`, () =>
+      Promise.resolve(fs.readFileSync(webhook!.logFile, 'utf8').split('\n').find((l) => l.includes(`"name":"${name}"`))),
+    { timeoutMs: 10_000, intervalMs: 200 });
     expect(line).toMatch(new RegExp(`"keyId":"${authority}"`));
   });
 
