@@ -1,0 +1,136 @@
+/**
+ * Verdict cache for the key and certificate methods: an admission that carries a bundle already
+ * verified (the same Deployment applied again, a rollout, the next replica set) skips the JSON
+ * parse of the bundle, its base64 decoding, the signature check and the statement parse (~5 ms
+ * for a 1,000-file bundle; bench/signatures.ts). Only successes are kept.
+ *
+ * The key is sha256 of the manifest text exactly as received and the identity of the whole
+ * authority set (every authority's name, method and material, in order), so a cached verdict
+ * never applies to other bytes or to a changed policy. The one input that changes with time is
+ * certificate validity "now": an entry keeps the window in which every certificate the bundle
+ * carries and every root of the certificate authorities is valid, is stored only when the
+ * verification's `now` is inside it, and is used only when the new `now` is too. Inside that
+ * window every validity check of verifyCertificatePath answers "valid", so verifying again would
+ * take exactly the same path to exactly the same verdict. The sigstore method has its own cache
+ * (src/oms/sigstore.ts, the same VerdictCache class) and is not cached here.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import type { Manifest, VerifiedModel } from '../manifest/types.js';
+import type { OmsAuthority } from './types.js';
+import { VerdictCache } from './verdict-cache.js';
+
+/** Entries kept by the default cache: distinct bundles admitted recently. */
+export const OMS_VERDICT_ENTRIES = 256;
+/**
+ * Bytes the default cache may hold, counted as the manifest text's length (the verified model
+ * it keeps, a file list, is smaller than the bundle text that lists the same files base64-encoded).
+ */
+export const OMS_VERDICT_BYTES = 32 * 1024 * 1024;
+
+interface Entry {
+  model: VerifiedModel;
+  /** Milliseconds since the epoch: the verdict holds for `now` in [from, to]. */
+  from: number;
+  to: number;
+  weight: number;
+}
+
+export class OmsVerdictCache extends VerdictCache<Entry> {
+  constructor(capacity = OMS_VERDICT_ENTRIES, maxBytes = OMS_VERDICT_BYTES) {
+    super(capacity, maxBytes, (e) => e.weight);
+  }
+}
+
+export const defaultOmsVerdictCache = new OmsVerdictCache();
+
+const FINGERPRINTS = new WeakMap<readonly OmsAuthority[], string>();
+
+function authorityMaterial(a: OmsAuthority): string[] {
+  if (a.method === 'key') return a.publicKeys.map((k) => k.export({ type: 'spki', format: 'der' }).toString('base64'));
+  if (a.method === 'certificate') return [...a.roots.map((r) => r.raw.toString('base64')), '', ...a.identities];
+  return [a.sigstore.fingerprint];
+}
+
+/** sha256 over every authority's name, method and material, in order (computed once per policy load). */
+export function authoritySetFingerprint(authorities: readonly OmsAuthority[]): string {
+  let fp = FINGERPRINTS.get(authorities);
+  if (fp === undefined) {
+    const h = createHash('sha256');
+    // JSON: no separator inside one value can be confused with the structure.
+    h.update(JSON.stringify(authorities.map((a) => [a.name, a.method, authorityMaterial(a)])));
+    fp = h.digest('hex');
+    FINGERPRINTS.set(authorities, fp);
+  }
+  return fp;
+}
+
+const keyOf = (text: string, authorities: readonly OmsAuthority[]): string =>
+  `${createHash('sha256').update(text, 'utf8').digest('hex')}\n${authoritySetFingerprint(authorities)}`;
+
+/** Where every certificate involved is valid: the bundle's chain and every certificate authority's roots. */
+function validityWindow(manifest: Extract<Manifest, { format: 'oms' }>, authorities: readonly OmsAuthority[]): { from: number; to: number } | undefined {
+  let from = -Infinity;
+  let to = Infinity;
+  const certs: X509Certificate[] = [];
+  try {
+    for (const der of manifest.body.certificates) certs.push(new X509Certificate(der));
+  } catch {
+    return undefined;
+  }
+  for (const a of authorities) if (a.method === 'certificate') certs.push(...a.roots);
+  for (const c of certs) {
+    from = Math.max(from, c.validFromDate.getTime());
+    to = Math.min(to, c.validToDate.getTime());
+  }
+  return { from, to };
+}
+
+/** A copy the caller may change: no admission can alter what another one reads from the cache. */
+const copy = (m: VerifiedModel): VerifiedModel => structuredClone(m);
+
+export interface OmsVerdictTrust {
+  authorities: readonly OmsAuthority[];
+  now: Date;
+  /** The cache (default: the process-wide one); `false`: none. */
+  verdicts?: OmsVerdictCache | false;
+}
+
+/** One admission's view of the cache: its authorities and its `now`. */
+export interface OmsVerdicts {
+  /** The cached verdict for exactly this text under exactly these authorities, valid now. */
+  lookup(text: string, origin: string): VerifiedModel | undefined;
+  /**
+   * Keep a successful verdict of a text that held exactly one OMS bundle of the key or
+   * certificate method. Anything else (v1, v2, sigstore, several manifests) is not kept.
+   */
+  remember(text: string, parsed: readonly Manifest[], model: VerifiedModel): void;
+}
+
+export function omsVerdicts(trust: OmsVerdictTrust | undefined): OmsVerdicts | undefined {
+  if (trust === undefined || trust.verdicts === false || trust.authorities.length === 0) return undefined;
+  const cache = trust.verdicts ?? defaultOmsVerdictCache;
+  const { authorities, now } = trust;
+  const t = now.getTime();
+  return {
+    lookup(text, origin) {
+      const key = keyOf(text, authorities);
+      const hit = cache.get(key);
+      if (hit === undefined) return undefined;
+      if (t < hit.from || t > hit.to) {
+        // Verified afresh, so the refusal names what expired: counted as a miss.
+        cache.delete(key);
+        cache.hits--;
+        cache.misses++;
+        return undefined;
+      }
+      return { ...copy(hit.model), origin };
+    },
+    remember(text, parsed, model) {
+      const [manifest] = parsed;
+      if (parsed.length !== 1 || manifest?.format !== 'oms' || manifest.body.method === 'sigstore') return;
+      const window = validityWindow(manifest, authorities);
+      if (window === undefined || t < window.from || t > window.to) return;
+      cache.set(keyOf(text, authorities), { model: copy(model), ...window, weight: text.length + 256 });
+    },
+  };
+}
