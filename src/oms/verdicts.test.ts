@@ -78,13 +78,18 @@ describe('OMS verdict cache (key and certificate methods)', () => {
     expect(second.models[0]?.origin).toBe('annotation modelgate.dev/manifest');
   });
 
-  it('hands out copies: what one admission changes, the next does not see', () => {
+  it('hands out frozen models: no admission can change what the next one reads', () => {
     const cache = new OmsVerdictCache();
-    verify(text, [keyAuthority], cache);
+    const first = verify(text, [keyAuthority], cache).models[0]!;
+    expect(() => first.files.pop()).toThrow(TypeError);
     const hit = verify(text, [keyAuthority], cache).models[0]!;
-    hit.files.length = 0;
-    hit.oms!.resources.length = 0;
-    expect(verify(text, [keyAuthority], cache).models[0]?.files).toHaveLength(1000);
+    expect(() => hit.files.pop()).toThrow(TypeError);
+    expect(() => hit.oms!.resources.push(hit.oms!.resources[0]!)).toThrow(TypeError);
+    expect(() => Object.assign(hit.files[0]!, { sha256: '0'.repeat(64) })).toThrow(TypeError);
+    hit.keyId = 'changed'; // the top level is the admission's own copy
+    const again = verify(text, [keyAuthority], cache).models[0]!;
+    expect(again.files).toHaveLength(1000);
+    expect(again.keyId).toBe('ml-ci');
     expect(cache.hits).toBe(2);
   });
 
