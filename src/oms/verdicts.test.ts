@@ -14,6 +14,9 @@ import { compileOmsAuthority, type OmsAuthorityDraft } from './authorities.js';
 import { dssePae } from './dsse.js';
 import type { OmsAuthority } from './types.js';
 import { OmsVerdictCache } from './verdicts.js';
+import { SIGSTORE_VERIFIER } from './methods.js';
+import { defaultSigstoreCache, loadSigstoreAuthority } from './sigstore.js';
+import * as fx from '../../test/fixtures/sigstore.js';
 
 const TYPE = 'application/vnd.in-toto+json';
 const DAY = 24 * 3600 * 1000;
@@ -60,10 +63,10 @@ const workload = (text: string): Workload =>
   ({ kind: 'Deployment', namespace: 'ml', name: 'm', refs: [{ source: 'annotation', path: PATH, text }] }) as unknown as Workload;
 
 function verify(text: string, authorities: readonly OmsAuthority[], cache: OmsVerdictCache, now = new Date()) {
-  return verifyWorkloadModels(workload(text), [], new MemoryKeyring([]), { authorities, now, verdicts: cache });
+  return verifyWorkloadModels(workload(text), [], new MemoryKeyring([]), { authorities, now, verdicts: cache, sigstore: SIGSTORE_VERIFIER });
 }
 
-describe('OMS verdict cache (key and certificate methods)', () => {
+describe('OMS verdict cache', () => {
   const text = bundle(statement(1000), signer.privateKey);
 
   it('a second admission of the same bundle is a hit with the same verified model', () => {
@@ -126,7 +129,7 @@ describe('OMS verdict cache (key and certificate methods)', () => {
     expect(cache.hits).toBe(1);
   });
 
-  it('keeps only key and certificate successes of a single bundle', () => {
+  it('keeps only successes of a text holding one bundle', () => {
     const cache = new OmsVerdictCache();
     const refused = bundle(statement(3), other.privateKey);
     verify(refused, [keyAuthority], cache);
@@ -189,6 +192,38 @@ describe('OMS verdict cache (key and certificate methods)', () => {
       expect(verify(certText, [wrongId], cache).problems.map((p) => p.code)).toEqual(['identity-mismatch']);
       const viaInt = authority({ name: 'ci-ca', method: 'certificate', roots: [pki.intermediatePem], identities: ['ci@example.com'] });
       expect(verify(certText, [viaInt], cache).problems).toEqual([]);
+      expect(cache.hits).toBe(0);
+    });
+  });
+
+  describe('sigstore method', () => {
+    const inst = fx.makeInstance('verdicts');
+    const who = { subject: 'ci@example.com', issuer: 'https://accounts.example.com' };
+    const sigstoreAuthority = (subject = who.subject): OmsAuthority => {
+      const loaded = loadSigstoreAuthority({ name: 'sig', trustedRoot: inst.trustedRoot, identities: [{ subject, issuer: who.issuer }] });
+      if (!loaded.ok) throw new Error(loaded.problem.message);
+      return { name: 'sig', method: 'sigstore', sigstore: loaded.value };
+    };
+    const signedAt = new Date();
+    const sigText = JSON.stringify(fx.signModel(inst, { identity: who.subject, issuer: who.issuer, at: signedAt, payload: statement(20) }).bundle);
+
+    it('a hit from the time it was verified on; before it, verified afresh (the signing time is then in the future)', () => {
+      const cache = new OmsVerdictCache();
+      const authorities = [sigstoreAuthority()];
+      expect(verify(sigText, authorities, cache, signedAt).problems).toEqual([]);
+      expect(verify(sigText, authorities, cache, new Date(signedAt.getTime() + 30 * DAY)).problems).toEqual([]);
+      expect(cache.hits).toBe(1);
+      defaultSigstoreCache.clear(); // its own cache keeps successes for any time
+      const earlier = verify(sigText, authorities, cache, new Date(signedAt.getTime() - 3600_000));
+      expect(earlier.problems.map((p) => p.code)).toEqual(['sigstore-timestamp-future']);
+      expect(cache.hits).toBe(1);
+    });
+
+    it("misses when the authority's signers change", () => {
+      const cache = new OmsVerdictCache();
+      verify(sigText, [sigstoreAuthority()], cache, signedAt);
+      const other = verify(sigText, [sigstoreAuthority('someone@example.com')], cache, signedAt);
+      expect(other.models).toEqual([]);
       expect(cache.hits).toBe(0);
     });
   });

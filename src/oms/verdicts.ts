@@ -1,8 +1,9 @@
 /**
- * Verdict cache for the key and certificate methods: an admission that carries a bundle already
- * verified (the same Deployment applied again, a rollout, the next replica set) skips the JSON
- * parse of the bundle, its base64 decoding, the signature check and the statement parse (~5 ms
- * for a 1,000-file bundle; bench/signatures.ts). Only successes are kept.
+ * Verdict cache for OMS bundles, by their text: an admission that carries a bundle already
+ * verified (the same Deployment applied again, a rollout, a retried request) skips the JSON parse
+ * of the bundle, its base64 decoding, the signature check and the statement parse (~3 ms for a
+ * 1,000-file key or certificate bundle, ~7 ms for sigstore; bench/signatures.ts). Only successes
+ * are kept, and only for a text that holds exactly one bundle.
  *
  * The key is sha256 of the manifest text exactly as received and the identity of the whole
  * authority set (every authority's name, method and material, in order), so a cached verdict
@@ -11,8 +12,11 @@
  * carries and every root of the certificate authorities is valid, is stored only when the
  * verification's `now` is inside it, and is used only when the new `now` is too. Inside that
  * window every validity check of verifyCertificatePath answers "valid", so verifying again would
- * take exactly the same path to exactly the same verdict. The sigstore method has its own cache
- * (src/oms/sigstore.ts, the same VerdictCache class) and is not cached here.
+ * take exactly the same path to exactly the same verdict. The sigstore method checks certificates
+ * at the logged signing time, not now; its one use of now refuses a signing time more than
+ * MAX_FUTURE_SKEW_MS ahead, which an accepted verdict at `t` also passes at any later time: its
+ * window is [t, ∞). (src/oms/sigstore.ts keeps its own cache of the signature checks, by the
+ * bundle's JSON, with the same VerdictCache class; this one also skips the parsing around them.)
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import type { Manifest, VerifiedModel } from '../manifest/types.js';
@@ -67,8 +71,12 @@ export function authoritySetFingerprint(authorities: readonly OmsAuthority[]): s
 const keyOf = (text: string, authorities: readonly OmsAuthority[]): string =>
   `${createHash('sha256').update(text, 'utf8').digest('hex')}\n${authoritySetFingerprint(authorities)}`;
 
-/** Where every certificate involved is valid: the bundle's chain and every certificate authority's roots. */
-function validityWindow(manifest: Extract<Manifest, { format: 'oms' }>, authorities: readonly OmsAuthority[]): { from: number; to: number } | undefined {
+/**
+ * When the verdict holds. Key: always. Certificate: where every certificate involved is valid (the
+ * bundle's chain and every certificate authority's roots). Sigstore: from `now` on.
+ */
+function validityWindow(manifest: Extract<Manifest, { format: 'oms' }>, authorities: readonly OmsAuthority[], now: number): { from: number; to: number } | undefined {
+  if (manifest.body.method === 'sigstore') return { from: now, to: Infinity };
   let from = -Infinity;
   let to = Infinity;
   const certs: X509Certificate[] = [];
@@ -110,10 +118,7 @@ export interface OmsVerdictTrust {
 export interface OmsVerdicts {
   /** The cached verdict for exactly this text under exactly these authorities, valid now. */
   lookup(text: string, origin: string): VerifiedModel | undefined;
-  /**
-   * Keep a successful verdict of a text that held exactly one OMS bundle of the key or
-   * certificate method. Anything else (v1, v2, sigstore, several manifests) is not kept.
-   */
+  /** Keep a successful verdict of a text that held exactly one OMS bundle (not v1, v2, several manifests). */
   remember(text: string, parsed: readonly Manifest[], model: VerifiedModel): void;
 }
 
@@ -138,8 +143,8 @@ export function omsVerdicts(trust: OmsVerdictTrust | undefined): OmsVerdicts | u
     },
     remember(text, parsed, model) {
       const [manifest] = parsed;
-      if (parsed.length !== 1 || manifest?.format !== 'oms' || manifest.body.method === 'sigstore') return;
-      const window = validityWindow(manifest, authorities);
+      if (parsed.length !== 1 || manifest?.format !== 'oms') return;
+      const window = validityWindow(manifest, authorities, t);
       if (window === undefined || t < window.from || t > window.to) return;
       cache.set(keyOf(text, authorities), { model: deepFreeze({ ...model }), ...window, weight: text.length + 256 });
     },
