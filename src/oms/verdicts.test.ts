@@ -13,7 +13,7 @@ import type { Workload } from '../workload/types.js';
 import { compileOmsAuthority, type OmsAuthorityDraft } from './authorities.js';
 import { dssePae } from './dsse.js';
 import type { OmsAuthority } from './types.js';
-import { OmsVerdictCache } from './verdicts.js';
+import { modelWeight, OmsVerdictCache } from './verdicts.js';
 import { SIGSTORE_VERIFIER } from './methods.js';
 import { defaultSigstoreCache, loadSigstoreAuthority } from './sigstore.js';
 import * as fx from '../../test/fixtures/sigstore.js';
@@ -145,7 +145,7 @@ describe('OMS verdict cache', () => {
     expect(byCount.size).toBe(2);
     verify(small[0]!, [keyAuthority], byCount);
     expect(byCount.hits).toBe(0);
-    const byBytes = new OmsVerdictCache(100, text.length + 256 + 10);
+    const byBytes = new OmsVerdictCache(100, modelWeight(text) + 10);
     verify(text, [keyAuthority], byBytes);
     verify(small[1]!, [keyAuthority], byBytes);
     expect(byBytes.size).toBe(1);
