@@ -106,7 +106,8 @@ const pem = (k: KeyObject): string => k.export({ type: 'spki', format: 'pem' }).
 
 /** A key or certificate bundle in model_signing's format, signed with node:crypto. */
 function nodeBundle(fx: Fixtures, files: number, key: KeyObject, material: Record<string, unknown>): string {
-  const payload = fx.modelStatement('model', modelFiles(files));
+  // Indented as model_signing writes it (its 1,000-file bundle is ~225 KB, not ~166).
+  const payload = Buffer.from(JSON.stringify(JSON.parse(fx.modelStatement('model', modelFiles(files)).toString()), null, 2));
   const sig = sign('sha256', fx.pae(fx.IN_TOTO, payload), key);
   return JSON.stringify({
     mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
@@ -252,8 +253,11 @@ export async function runSignaturesBench(
         verify(text, false);
       };
       const coldUs = perCall(cold, rounds, ms);
-      verify(text, false);
-      rows.push({ kind: 'OMS sigstore', files: n, bytes: Buffer.byteLength(text), coldUs, hitUs: perCall(() => verify(text, false), rounds, ms) });
+      // The verdict cache by text, as for the other methods; the sigstore module's own cache (by the
+      // bundle's JSON, under the parsing) is the one bench/oms-sigstore.ts times.
+      const cache = new mod.verdicts.OmsVerdictCache();
+      verify(text, cache);
+      rows.push({ kind: 'OMS sigstore', files: n, bytes: Buffer.byteLength(text), coldUs, hitUs: perCall(() => verify(text, cache), rounds, ms) });
     }
   } finally {
     signers.cleanup();
