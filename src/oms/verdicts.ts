@@ -134,9 +134,15 @@ export function omsVerdicts(trust: OmsVerdictTrust | undefined): OmsVerdicts | u
   const cache = trust.verdicts ?? defaultOmsVerdictCache;
   const { authorities, now } = trust;
   const t = now.getTime();
+  // A missed lookup is followed by remember() of the same text: hash a ~200 KB text once.
+  let last: { text: string; key: string } | undefined;
+  const keyFor = (text: string): string => {
+    if (last?.text !== text) last = { text, key: keyOf(text, authorities) };
+    return last.key;
+  };
   return {
     lookup(text, origin) {
-      const key = keyOf(text, authorities);
+      const key = keyFor(text);
       const hit = cache.get(key);
       if (hit === undefined) return undefined;
       if (t < hit.from || t > hit.to) {
@@ -153,7 +159,7 @@ export function omsVerdicts(trust: OmsVerdictTrust | undefined): OmsVerdicts | u
       if (parsed.length !== 1 || manifest?.format !== 'oms') return;
       const window = validityWindow(manifest, authorities, t);
       if (window === undefined || t < window.from || t > window.to) return;
-      cache.set(keyOf(text, authorities), { model: deepFreeze({ ...model }), ...window, weight: modelWeight(text) });
+      cache.set(keyFor(text), { model: deepFreeze({ ...model }), ...window, weight: modelWeight(text) });
     },
   };
 }
