@@ -15,7 +15,7 @@ export interface ModelFindings {
 
 /**
  * Signature checks per admission are bounded: public-key verification costs up to ~1-2 ms each
- * (ECDSA P-521; bench/verify-algorithms.ts), and a ConfigMap volume can carry thousands of
+ * (ECDSA P-521; bench/signatures.ts), and a ConfigMap volume can carry thousands of
  * manifests naming a loaded key (key ids are not secret). 64 models is generous for one workload
  * (a multi-model server); beyond it the workload is refused, not partly checked.
  */
