@@ -219,6 +219,15 @@ describe('OMS verdict cache', () => {
       expect(cache.hits).toBe(1);
     });
 
+    it('a verdict reached with the sigstore verifier never answers a caller without one', () => {
+      const cache = new OmsVerdictCache();
+      const authorities = [sigstoreAuthority()];
+      verify(sigText, authorities, cache, signedAt);
+      const without = verifyWorkloadModels(workload(sigText), [], new MemoryKeyring([]), { authorities, now: signedAt, verdicts: cache });
+      expect(without.problems.map((p) => p.code)).toEqual(['unsupported-method']);
+      expect(cache.hits).toBe(0);
+    });
+
     it("misses when the authority's signers change", () => {
       const cache = new OmsVerdictCache();
       verify(sigText, [sigstoreAuthority()], cache, signedAt);

@@ -7,7 +7,8 @@
  *
  * The key is sha256 of the manifest text exactly as received and the identity of the whole
  * authority set (every authority's name, method and material, in order), so a cached verdict
- * never applies to other bytes or to a changed policy. The one input that changes with time is
+ * never applies to other bytes or to a changed policy (nor to a caller with another sigstore
+ * verifier, or none). The one input that changes with time is
  * certificate validity "now": an entry keeps the window in which every certificate the bundle
  * carries and every root of the certificate authorities is valid, is stored only when the
  * verification's `now` is inside it, and is used only when the new `now` is too. Inside that
@@ -20,7 +21,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import type { Manifest, VerifiedModel } from '../manifest/types.js';
-import type { OmsAuthority } from './types.js';
+import type { OmsAuthority, SigstoreVerifier } from './types.js';
 import { VerdictCache } from './verdict-cache.js';
 
 /** Entries kept by the default cache: distinct bundles admitted recently. */
@@ -75,8 +76,17 @@ export function authoritySetFingerprint(authorities: readonly OmsAuthority[]): s
   return fp;
 }
 
-const keyOf = (text: string, authorities: readonly OmsAuthority[]): string =>
-  `${createHash('sha256').update(text, 'utf8').digest('hex')}\n${authoritySetFingerprint(authorities)}`;
+const VERIFIERS = new WeakMap<SigstoreVerifier, number>();
+const VERIFIERS_SEEN = { next: 1 };
+/** Which sigstore verifier (by identity; 0: none) a verdict was reached with. */
+function verifierId(v: SigstoreVerifier | undefined): number {
+  if (v === undefined) return 0;
+  let id = VERIFIERS.get(v);
+  if (id === undefined) VERIFIERS.set(v, (id = VERIFIERS_SEEN.next++));
+  return id;
+}
+const keyOf = (text: string, authorities: readonly OmsAuthority[], sigstore: SigstoreVerifier | undefined): string =>
+  `${createHash('sha256').update(text, 'utf8').digest('hex')}\n${authoritySetFingerprint(authorities)}\n${verifierId(sigstore)}`;
 
 /**
  * When the verdict holds. Key: always. Certificate: where every certificate involved is valid (the
@@ -117,6 +127,8 @@ function deepFreeze<T>(value: T): T {
 export interface OmsVerdictTrust {
   authorities: readonly OmsAuthority[];
   now: Date;
+  /** The sigstore method's verifier, if any: part of the key (without one, that method is refused). */
+  sigstore?: SigstoreVerifier;
   /** The cache (default: the process-wide one); `false`: none. */
   verdicts?: OmsVerdictCache | false;
 }
@@ -137,7 +149,7 @@ export function omsVerdicts(trust: OmsVerdictTrust | undefined): OmsVerdicts | u
   // A missed lookup is followed by remember() of the same text: hash a ~200 KB text once.
   let last: { text: string; key: string } | undefined;
   const keyFor = (text: string): string => {
-    if (last?.text !== text) last = { text, key: keyOf(text, authorities) };
+    if (last?.text !== text) last = { text, key: keyOf(text, authorities, trust.sigstore) };
     return last.key;
   };
   return {
