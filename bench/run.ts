@@ -2,6 +2,9 @@
  * `make bench`: every section below in one run, or one of them with BENCH_ONLY=<name>.
  * Needs the build (dist/). Node runs it by stripping types: `node bench/run.ts`.
  *   cel       CEL validations' cost per decision (bench/cel.ts)
+ *   signatures v2 (HMAC, ECDSA, Ed25519) and OMS (key, certificate, sigstore; 3 and 1,000 files; cold
+ *             and cached) verification per admission (bench/signatures.ts), then admission p50/p99
+ *             with a 1,000-file OMS bundle beside a v2 manifest (bench/admission.ts runOmsAdmissionBench)
  *   hash      hashing vs openssl (bench/hash.ts; BENCH_HASH_MIB sets the file size)
  *   admission HTTPS admission latency/throughput, memory (bench/admission.ts; BENCH_REQUESTS,
  *             BENCH_PACED_SECONDS, BENCH_CONCURRENCY, BENCH_WORST_SECONDS shorten it)
@@ -19,6 +22,7 @@ type CelBench = typeof import('./cel.js');
 type FilesBench = typeof import('./hash-files.js');
 type PeersBench = typeof import('./peers.js');
 type SoakBench = typeof import('./soak.js');
+type SignaturesBench = typeof import('./signatures.js');
 
 // .ts specifiers for Node's type stripping; typed through the .js aliases above for tsc.
 const load = async <T>(name: string): Promise<T> =>
@@ -35,6 +39,14 @@ interface Section {
 
 const SECTIONS: Section[] = [
   { name: 'cel', run: async () => (await load<CelBench>('cel')).runCelBench() },
+  {
+    name: 'signatures',
+    run: async () => {
+      const table = await (await load<SignaturesBench>('signatures')).runSignaturesBench();
+      const admission = await (await load<AdmissionBench>('admission')).runOmsAdmissionBench();
+      return { lines: [...table.lines, ...admission.lines] };
+    },
+  },
   {
     name: 'hash',
     run: async () =>

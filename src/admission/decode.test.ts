@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { admissionReview, deployment } from '../../test/fixtures/objects.js';
 import { MALFORMED_REQUEST_FIELDS, withRequestField } from '../../test/fixtures/malformed.js';
@@ -222,3 +223,37 @@ describe('JsonStructureScan fed in chunks', () => {
     }
   });
 });
+
+/** The scan as it was first written, a byte at a time: the reference the faster one must agree with. */
+function referenceScan(bytes: Uint8Array): { depth: number; inString: boolean; escaped: boolean; commas: number } {
+  const st = { depth: 0, inString: false, escaped: false, commas: 0 };
+  for (const b of bytes) {
+    if (st.inString) {
+      if (st.escaped) st.escaped = false;
+      else if (b === 0x5c) st.escaped = true;
+      else if (b === 0x22) st.inString = false;
+    } else if (b === 0x22) st.inString = true;
+    else if (b === 0x2c) st.commas++;
+    else if (b === 0x5b || b === 0x7b) st.depth++;
+    else if (b === 0x5d || b === 0x7d) st.depth--;
+  }
+  return st;
+}
+
+describe('JsonStructureScan string skipping (property)', () => {
+  it('agrees with a byte-at-a-time scan on any text of quotes, backslashes, brackets and commas, in any chunks', () => {
+    const alphabet = fc.constantFrom('"', '\\', '[', ']', '{', '}', ',', 'a', 'é');
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 60 }), fc.integer({ min: 1, max: 9 }), (chars, size) => {
+        const bytes = Buffer.from(chars.join(''));
+        const ref = referenceScan(bytes);
+        const scan = new JsonStructureScan();
+        for (let i = 0; i < bytes.length; i += size) scan.feed(bytes.subarray(i, i + size));
+        const state = scan as unknown as { depth: number; inString: boolean; escaped: boolean; commas: number };
+        expect({ depth: state.depth, inString: state.inString, escaped: state.escaped, commas: state.commas }).toEqual(ref);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+

@@ -109,18 +109,40 @@ export class JsonStructureScan {
     return 1 + this.containers + this.commas > MAX_JSON_VALUES ? TOO_MANY_VALUES : undefined;
   }
 
-  /** From `i` inside a string: the index of its closing quote, or the chunk's last index. */
+  /**
+   * From `i` inside a string: the index of its closing quote, or the chunk's last index. Jumps
+   * from quote to quote with indexOf (a manifest annotation is mostly one long string: a byte loop
+   * here cost ~0.2 ms per 200 KB review, and the server scans twice); a quote is escaped when an
+   * odd run of backslashes, counted back to `i`, precedes it. Linear: every byte is passed over by
+   * indexOf once and counted back at most once.
+   */
   private skipString(chunk: Uint8Array, i: number): number {
-    for (; i < chunk.length; i++) {
-      if (this.escaped) this.escaped = false;
-      else if (chunk[i] === BACKSLASH) this.escaped = true;
-      else if (chunk[i] === QUOTE) {
-        this.inString = false;
-        return i;
-      }
+    if (this.escaped) {
+      // The chunk before ended in an escaping backslash: this byte is content, whatever it is.
+      this.escaped = false;
+      i++;
     }
-    return i;
+    while (i < chunk.length) {
+      const quote = chunk.indexOf(QUOTE, i);
+      if (quote === -1) {
+        this.escaped = backslashesBefore(chunk, chunk.length, i) % 2 === 1;
+        return chunk.length - 1;
+      }
+      if (backslashesBefore(chunk, quote, i) % 2 === 0) {
+        this.inString = false;
+        return quote;
+      }
+      i = quote + 1;
+    }
+    return chunk.length - 1;
   }
+}
+
+/** How many backslashes immediately precede `end`, not looking before `from`. */
+function backslashesBefore(chunk: Uint8Array, end: number, from: number): number {
+  let j = end - 1;
+  while (j >= from && chunk[j] === BACKSLASH) j--;
+  return end - 1 - j;
 }
 
 /** The structure scan over a whole body: why it is refused, or undefined. */

@@ -4,6 +4,7 @@ import { parseManifests } from '../manifest/parse.js';
 import type { Manifest, Problem, VerifiedModel } from '../manifest/types.js';
 import { verifyManifest, type VerifyOptions } from '../manifest/verify.js';
 import type { ResolvedManifest, Workload } from '../workload/types.js';
+import { omsVerdicts, type OmsVerdicts } from '../oms/verdicts.js';
 
 export interface ModelFindings {
   models: VerifiedModel[];
@@ -14,7 +15,7 @@ export interface ModelFindings {
 
 /**
  * Signature checks per admission are bounded: public-key verification costs up to ~1-2 ms each
- * (ECDSA P-521; bench/verify-algorithms.ts), and a ConfigMap volume can carry thousands of
+ * (ECDSA P-521; bench/signatures.ts), and a ConfigMap volume can carry thousands of
  * manifests naming a loaded key (key ids are not secret). 64 models is generous for one workload
  * (a multi-model server); beyond it the workload is refused, not partly checked.
  */
@@ -32,24 +33,46 @@ export function verifyWorkloadModels(
   oms?: VerifyOptions['oms'],
 ): ModelFindings {
   const trust: Trust = oms === undefined ? { keyring } : { keyring, oms };
+  // A text already verified (same bytes, same authorities, still valid now) is not parsed again.
+  const verdicts = omsVerdicts(oms);
+  if (verdicts) trust.verdicts = verdicts;
   const findings: ModelFindings = { models: [], problems: [], warnings: [] };
   let count = 0;
   for (const source of manifestTexts(workload, resolved, findings.problems)) {
-    const parsed = parseManifests(source.text, source.origin);
-    if (!parsed.ok) {
-      findings.problems.push({ ...parsed.problem, path: source.path, origin: parsed.problem.path });
-      continue;
-    }
-    count += parsed.value.length;
-    if (count > MAX_MANIFESTS_PER_WORKLOAD) {
-      findings.problems.push(tooManyManifests(source));
-      break;
-    }
-    for (const manifest of parsed.value) verifyOne(manifest, source, trust, findings);
+    const n = verifySource(source, trust, findings, count);
+    if (n === undefined) break;
+    count = n;
   }
   if (findings.models.length === 0 && findings.problems.length === 0)
     findings.problems.push({ ...MISSING_MANIFEST });
   return findings;
+}
+
+/** Verify one text's manifests; the running count of manifests, or undefined past the limit. */
+function verifySource(source: ManifestText, trust: Trust, findings: ModelFindings, count: number): number | undefined {
+  const hit = trust.verdicts?.lookup(source.text, source.origin);
+  if (hit) {
+    if (count + 1 > MAX_MANIFESTS_PER_WORKLOAD) return overLimit(source, findings);
+    findings.models.push({ ...hit, path: source.path });
+    return count + 1;
+  }
+  const parsed = parseManifests(source.text, source.origin);
+  if (!parsed.ok) {
+    findings.problems.push({ ...parsed.problem, path: source.path, origin: parsed.problem.path });
+    return count;
+  }
+  const total = count + parsed.value.length;
+  if (total > MAX_MANIFESTS_PER_WORKLOAD) return overLimit(source, findings);
+  for (const manifest of parsed.value) {
+    const model = verifyOne(manifest, source, trust, findings);
+    if (model) trust.verdicts?.remember(source.text, parsed.value, model);
+  }
+  return total;
+}
+
+function overLimit(source: ManifestText, findings: ModelFindings): undefined {
+  findings.problems.push(tooManyManifests(source));
+  return undefined;
 }
 
 function tooManyManifests(source: ManifestText): Problem {
@@ -73,7 +96,7 @@ function verifyOne(
   source: ManifestText,
   trust: Trust,
   findings: ModelFindings,
-): void {
+): VerifiedModel | undefined {
   // Which keys a rule trusts, and which are revoked, is policy (checkKeys: key-not-trusted,
   // key-revoked, naming the rule and the fix); here only whether a loaded key signed it.
   const opts: VerifyOptions = { origin: source.origin };
@@ -88,17 +111,19 @@ function verifyOne(
       origin: problem.path || source.origin,
       message: `model ${name}: ${problem.message}`,
     });
-    return;
+    return undefined;
   }
   findings.models.push({ ...verified.value, path: source.path });
   for (const w of verified.value.warnings ?? [])
     findings.warnings.push(`modelgate: model ${name}: ${w.message}`);
+  return verified.value;
 }
 
 /** What signatures are checked against: the keyring (v1, v2) and the policy's OMS authorities. */
 interface Trust {
   keyring: Keyring;
   oms?: VerifyOptions['oms'];
+  verdicts?: OmsVerdicts;
 }
 
 interface ManifestText {

@@ -6,6 +6,7 @@ import { ALGORITHM_OF, ALGORITHMS, isSignatureAlgorithm, KEY_TYPE_NAMES, SIGNATU
 import type { Keyring } from '../keys/types.js';
 import type { OmsAuthority, SigstoreVerifier } from '../oms/types.js';
 import { verifyParsedOmsBundle } from '../oms/verify.js';
+import type { OmsVerdictCache } from '../oms/verdicts.js';
 import { parseTimestamp } from './fields.js';
 import type { Manifest, ManifestV1, ManifestV2, Problem, Result, VerifiedModel } from './types.js';
 import { v1SigningPayload } from './v1.js';
@@ -13,7 +14,13 @@ import { v2SigningPayload } from './v2.js';
 
 export interface VerifyOptions {
   /** OMS bundles: the policy's trust authorities and the time certificates must be valid at. */
-  oms?: { authorities: readonly OmsAuthority[]; now: Date; sigstore?: SigstoreVerifier };
+  oms?: {
+    authorities: readonly OmsAuthority[];
+    now: Date;
+    sigstore?: SigstoreVerifier;
+    /** Key and certificate verdicts, by the bundle text (src/oms/verdicts.ts); default the process-wide one, `false` none. */
+    verdicts?: OmsVerdictCache | false;
+  };
   /** When given, only these key ids may vouch for a manifest. */
   trustedKeyIds?: readonly string[];
   /** Never accepted, even when loaded and trusted (a leaked key stays in the Secret during rotation). */

@@ -37,19 +37,24 @@ const MATERIAL_FIELDS = [
 ] as const;
 const ENVELOPE_FIELDS = ['payload', 'payloadType', 'signatures'] as const;
 const SIGNATURE_FIELDS = ['sig', 'keyid'] as const;
-const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** True when a parsed value declares itself a Sigstore bundle (format detection). */
 export function looksLikeOmsBundle(v: unknown): boolean {
   return isObject(v) && typeof v.mediaType === 'string' && v.mediaType.startsWith('application/vnd.dev.sigstore.bundle');
 }
 
-/** Standard, padded base64 only (what model_signing writes); the decoding must round-trip. */
+/**
+ * Standard, padded base64 only (what model_signing writes): the decoding must round-trip. Node's
+ * decoder skips characters outside the alphabet and accepts the URL-safe one, but its encoder
+ * writes only canonical, padded standard base64, so a text equal to the re-encoding of its
+ * decoding is exactly that (a regular expression over the text said the same again, at ~0.4 ms
+ * for a 1,000-file payload).
+ */
 function base64(r: FieldReader, [obj, key, path]: [Obj, string, string], maxChars: number): Buffer {
   const text = r.string(obj, key, path, maxChars);
   if (text === '') return Buffer.alloc(0);
   const bytes = Buffer.from(text, 'base64');
-  if (text.length % 4 !== 0 || !BASE64_RE.test(text) || bytes.toString('base64') !== text) {
+  if (text.length % 4 !== 0 || bytes.toString('base64') !== text) {
     r.fail('bad-base64', joinPath(path, key), 'must be standard base64 with padding');
   }
   return bytes;

@@ -32,6 +32,7 @@ import { Verifier, toSignedEntity, toTrustMaterial, type SignedEntity } from '@s
 import { asArray, asObject, isObject, type Obj } from '../json/object.js';
 import { parseStrictJson } from '../manifest/json.js';
 import type { Problem, Result } from '../manifest/types.js';
+import { VerdictCache } from './verdict-cache.js';
 
 // ---------------------------------------------------------------- public types
 
@@ -861,65 +862,9 @@ const weight = (r: SigstoreResult): number => (r.ok ? r.value.payload.length : 0
  * first. Results are deterministic in those inputs except the "signing time in the future"
  * refusal, which depends on the clock and is not cached.
  */
-export class SigstoreVerdictCache {
-  private readonly entries = new Map<string, SigstoreResult>();
-  private bytes = 0;
-  hits = 0;
-  misses = 0;
-
-  readonly capacity: number;
-  readonly maxBytes: number;
-
-  // Plain fields, not parameter properties: Node's type stripping (hack/, bench/) runs this file.
+export class SigstoreVerdictCache extends VerdictCache<SigstoreResult> {
   constructor(capacity = SIGSTORE_CACHE_ENTRIES, maxBytes = SIGSTORE_CACHE_BYTES) {
-    this.capacity = capacity;
-    this.maxBytes = maxBytes;
-  }
-
-  get(key: string): SigstoreResult | undefined {
-    const hit = this.entries.get(key);
-    if (hit === undefined) {
-      this.misses++;
-      return undefined;
-    }
-    this.hits++;
-    // Map iteration order is insertion order: re-insert to mark as most recently used.
-    this.entries.delete(key);
-    this.entries.set(key, hit);
-    return hit;
-  }
-
-  set(key: string, value: SigstoreResult): void {
-    this.delete(key);
-    if (weight(value) > this.maxBytes) return;
-    this.entries.set(key, value);
-    this.bytes += weight(value);
-    while (this.entries.size > this.capacity || this.bytes > this.maxBytes) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.delete(oldest.value);
-    }
-  }
-
-  private delete(key: string): void {
-    const old = this.entries.get(key);
-    if (old === undefined) return;
-    this.entries.delete(key);
-    this.bytes -= weight(old);
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  /** Payload bytes (+ 256 per entry) held now. */
-  get heldBytes(): number {
-    return this.bytes;
-  }
-
-  clear(): void {
-    this.entries.clear();
-    this.bytes = 0;
+    super(capacity, maxBytes, weight);
   }
 }
 
