@@ -15,7 +15,7 @@ import {
 import type { CelEnv, CelResult, CelType, CelValue } from '@bufbuild/cel';
 import { TimestampSchema } from '@bufbuild/protobuf/wkt';
 import { LARGE_CALL, charge, checkClock, unitsFor } from './cost.js';
-import { extensionFunctions } from './functions.js';
+import { extensionFunctions, regexUnits } from './functions.js';
 
 const { DYN, STRING } = CelScalar;
 const OBJECT = mapType(STRING, DYN);
@@ -74,10 +74,11 @@ function metered(name: string, group: FuncGroup): FuncGroup {
     call(id, target, args) {
       let size = sizeOf(target) + outputEstimate(name, target, args);
       for (const a of args) size += sizeOf(a);
-      charge(unitsFor(size));
+      const scan = regexUnits(name, target, args);
+      charge(unitsFor(size) + scan);
       const result = group.call(id, target, args);
       if (result !== undefined && !isCelError(result)) charge(unitsFor(sizeOf(result)) - 1);
-      if (size >= LARGE_CALL) checkClock();
+      if (size >= LARGE_CALL || scan >= LARGE_CALL) checkClock();
       return result;
     },
   };
