@@ -1,0 +1,458 @@
+/**
+ * Red team of the CEL validations, as a namespace user who writes the admitted object (the pod
+ * spec, its labels and annotations, the ConfigMaps it references) but not the policy. The policy
+ * is an operator's reasonable one. Each test states what SHOULD happen; the attacks that worked
+ * before their fix say so in their name ("was admitted", "took", "was unbounded"), with the fix's
+ * commit in the git log next to them. Everything runs through planAdmission + decideAdmission, as
+ * the webhook decides.
+ */
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { admissionRequest, deployment, type Obj, type RequestOptions } from '../fixtures/objects.js';
+import { vectors } from '../fixtures/vectors.js';
+import { decideAdmission } from '../../src/decision/decide.js';
+import { planAdmission } from '../../src/decision/plan.js';
+import { MemoryKeyring } from '../../src/keys/keyring.js';
+import { formatV2, signV2 } from '../../src/manifest/v2.js';
+import { PER_REQUEST_TIME_LIMIT_MS } from '../../src/policy/cel/cost.js';
+import { parsePolicy } from '../../src/policy/load.js';
+import type { Policy } from '../../src/policy/types.js';
+import { ANNOTATIONS } from '../../src/vocabulary/keys.js';
+
+const keyring = new MemoryKeyring([
+  ['ci', Buffer.from(vectors.key)],
+  ['dev', randomBytes(32)],
+]);
+const now = new Date('2026-05-01T00:00:00Z');
+
+function manifest(key: string, claims: Record<string, unknown>): string {
+  return formatV2(
+    signV2(
+      {
+        apiVersion: 'modelgate.dev/v1',
+        kind: 'ModelManifest',
+        model: { name: 'fraud-detector', version: '3', source: 'git.example.com/ml/fraud' },
+        files: [{ path: 'fraud-detector.onnx', sha256: vectors.sha256, size: 1048583 }],
+        claims,
+        signedAt: '2026-04-26T03:15:42Z',
+      },
+      keyring,
+      key,
+    )!,
+  );
+}
+
+const GOOD_CLAIMS = { scan: 'passed', biasTestedAt: '2026-03-01T00:00:00Z', dataClassification: 'internal' };
+const good = manifest('ci', GOOD_CLAIMS);
+
+/** The operator's rule: these validations (expression, message) and variables, in enforce mode. */
+function policy(validations: string[], variables: Record<string, string> = {}, extra = ''): Policy {
+  const vars = Object.entries(variables)
+    .map(([name, e]) => `      - name: ${name}\n        expression: ${JSON.stringify(e)}\n`)
+    .join('');
+  const text = `apiVersion: modelgate.dev/v1
+kind: Policy
+rules:
+  - name: prod
+${extra}${vars ? `    variables:\n${vars}` : ''}    validations:
+${validations.map((v) => `      - ${v}`).join('\n')}
+`;
+  const loaded = parsePolicy(text, 'redteam.yaml');
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+  return loaded.policy;
+}
+
+const expr = (e: string, message = 'policy says no'): string =>
+  `expression: ${JSON.stringify(e)}\n        message: ${JSON.stringify(message)}`;
+
+function decide(p: Policy, object: Obj = deployment(good), opts: RequestOptions = {}) {
+  return decideAdmission(planAdmission(admissionRequest(object, opts), p), { resolved: [], keyring, now });
+}
+
+function timedDecide(p: Policy, object: Obj, opts: RequestOptions = {}) {
+  const start = performance.now();
+  const d = decide(p, object, opts);
+  return { d, ms: performance.now() - start };
+}
+
+const codes = (d: ReturnType<typeof decide>): string[] => d.record.reasons.map((r) => r.code);
+
+const IMAGES = expr(
+  "object.spec.template.spec.containers.all(c, c.image.startsWith('registry.internal/'))", // init containers: the official verify step
+  'images come from registry.internal',
+);
+const REPLICAS = expr('object.spec.replicas <= 5', 'at most 5 replicas');
+
+function internal(object: Obj = deployment(good)): Obj {
+  for (const c of object.spec.template.spec.containers) c.image = 'registry.internal/triton:24.08';
+  return object;
+}
+
+describe('cel red team: a validation that should fail cannot be made to hold or be skipped', () => {
+  it('the baseline: the operator policy admits the honest workload and denies a foreign image', () => {
+    const p = policy([IMAGES, REPLICAS]);
+    expect(decide(p, internal()).response.allowed).toBe(true);
+    const d = decide(p, deployment(good));
+    expect(d.response.allowed).toBe(false);
+    expect(codes(d)).toEqual(['cel-Invalid']);
+  });
+
+  it('an UPDATE that changes only what a validation reads outside the pod template (replicas) was admitted unchecked; it is re-checked', () => {
+    const p = policy([REPLICAS]);
+    const old = internal();
+    const scaled = internal();
+    scaled.spec.replicas = 500;
+    const d = decide(p, scaled, { operation: 'UPDATE', oldObject: old });
+    expect(d.response.allowed).toBe(false);
+    expect(d.record.reasons).toEqual([
+      expect.objectContaining({ code: 'cel-Invalid', message: 'rule "prod": at most 5 replicas' }),
+    ]);
+  });
+
+  it('an UPDATE of a workload-level annotation or label a validation reads (not modelgate.dev/*, not by constant) was admitted unchecked; it is re-checked', () => {
+    const p = policy([
+      expr(
+        "!has(object.metadata.annotations.owner) || object.metadata.annotations.owner.endsWith('@example.com')",
+      ),
+      expr("labels.all(k, !k.startsWith('bypass'))"),
+    ]);
+    const old = internal();
+    const annotated = internal();
+    annotated.metadata.annotations.owner = 'mallory@evil.test';
+    expect(codes(decide(p, annotated, { operation: 'UPDATE', oldObject: old }))).toEqual(['cel-Invalid']);
+    const labelled = internal();
+    labelled.metadata.labels.bypass = 'yes';
+    expect(codes(decide(p, labelled, { operation: 'UPDATE', oldObject: old }))).toEqual(['cel-Invalid']);
+  });
+
+  it('an UPDATE that changes nothing but what the API server maintains is still skipped', () => {
+    const p = policy([REPLICAS]);
+    const old = internal();
+    const same = internal();
+    same.metadata.resourceVersion = '42';
+    same.metadata.generation = 7;
+    same.metadata.managedFields = [{ manager: 'kubectl', operation: 'Update' }];
+    const d = decide(p, same, { operation: 'UPDATE', oldObject: old });
+    expect(d.record.reasons).toEqual([{ code: 'template-unchanged', message: 'not verified' }]);
+  });
+
+  it('errors are absorbed by || only where the other side holds: a missing key next to a false check denies (commutative errors)', () => {
+    const p = policy([
+      expr("object.metadata.annotations['exempt'] == 'yes' || object.spec.replicas <= 5"),
+      expr("!(object.metadata.annotations['exempt'] == 'yes' && object.spec.replicas > 5)"),
+    ]);
+    const big = internal();
+    big.spec.replicas = 50;
+    const d = decide(p, big);
+    expect(d.response.allowed).toBe(false);
+    expect(codes(d)).toEqual(['cel-error', 'cel-error']);
+  });
+
+  it('a cost stop inside a variable or a validation never becomes an allow, whatever || makes of it', () => {
+    const o = internal();
+    o.metadata.annotations.big = 'x'.repeat(256 * 1024);
+    const costly = "object.metadata.annotations.big.replace('', object.metadata.annotations.big).size() > 0";
+    const viaVariable = policy([expr('variables.huge || true')], { huge: costly });
+    expect(codes(decide(viaVariable, o))).toEqual(['cel-cost-exceeded']);
+    const viaOr = policy([expr(`${costly} || true`), expr(`true || ${costly}`)]);
+    expect(codes(decide(viaOr, o))).toEqual(['cel-cost-exceeded']);
+  });
+
+  it.each([
+    ['a string where an int is read', { replicas: '1' }, 'cel-error'],
+    ['a double over the limit', { replicas: 5.5 }, 'cel-Invalid'],
+    ['a number past int64 (read as a double)', { replicas: 1e300 }, 'cel-Invalid'],
+    ['a whole number past 2^53 (read as a double, not a wrapped int)', { replicas: 2 ** 64 }, 'cel-Invalid'],
+    ['a negative zero replicas next to 6 (ints stay ints)', { replicas: 6 }, 'cel-Invalid'],
+    ['null', { replicas: null }, 'cel-error'],
+    ['a list', { replicas: [1] }, 'cel-error'],
+    [
+      'a map with "$typeName"',
+      { replicas: { $typeName: 'google.protobuf.Int64Value', value: '1' } },
+      'cel-error',
+    ],
+  ])('JSON shapes: %s is no replica count under 5', (_what, spec, code) => {
+    const o = internal();
+    Object.assign(o.spec, spec);
+    const d = decide(policy([REPLICAS]), o);
+    expect(d.response.allowed).toBe(false);
+    expect(codes(d)).toEqual([code]);
+  });
+
+  it.each([
+    'constructor',
+    '__proto__',
+    'toString',
+    'size',
+    'hasOwnProperty',
+    '$typeName',
+    'a\u0000b',
+    'é',
+    'e\u0301',
+  ])('a key named %j is read as data, never as a property of the object or of CEL', (key) => {
+    const p = policy([
+      expr(`object.metadata.annotations[${JSON.stringify(key)}] == 'allow'`),
+      expr(`!(${JSON.stringify(key)} in object.metadata.annotations)`),
+    ]);
+    const without = decide(p, internal());
+    expect(codes(without)).toEqual(['cel-error']); // absent: no such key, not a prototype member
+    const o = internal();
+    // as the decoder builds it (JSON.parse: "__proto__" an own key, not the prototype)
+    const text = JSON.stringify(o.metadata.annotations).slice(0, -1);
+    o.metadata.annotations = JSON.parse(`${text}, ${JSON.stringify(key)}: "allow"}`);
+    expect(codes(decide(p, o))).toEqual(['cel-Invalid']); // present: found as data
+  });
+
+  it('a normalised twin of a key (é precomposed vs decomposed) is another key', () => {
+    const p = policy([expr("labels['tier'] in ['gold', 'silver']")]);
+    const o = internal();
+    o.spec.template.metadata.labels['tie\u0301r'] = 'gold';
+    expect(codes(decide(p, o))).toEqual(['cel-error']);
+  });
+
+  it('a map where a list is expected (containers as a map) is no list of compliant containers', () => {
+    const p = policy([IMAGES]);
+    const o = internal();
+    o.spec.template.spec.containers = { a: { name: 'a', image: 'evil.test/x' } };
+    expect(decide(p, o).response.allowed).toBe(false);
+  });
+
+  it('duplicate keys in the request body: the webhook reads what JSON.parse keeps, the last, as the API server does', () => {
+    // the API server re-encodes the object it decoded: a body it sends never has duplicates. If one
+    // did, the one value modelgate reads is the last, and both the rule and the validation read it.
+    const body = '{"replicas": 1, "replicas": 50}';
+    const o = internal();
+    o.spec.replicas = (JSON.parse(body) as { replicas: number }).replicas;
+    expect(codes(decide(policy([REPLICAS]), o))).toEqual(['cel-Invalid']);
+  });
+
+  it('nesting 500 levels deep (under the decoder limit) is compared without a crash', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 500; i++) deep = { d: deep };
+    const o = internal();
+    o.spec.deep = deep;
+    const d = decide(policy([expr('object.spec.deep == object.spec.deep && object.spec.replicas > 5')]), o);
+    expect(d.response.allowed).toBe(false);
+  });
+
+  it('a JSON null reads as absent (has() is false), as the API server stores it; never as a value that passes', () => {
+    const o = internal();
+    o.spec.template.spec.securityContext = null;
+    const guarded = policy([
+      expr(
+        '!has(object.spec.template.spec.securityContext) || object.spec.template.spec.securityContext.runAsNonRoot == true',
+      ),
+    ]);
+    expect(decide(guarded, o).response.allowed).toBe(true); // the operator's rule: absent is allowed
+    const required = policy([expr('object.spec.template.spec.securityContext.runAsNonRoot == true')]);
+    expect(codes(decide(required, o))).toEqual(['cel-error']);
+  });
+});
+
+describe('cel red team: only verified, signed facts reach models', () => {
+  const STRICT = expr(
+    "models.size() > 0 && models.all(m, m.claims.scan == 'passed' && m.claims.dataClassification != 'pii')",
+    'scanned, not pii',
+  );
+
+  it('a tampered manifest in a list with a good one is a deny of its own, never a model', () => {
+    const p = policy([STRICT, expr('models.size() == 1', 'one model')]);
+    const tampered = good.replace('"internal"', '"pii"');
+    const d = decide(p, internal(deployment(`[${good}, ${tampered}]`)));
+    expect(d.response.allowed).toBe(false);
+    expect(codes(d).filter((c) => c.startsWith('cel-'))).toEqual([]);
+  });
+
+  it('a tampered manifest in a second carrier (the pod template, under a good one on the workload) never reaches models', () => {
+    const p = policy([
+      STRICT,
+      expr("models.size() == 1 && models[0].claims.dataClassification == 'internal'", 'one model'),
+    ]);
+    const o = internal();
+    o.spec.template.metadata.annotations = { [ANNOTATIONS.manifest]: good.replace('"internal"', '"pii"') };
+    const d = decide(p, o);
+    expect(codes(d).filter((c) => c.startsWith('cel-'))).toEqual([]);
+  });
+
+  it('a manifest signed by a loaded key the rule does not trust passes the validations but is denied (key-not-trusted)', () => {
+    const p = policy([STRICT], {}, '    keys: { trusted: [ci] }\n');
+    const d = decide(p, internal(deployment(manifest('dev', GOOD_CLAIMS))));
+    expect(d.response.allowed).toBe(false);
+    expect(codes(d)).toEqual(['key-not-trusted']);
+  });
+
+  it('unsigned statements (annotations next to the manifest) never become claims', () => {
+    const p = policy([expr('models.all(m, !has(m.claims.approvers) && !has(m.claims.override))')]);
+    const o = internal();
+    o.metadata.annotations[ANNOTATIONS.approvedBy] = 'alice,bob';
+    o.metadata.annotations['modelgate.dev/claims'] = '{"approvers":["alice"],"override":true}';
+    expect(codes(decide(p, o))).not.toContain('cel-Invalid');
+  });
+});
+
+describe('cel red team: cost and time per request stay bounded', () => {
+  const MiB = 1024 * 1024;
+
+  it('an image-reference regex over a 2 MiB image took ~1 s in one uninterruptible scan; it is refused by its cost before it runs', () => {
+    const p = policy([
+      expr(
+        "object.spec.template.spec.containers.all(c, c.image.matches('^([a-z0-9]+([._-][a-z0-9]+)*/)*[a-z0-9]+([._-][a-z0-9]+)*(:[\\\\w][\\\\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$'))",
+      ),
+    ]);
+    const o = internal();
+    o.spec.template.spec.containers[0].image = 'a'.repeat(2 * MiB) + '!';
+    const { d, ms } = timedDecide(p, o);
+    expect(codes(d)).toEqual(['cel-cost-exceeded']);
+    expect(ms).toBeLessThan(PER_REQUEST_TIME_LIMIT_MS);
+  });
+
+  it.each([
+    [
+      'a secrets scan of every argument',
+      "object.spec.template.spec.containers.all(c, !has(c.args) || c.args.all(a, !a.matches('(?i)(password|secret|token|api[_-]?key)\\\\s*[:=]')))",
+    ],
+    [
+      'find over an annotation',
+      "object.metadata.annotations.all(k, object.metadata.annotations[k].find('[a-z0-9]([-a-z0-9]*[a-z0-9])?') != 'evil')",
+    ],
+    [
+      'findAll over an annotation',
+      "object.metadata.annotations.all(k, object.metadata.annotations[k].findAll('[0-9]+').size() < 10)",
+    ],
+  ])('%s over 1 MiB: a deny well inside the time limit, or an answer', (_what, e) => {
+    const o = internal();
+    o.spec.template.spec.containers[0].args = ['x'.repeat(MiB)];
+    o.metadata.annotations.big = '1-'.repeat(MiB / 2);
+    const { ms } = timedDecide(policy([expr(e)]), o);
+    expect(ms).toBeLessThan(PER_REQUEST_TIME_LIMIT_MS);
+  });
+
+  it('the same regex on an honest image costs next to nothing', () => {
+    const p = policy([
+      expr(
+        "object.spec.template.spec.containers.all(c, c.image.matches('^registry\\\\.internal/[a-z0-9._/-]+(:[\\\\w][\\\\w.-]{0,127})?$'))",
+      ),
+    ]);
+    expect(decide(p, internal()).response.allowed).toBe(true);
+  });
+
+  it('a CEL error quoting a 1 MiB value was unbounded in the response and the audit record (1 MiB each); it is cut', () => {
+    const p = policy([
+      expr("{'registry.internal/triton:24.08': true}[object.spec.template.spec.containers[0].image]"),
+    ]);
+    const o = internal();
+    o.spec.template.spec.containers[0].image = 'y'.repeat(MiB);
+    const d = decide(p, o);
+    expect(codes(d)).toEqual(['cel-error']);
+    expect(d.response.status?.message?.length).toBeLessThan(2048);
+    expect(JSON.stringify(d.record).length).toBeLessThan(4096);
+    expect(d.event?.note.length).toBeLessThanOrEqual(1024);
+  });
+
+  it('a messageExpression interpolating a 256 KiB annotation is cut to 1 KiB everywhere it goes', () => {
+    const p = policy([
+      `expression: "object.spec.replicas <= 1"\n        messageExpression: "'too many replicas for ' + object.metadata.annotations.owner + object.metadata.annotations.owner"`,
+    ]);
+    const o = internal();
+    o.metadata.annotations.owner = 'z'.repeat(256 * 1024);
+    const d = decide(p, o);
+    expect(d.response.allowed).toBe(false);
+    expect(d.response.status?.message?.length).toBeLessThan(1200);
+    expect(JSON.stringify(d.record).length).toBeLessThan(2048);
+  });
+
+  it('split, join and wide comprehensions over a 256 KiB annotation end as a deny inside bounded time', () => {
+    const o = internal();
+    o.metadata.annotations.list = ','.repeat(256 * 1024);
+    const p = policy([
+      expr("object.metadata.annotations.list.split(',').all(s, s.size() < 10) && false"),
+      expr("object.metadata.annotations.list.split(',').map(s, s + s).join(',').size() < 10"),
+      expr(
+        "object.metadata.annotations.list.split(',').all(a, object.metadata.annotations.list.split(',').all(b, a == b)) && false",
+      ),
+    ]);
+    const { d, ms } = timedDecide(p, o);
+    expect(d.response.allowed).toBe(false);
+    expect(codes(d).every((c) => /^cel-(cost|time)-exceeded$|^cel-Invalid$/.test(c))).toBe(true);
+    expect(ms).toBeLessThan(4 * PER_REQUEST_TIME_LIMIT_MS);
+  });
+});
+
+describe('cel red team: nothing is kept between requests', () => {
+  it("a variable computed from one request's object is never seen by the next", () => {
+    const p = policy([expr("variables.owner == 'alice'")], {
+      owner: "has(object.metadata.annotations.owner) ? object.metadata.annotations.owner : 'nobody'",
+    });
+    const a = internal();
+    a.metadata.annotations.owner = 'alice';
+    expect(decide(p, a).response.allowed).toBe(true);
+    expect(codes(decide(p, internal()))).toEqual(['cel-Invalid']);
+    expect(decide(p, a).response.allowed).toBe(true);
+  });
+
+  it("a memoised conversion (timestamp of an attacker's text) answers per text, never for another", () => {
+    const p = policy([expr('timestamp(object.metadata.annotations.until) > now')]);
+    const future = internal();
+    future.metadata.annotations.until = '2027-01-01T00:00:00Z';
+    const past = internal();
+    past.metadata.annotations.until = '2020-01-01T00:00:00Z';
+    for (let i = 0; i < 300; i++) {
+      const o = internal();
+      o.metadata.annotations.until = `2021-01-01T00:00:${String(i % 60).padStart(2, '0')}.${i}Z`;
+      decide(p, o);
+    }
+    expect(decide(p, future).response.allowed).toBe(true);
+    expect(codes(decide(p, past))).toEqual(['cel-Invalid']);
+    expect(decide(p, future).response.allowed).toBe(true);
+  });
+
+  it('a request stopped by the clock or the cost leaves no stop behind for the next', () => {
+    const p = policy([
+      expr(
+        "object.metadata.annotations.big.replace('', object.metadata.annotations.big).size() == 0 || object.spec.replicas <= 5",
+      ),
+    ]);
+    const costly = internal();
+    costly.metadata.annotations.big = 'x'.repeat(64 * 1024);
+    expect(codes(decide(p, costly))).toEqual(['cel-cost-exceeded']);
+    const honest = internal();
+    honest.metadata.annotations.big = '';
+    expect(decide(p, honest).response.allowed).toBe(true);
+  });
+
+  it('regular expressions built from the object share no state with the constant ones', () => {
+    const p = policy([
+      expr(
+        "object.metadata.name.matches('^fraud-') && object.metadata.annotations.all(k, !k.startsWith('re') || 'abc'.matches(object.metadata.annotations[k]))",
+      ),
+    ]);
+    const o = internal();
+    for (let i = 0; i < 300; i++) o.metadata.annotations[`re${i}`] = `^a.c${'?'.repeat(i % 3)}`;
+    expect(decide(p, o).response.allowed).toBe(true);
+    o.metadata.name = 'evil';
+    expect(codes(decide(p, o))).toEqual(['cel-Invalid']);
+  });
+});
+
+describe('cel red team: request fields the attacker sets', () => {
+  it('dryRun changes nothing a validation decides (only whether an Event is written)', () => {
+    const p = policy([REPLICAS]);
+    const big = internal();
+    big.spec.replicas = 50;
+    const dry = decide(p, big, { dryRun: true });
+    expect(dry.response.allowed).toBe(false);
+    expect(dry.event).toBeUndefined();
+    expect(codes(dry)).toEqual(codes(decide(p, big)));
+  });
+
+  it('userInfo is the authenticated requester from the API server: object fields naming a user are not it', () => {
+    const p = policy([expr("'system:serviceaccounts:ci' in request.userInfo.groups", 'only CI deploys')]);
+    const o = internal();
+    o.metadata.annotations['kubernetes.io/created-by'] = 'system:serviceaccount:ci:deployer';
+    o.metadata.annotations.groups = 'system:serviceaccounts:ci';
+    expect(codes(decide(p, o))).toEqual(['cel-Invalid']);
+    expect(
+      decide(p, o, { groups: ['system:serviceaccounts', 'system:serviceaccounts:ci'] }).response.allowed,
+    ).toBe(true);
+  });
+});
