@@ -36,13 +36,15 @@ export function compileRegex(pattern: string): RE2JS {
 }
 
 /**
- * Text characters × pattern size per cost unit of a regex scan. re2js's scan is linear in the
- * text but costs more per character for a larger pattern: measured here (2 loaded cores), up to
- * ~9 ns per character per unit of size (a 46-character secrets pattern: 236-398 ns per character;
- * an image-reference pattern of 358 instructions: 393-531 ns), so 1,000,000 units (one
- * expression's budget) stay near 70 ms of scanning. An honest image (100 characters) against that
- * image-reference pattern costs ~4,500 units; a 1 MiB string against it is refused before it runs.
+ * The price of a regex scan, per character of text: (REGEX_CHAR_BASE + the pattern's size) /
+ * REGEX_WORK_PER_UNIT units. re2js's scan is linear in the text, but not cheap: measured here (2
+ * loaded cores) up to ~300 ns per character for the smallest patterns (`(a+)+$`, `(?i)a.{12}b`),
+ * growing with the pattern (an image-reference pattern of 358 instructions: 393-531 ns). So priced,
+ * the longest scan one expression's budget (1,000,000 units) admits took at most 41 ms here, over
+ * 17 patterns and 5 shapes of text; an honest image (100 characters) against that image-reference
+ * pattern costs ~5,000 units, and a 1 MiB string against it is refused before it runs.
  */
+const REGEX_CHAR_BASE = 32;
 const REGEX_WORK_PER_UNIT = 8;
 
 /** The size of a pattern as a scan pays for it: its text or its compiled program, the larger. */
@@ -59,15 +61,15 @@ export const REGEX_FUNCTIONS: ReadonlySet<string> = new Set(['matches', 'find', 
 
 /**
  * Cost units of the scan a regex call will do, charged before it runs (one call cannot be
- * interrupted): the text's length times the pattern's size (as the Kubernetes estimator multiplies
- * them). 0 for any other call, or a pattern RE2 refuses.
+ * interrupted): by the text's length times the pattern's size (the Kubernetes estimator multiplies
+ * them too). 0 for any other call, or a pattern RE2 refuses.
  */
 export function regexUnits(name: string, target: unknown, args: readonly unknown[]): number {
   if (!REGEX_FUNCTIONS.has(name)) return 0;
   const [text, pattern] = target === undefined ? args : [target, args[0]];
   if (typeof text !== 'string' || typeof pattern !== 'string') return 0;
   const size = regexSize(pattern);
-  return size === undefined ? 0 : Math.ceil((text.length * size) / REGEX_WORK_PER_UNIT);
+  return size === undefined ? 0 : Math.ceil((text.length * (REGEX_CHAR_BASE + size)) / REGEX_WORK_PER_UNIT);
 }
 
 function matches(text: string, pattern: string): boolean {
