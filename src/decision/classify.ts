@@ -169,8 +169,19 @@ function unchangedUpdate(request: AdmissionRequest, policy: Policy, rule: Rule):
   );
 }
 
-/** What the API server itself changes on a write: no change the requester made. */
-const SERVER_MAINTAINED = new Set(['managedFields', 'resourceVersion', 'generation']);
+/**
+ * Metadata the API server (managedFields, resourceVersion, generation) and the garbage collector
+ * (ownerReferences, finalizers; the generic-garbage-collector is no controller the policy names)
+ * change on objects already admitted: re-checking them would block a deletion on a manifest that
+ * expired since, and no validation decides on them.
+ */
+const NOT_VALIDATED = new Set([
+  'managedFields',
+  'resourceVersion',
+  'generation',
+  'ownerReferences',
+  'finalizers',
+]);
 
 /**
  * A rule's CEL validations read the whole object (`object.spec.replicas`, any annotation, labels
@@ -184,9 +195,7 @@ function validatedObjectChanged(request: AdmissionRequest, rule: Rule): boolean 
 
 function written(object: unknown): unknown {
   if (!isObject(object) || !isObject(object.metadata)) return object;
-  const metadata = Object.fromEntries(
-    Object.entries(object.metadata).filter(([k]) => !SERVER_MAINTAINED.has(k)),
-  );
+  const metadata = Object.fromEntries(Object.entries(object.metadata).filter(([k]) => !NOT_VALIDATED.has(k)));
   return { ...object, metadata };
 }
 
