@@ -251,6 +251,29 @@ describe('cel red team: a validation that should fail cannot be made to hold or 
   });
 });
 
+describe('cel red team: labels', () => {
+  it('a label set only on the Deployment satisfies `labels` (its documented meaning) but not a read of the pod template, which the pods carry', () => {
+    const o = internal();
+    o.metadata.labels.zone = 'restricted'; // the pods will not carry it
+    const viaLabels = policy([expr("'zone' in labels && labels.zone == 'restricted'")]);
+    expect(decide(viaLabels, o).response.allowed).toBe(true);
+    const viaTemplate = policy([
+      expr(
+        "has(object.spec.template.metadata.labels.zone) && object.spec.template.metadata.labels.zone == 'restricted'",
+      ),
+    ]);
+    expect(codes(decide(viaTemplate, o))).toEqual(['cel-Invalid']);
+  });
+
+  it('a Deployment label contradicting the template on a label a validation names is refused', () => {
+    const o = internal();
+    o.metadata.labels.zone = 'restricted';
+    o.spec.template.metadata.labels.zone = 'open';
+    const p = policy([expr("'zone' in labels && labels.zone == 'restricted'")]);
+    expect(codes(decide(p, o))).toContain('label-contradicts-template');
+  });
+});
+
 describe('cel red team: only verified, signed facts reach models', () => {
   const STRICT = expr(
     "models.size() > 0 && models.all(m, m.claims.scan == 'passed' && m.claims.dataClassification != 'pii')",
