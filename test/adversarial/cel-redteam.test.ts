@@ -212,6 +212,43 @@ describe('cel red team: a validation that should fail cannot be made to hold or 
     expect(codes(decide(p, o))).toEqual(['cel-error']);
   });
 
+  it.each([
+    ["object.metadata.annotations.all(k, k != 'evil')"],
+    ["!object.metadata.annotations.exists(k, k == 'evil')"],
+    ["object.metadata.annotations.exists_one(k, k == 'evil') == false"],
+    ["object.metadata.annotations.filter(k, k == 'evil').size() == 0"],
+    ["!('evil' in object.metadata.annotations.map(k, k))"],
+    ["!('evil' in object.metadata.annotations)"],
+    ['!has(object.metadata.annotations.evil)'],
+    ['size(object.metadata.annotations) == 1'],
+    [
+      "object.metadata.annotations == {'modelgate.dev/manifest': object.metadata.annotations['modelgate.dev/manifest']}",
+    ],
+    ["object.spec.template.spec.all(k, k != 'hostNetwork')"],
+  ])('iterating the object (a lazy view) sees every key: %s', (e) => {
+    const o = internal();
+    o.metadata.annotations.evil = 'x';
+    o.spec.template.spec.hostNetwork = true;
+    expect(codes(decide(policy([expr(e)]), o))).toEqual(['cel-Invalid']);
+  });
+
+  it('two views of different maps are never equal (same size, other keys; other values; one key more)', () => {
+    const p = policy([expr('object.metadata.annotations == oldObject.metadata.annotations')]);
+    const variants: [Record<string, string>, Record<string, string>][] = [
+      [{ a: '1' }, { b: '1' }],
+      [{ a: '1' }, { a: '2' }],
+      [{ a: '1' }, { a: '1', b: '1' }],
+      [{ a: '1', b: '1' }, { a: '1' }],
+    ];
+    for (const [now, before] of variants) {
+      const o = internal();
+      const old = internal();
+      Object.assign(o.metadata.annotations, now);
+      Object.assign(old.metadata.annotations, before);
+      expect(codes(decide(p, o, { operation: 'UPDATE', oldObject: old }))).toEqual(['cel-Invalid']);
+    }
+  });
+
   it('a map where a list is expected (containers as a map) is no list of compliant containers', () => {
     const p = policy([IMAGES]);
     const o = internal();
