@@ -181,6 +181,47 @@ describe('cel red team: a validation that should fail cannot be made to hold or 
     expect(codes(d)).toEqual([code]);
   });
 
+  it.each(['', ' ', ' 3 ', '0x3', '0b11', '0o3', '3.0', '1e1', '3_0', 'Infinity', '\u0663'])(
+    'a count in an annotation that is no CEL number (%j) is an error, never a number (int("") was 0, int("0x3") 3)',
+    (text) => {
+      const p = policy([
+        expr('int(object.metadata.annotations.gpus) >= 0 && int(object.metadata.annotations.gpus) <= 4'),
+        expr('uint(object.metadata.annotations.gpus) <= 4u'),
+      ]);
+      const o = internal();
+      o.metadata.annotations.gpus = text;
+      const d = decide(p, o);
+      expect(d.response.allowed).toBe(false);
+      expect(codes(d)).toEqual(['cel-error', 'cel-error']);
+    },
+  );
+
+  it.each(['', ' ', '0x3', '1_0', 'Infinity', 'inf', 'NaN', '1e', '.'])(
+    'a double in an annotation that is no CEL number (%j) is an error',
+    (text) => {
+      const p = policy([expr('double(object.metadata.annotations.ratio) <= 4.0')]);
+      const o = internal();
+      o.metadata.annotations.ratio = text;
+      expect(codes(decide(p, o))).toEqual(['cel-error']);
+    },
+  );
+
+  it('CEL numbers in strings still convert: "3", "+3", "-0", "2.5", ".5", "1e2" for double', () => {
+    const p = policy([
+      expr(
+        "int('3') == 3 && int('+3') == 3 && int('-0') == 0 && uint('3') == 3u && double('2.5') == 2.5 && double('.5') == 0.5 && double('1e2') == 100.0 && double('-3') == -3.0",
+      ),
+    ]);
+    expect(decide(p, internal()).response.allowed).toBe(true);
+  });
+
+  it('a sum past int64 is an error (as `+` is), not a larger number', () => {
+    const p = policy([expr('object.spec.items.sum() <= 8')]);
+    const o = internal();
+    o.spec.items = Array.from({ length: 2000 }, () => 2 ** 53 - 1);
+    expect(codes(decide(p, o))).toEqual(['cel-error']);
+  });
+
   it.each([
     'constructor',
     '__proto__',

@@ -5,6 +5,7 @@
 import {
   CelScalar,
   celEnv,
+  celError,
   isCelError,
   isCelList,
   isCelMap,
@@ -107,6 +108,40 @@ function memoized(group: FuncGroup): FuncGroup {
   };
 }
 
+/**
+ * CEL's syntax for a number in a string (cel-go: base-10 strconv.ParseInt, ParseUint, ParseFloat).
+ * The library's conversions are JavaScript's: `int('')` is 0, `int(' 0x10 ')` 16, `double('')` 0.
+ * A string from the attacker's object that is no CEL number must be an error (a deny), never a
+ * number a check then passes.
+ */
+const NUMBER_SYNTAX: Readonly<Record<string, RegExp>> = {
+  int: /^[+-]?[0-9]+$/,
+  uint: /^\+?[0-9]+$/,
+  double: /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/,
+};
+
+function strictNumber(name: string, syntax: RegExp, group: FuncGroup): FuncGroup {
+  return {
+    call(id, target, args) {
+      const [text] = args;
+      if (target === undefined && args.length === 1 && typeof text === 'string' && !syntax.test(text))
+        return celError(`cannot convert "${text.slice(0, 64)}" to ${name}: not a base-10 number`, id);
+      return group.call(id, target, args);
+    },
+  };
+}
+
+/** A function group as evaluation calls it: memoised or strict where that matters, then metered. */
+function wrapped(name: string, group: FuncGroup): FuncGroup {
+  const syntax = Object.hasOwn(NUMBER_SYNTAX, name) ? NUMBER_SYNTAX[name] : undefined;
+  const inner = MEMOIZED.has(name)
+    ? memoized(group)
+    : syntax !== undefined
+      ? strictNumber(name, syntax, group)
+      : group;
+  return metered(name, inner);
+}
+
 function meteredResolver(inner: FuncResolver): FuncResolver {
   const groups = new Map<string, FuncGroup | undefined>();
   return {
@@ -114,7 +149,7 @@ function meteredResolver(inner: FuncResolver): FuncResolver {
     find(name) {
       if (!groups.has(name)) {
         const group = inner.find(name);
-        groups.set(name, group && metered(name, MEMOIZED.has(name) ? memoized(group) : group));
+        groups.set(name, group && wrapped(name, group));
       }
       return groups.get(name);
     },

@@ -121,6 +121,10 @@ function extreme(list: CelList, sign: 1 | -1): CelValue {
   return best;
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+/** The sum, an int64 like every CEL int: past its range an error, as `+` is, never a larger number. */
 function sum(list: CelList): bigint | number {
   let ints = 0n;
   let doubles = 0;
@@ -130,6 +134,7 @@ function sum(list: CelList): bigint | number {
     else if (typeof v === 'number') [doubles, sawDouble] = [doubles + v, true];
     else throw new Error('sum() takes a list of ints or doubles');
   }
+  if (!sawDouble && (ints > INT64_MAX || ints < INT64_MIN)) throw new Error('int overflow during sum()');
   return sawDouble ? doubles + Number(ints) : ints;
 }
 
