@@ -206,10 +206,20 @@ describe('cel red team: a validation that should fail cannot be made to hold or 
     },
   );
 
+  it.each(['', ' ', '1d', '0x10s', '1h '])(
+    'a duration in an annotation that is not in CEL syntax (%j) is an error (duration("") was 0s)',
+    (text) => {
+      const p = policy([expr("duration(object.metadata.annotations.ttl) != duration('0s')")]);
+      const o = internal();
+      o.metadata.annotations.ttl = text;
+      expect(codes(decide(p, o))).toEqual(['cel-error']);
+    },
+  );
+
   it('CEL numbers in strings still convert: "3", "+3", "-0", "2.5", ".5", "1e2" for double', () => {
     const p = policy([
       expr(
-        "int('3') == 3 && int('+3') == 3 && int('-0') == 0 && uint('3') == 3u && double('2.5') == 2.5 && double('.5') == 0.5 && double('1e2') == 100.0 && double('-3') == -3.0",
+        "int('3') == 3 && int('+3') == 3 && int('-0') == 0 && uint('3') == 3u && double('2.5') == 2.5 && double('.5') == 0.5 && double('1e2') == 100.0 && double('-3') == -3.0 && duration('0') == duration('0s') && duration('1h30m') == duration('90m') && duration('-1.5h') < duration('0s') && duration('1.5h') == duration('90m') && duration('300ms') < duration('1s')",
       ),
     ]);
     expect(decide(p, internal()).response.allowed).toBe(true);

@@ -109,36 +109,35 @@ function memoized(group: FuncGroup): FuncGroup {
 }
 
 /**
- * CEL's syntax for a number in a string (cel-go: base-10 strconv.ParseInt, ParseUint, ParseFloat).
- * The library's conversions are JavaScript's: `int('')` is 0, `int(' 0x10 ')` 16, `double('')` 0.
- * A string from the attacker's object that is no CEL number must be an error (a deny), never a
- * number a check then passes.
+ * CEL's syntax for a number or a duration in a string (cel-go: base-10 strconv.ParseInt,
+ * ParseUint, ParseFloat; time.ParseDuration). The library's conversions are JavaScript's:
+ * `int('')` is 0, `int(' 0x10 ')` 16, `double('')` 0, `duration('')` 0s. A string from the
+ * attacker's object that is no such value must be an error (a deny), never a value a check passes.
  */
-const NUMBER_SYNTAX: Readonly<Record<string, RegExp>> = {
+const STRING_SYNTAX: Readonly<Record<string, RegExp>> = {
   int: /^[+-]?[0-9]+$/,
   uint: /^\+?[0-9]+$/,
   double: /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/,
+  duration: /^[+-]?(?:0|(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:ns|us|µs|ms|s|m|h))+)$/,
 };
 
-function strictNumber(name: string, syntax: RegExp, group: FuncGroup): FuncGroup {
+function strictString(name: string, syntax: RegExp, group: FuncGroup): FuncGroup {
   return {
     call(id, target, args) {
       const [text] = args;
       if (target === undefined && args.length === 1 && typeof text === 'string' && !syntax.test(text))
-        return celError(`cannot convert "${text.slice(0, 64)}" to ${name}: not a base-10 number`, id);
+        return celError(`cannot convert "${text.slice(0, 64)}" to ${name}: not in CEL's syntax`, id);
       return group.call(id, target, args);
     },
   };
 }
 
-/** A function group as evaluation calls it: memoised or strict where that matters, then metered. */
+/** A function group as evaluation calls it: strict and memoised where that matters, then metered. */
 function wrapped(name: string, group: FuncGroup): FuncGroup {
-  const syntax = Object.hasOwn(NUMBER_SYNTAX, name) ? NUMBER_SYNTAX[name] : undefined;
-  const inner = MEMOIZED.has(name)
-    ? memoized(group)
-    : syntax !== undefined
-      ? strictNumber(name, syntax, group)
-      : group;
+  let inner = group;
+  const syntax = Object.hasOwn(STRING_SYNTAX, name) ? STRING_SYNTAX[name] : undefined;
+  if (syntax !== undefined) inner = strictString(name, syntax, inner);
+  if (MEMOIZED.has(name)) inner = memoized(inner);
   return metered(name, inner);
 }
 
