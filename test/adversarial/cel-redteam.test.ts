@@ -526,6 +526,30 @@ describe('cel red team: nothing is kept between requests', () => {
     expect(decide(p, a).response.allowed).toBe(true);
   });
 
+  it('comprehension results (map, filter) are built anew per evaluation, never accumulated across requests', () => {
+    const p = policy(
+      [
+        expr(
+          "variables.images.size() == size(object.spec.template.spec.containers) && variables.images.all(i, i.startsWith('registry.internal/')) && [1, 2].all(n, variables.internal.map(x, x).size() == variables.images.size())",
+        ),
+      ],
+      {
+        images: 'object.spec.template.spec.containers.map(c, c.image)',
+        internal: "variables.images.filter(i, i.startsWith('registry.internal/'))",
+      },
+    );
+    const wide = internal();
+    wide.spec.template.spec.containers.push({
+      ...wide.spec.template.spec.containers[0],
+      name: 'b',
+      image: 'evil.test/x',
+    });
+    for (let i = 0; i < 3; i++) {
+      expect(decide(p, internal()).response.allowed).toBe(true);
+      expect(codes(decide(p, wide))).toEqual(['cel-Invalid']);
+    }
+  });
+
   it("a memoised conversion (timestamp of an attacker's text) answers per text, never for another", () => {
     const p = policy([expr('timestamp(object.metadata.annotations.until) > now')]);
     const future = internal();
