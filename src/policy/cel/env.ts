@@ -16,7 +16,7 @@ import {
 import type { CelEnv, CelResult, CelType, CelValue } from '@bufbuild/cel';
 import { TimestampSchema } from '@bufbuild/protobuf/wkt';
 import { LARGE_CALL, charge, checkClock, unitsFor } from './cost.js';
-import { extensionFunctions, regexUnits } from './functions.js';
+import { extensionFunctions, regexCompileUnits, regexUnits } from './functions.js';
 
 const { DYN, STRING } = CelScalar;
 const OBJECT = mapType(STRING, DYN);
@@ -75,8 +75,9 @@ function metered(name: string, group: FuncGroup): FuncGroup {
     call(id, target, args) {
       let size = sizeOf(target) + outputEstimate(name, target, args);
       for (const a of args) size += sizeOf(a);
-      const scan = regexUnits(name, target, args);
-      charge(unitsFor(size) + scan);
+      charge(unitsFor(size) + regexCompileUnits(name, target, args));
+      const scan = regexUnits(name, target, args); // compiles the pattern, paid for above
+      if (scan > 0) charge(scan);
       const result = group.call(id, target, args);
       if (result !== undefined && !isCelError(result)) charge(unitsFor(sizeOf(result)) - 1);
       if (size >= LARGE_CALL || scan >= LARGE_CALL) checkClock();

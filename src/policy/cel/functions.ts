@@ -10,6 +10,7 @@ import { CelScalar, celFunc, celList, celMethod, listType } from '@bufbuild/cel'
 import type { CelFunc, CelList, CelValue } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import { RE2JS } from 're2js';
+import { firstUse } from './cost.js';
 
 const { BOOL, DYN, INT, STRING } = CelScalar;
 const LIST = listType(DYN);
@@ -20,13 +21,25 @@ export const STEP_FUNCTION = '@modelgate_step';
 
 // ---- regex
 
-/** Compiled patterns; a policy's patterns are few, a hostile request's may be many: bounded. */
+/** The policy's constant patterns, compiled at load (compile.ts): kept for the process's life. */
+const CONSTANT_PATTERNS = new Map<string, RE2JS>();
+/** Patterns built at run time; a hostile request's may be many: bounded. */
 const PATTERNS = new Map<string, RE2JS>();
 const MAX_CACHED_PATTERNS = 256;
 
+/** Compile a pattern written in the policy, at load; an invalid pattern throws RE2's own message. */
+export function loadRegex(pattern: string): RE2JS {
+  let re = CONSTANT_PATTERNS.get(pattern);
+  if (re === undefined) {
+    re = RE2JS.compile(pattern);
+    CONSTANT_PATTERNS.set(pattern, re);
+  }
+  return re;
+}
+
 /** Compile with the one regex engine; an invalid pattern throws RE2's own message. */
 export function compileRegex(pattern: string): RE2JS {
-  let re = PATTERNS.get(pattern);
+  let re = CONSTANT_PATTERNS.get(pattern) ?? PATTERNS.get(pattern);
   if (re === undefined) {
     re = RE2JS.compile(pattern);
     if (PATTERNS.size >= MAX_CACHED_PATTERNS) PATTERNS.clear();
@@ -34,6 +47,17 @@ export function compileRegex(pattern: string): RE2JS {
   }
   return re;
 }
+
+/**
+ * Cost units per character of a pattern built at run time, charged before it is compiled (once
+ * per request and pattern). A compile is not interruptible and re2js admits programs of up to
+ * 1.4 million instructions: `a{1000}` repeated 1,390 times (9.7 KB) took 3.4 s and 226 MB to
+ * compile here. At most ~143 instructions per character of pattern (`x{1000}`), at ~2.4 µs each,
+ * is ~340 µs per character: 8,192 units (1,000,000 units of scanning took at most 41 ms), so one
+ * expression compiles at most ~120 characters of new pattern. The policy's own constant patterns
+ * were compiled at load and cost nothing here.
+ */
+const COMPILE_UNITS_PER_CHAR = 8192;
 
 /**
  * The price of a regex scan, per character of text: (REGEX_CHAR_BASE + the pattern's size) /
@@ -59,15 +83,36 @@ function regexSize(pattern: string): number | undefined {
 /** The functions that run a regular expression (compile.ts checks their constant patterns at load). */
 export const REGEX_FUNCTIONS: ReadonlySet<string> = new Set(['matches', 'find', 'findAll']);
 
+/** The text and the pattern of a regex call (a method, `s.matches(p)`, or a function, `matches(s, p)`). */
+function regexOperands(
+  name: string,
+  target: unknown,
+  args: readonly unknown[],
+): [string, string] | undefined {
+  if (!REGEX_FUNCTIONS.has(name)) return undefined;
+  const [text, pattern] = target === undefined ? args : [target, args[0]];
+  return typeof text === 'string' && typeof pattern === 'string' ? [text, pattern] : undefined;
+}
+
+/**
+ * Cost units of compiling the pattern of a regex call, charged before it is compiled: 0 for the
+ * policy's constant patterns, and for a pattern this request already paid for.
+ */
+export function regexCompileUnits(name: string, target: unknown, args: readonly unknown[]): number {
+  const pattern = regexOperands(name, target, args)?.[1];
+  if (pattern === undefined || CONSTANT_PATTERNS.has(pattern) || !firstUse(pattern)) return 0;
+  return pattern.length * COMPILE_UNITS_PER_CHAR;
+}
+
 /**
  * Cost units of the scan a regex call will do, charged before it runs (one call cannot be
  * interrupted): by the text's length times the pattern's size (the Kubernetes estimator multiplies
  * them too). 0 for any other call, or a pattern RE2 refuses.
  */
 export function regexUnits(name: string, target: unknown, args: readonly unknown[]): number {
-  if (!REGEX_FUNCTIONS.has(name)) return 0;
-  const [text, pattern] = target === undefined ? args : [target, args[0]];
-  if (typeof text !== 'string' || typeof pattern !== 'string') return 0;
+  const operands = regexOperands(name, target, args);
+  if (operands === undefined) return 0;
+  const [text, pattern] = operands;
   const size = regexSize(pattern);
   return size === undefined ? 0 : Math.ceil((text.length * (REGEX_CHAR_BASE + size)) / REGEX_WORK_PER_UNIT);
 }
