@@ -519,6 +519,38 @@ describe('cel red team: cost and time per request stay bounded', () => {
     for (let i = 0; i < 3; i++) expect(decide(p, internal()).response.allowed).toBe(true);
   });
 
+  it('replace over a 2 MiB string of matches ran for minutes (quadratic in the library); it is linear', () => {
+    const o = internal();
+    o.metadata.annotations.owners = ' '.repeat(256 * 1024);
+    o.spec.template.spec.containers[0].args = ['x'.repeat(2 * MiB)];
+    const p = policy([
+      expr("object.metadata.annotations.owners.replace(' ', '').size() == 0"),
+      expr("object.spec.template.spec.containers[0].args[0].replace('x', 'y').size() == 2097152"),
+      expr("object.spec.template.spec.containers[0].args[0].replace('x', 'yy', 3).size() == 2097155"),
+    ]);
+    const { d, ms } = timedDecide(p, o);
+    // linear: done, or stopped by the clock one call late, never minutes
+    expect(codes(d).every((c) => c === 'cel-time-exceeded')).toBe(true);
+    expect(ms).toBeLessThan(4 * PER_REQUEST_TIME_LIMIT_MS);
+    const small = internal();
+    small.metadata.annotations.owners = ' '.repeat(64 * 1024);
+    small.spec.template.spec.containers[0].args = ['x'.repeat(64 * 1024)];
+    const fits = policy([
+      expr("object.metadata.annotations.owners.replace(' ', '').size() == 0"),
+      expr("object.spec.template.spec.containers[0].args[0].replace('x', 'yy', 3).size() == 65539"),
+    ]);
+    expect(decide(fits, small).response.allowed).toBe(true);
+  });
+
+  it('replace follows cel-go: a negative count replaces all, an empty needle goes between characters', () => {
+    const p = policy([
+      expr(
+        "'a.b.c'.replace('.', '/') == 'a/b/c' && 'a.b.c'.replace('.', '/', 1) == 'a/b.c' && 'a.b.c'.replace('.', '/', -1) == 'a/b/c' && 'a.b'.replace('.', '/', 0) == 'a.b' && 'ab'.replace('', '-') == '-a-b-' && 'ab'.replace('', '-', 2) == '-a-b' && 'héllo'.replace('é', 'e') == 'hello'",
+      ),
+    ]);
+    expect(decide(p, internal()).response.allowed).toBe(true);
+  });
+
   it('split, join and wide comprehensions over a 256 KiB annotation end as a deny inside bounded time', () => {
     const o = internal();
     o.metadata.annotations.list = ','.repeat(256 * 1024);
