@@ -527,10 +527,12 @@ describe('cel red team: cost and time per request stay bounded', () => {
       expr("object.metadata.annotations.owners.replace(' ', '').size() == 0"),
       expr("object.spec.template.spec.containers[0].args[0].replace('x', 'y').size() == 2097152"),
       expr("object.spec.template.spec.containers[0].args[0].replace('x', 'yy', 3).size() == 2097155"),
+      expr("object.spec.template.spec.containers[0].args[0].replace('', '').size() == 2097152"),
     ]);
     const { d, ms } = timedDecide(p, o);
-    // linear: done, or stopped by the clock one call late, never minutes
-    expect(codes(d).every((c) => c === 'cel-time-exceeded')).toBe(true);
+    // linear: done, or stopped by the clock one call late, never minutes; an empty needle walks
+    // every character, and is charged so: refused before it runs on 2 MiB
+    expect(codes(d).every((c) => c === 'cel-time-exceeded' || c === 'cel-cost-exceeded')).toBe(true);
     expect(ms).toBeLessThan(4 * PER_REQUEST_TIME_LIMIT_MS);
     const small = internal();
     small.metadata.annotations.owners = ' '.repeat(64 * 1024);

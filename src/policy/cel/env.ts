@@ -55,12 +55,15 @@ export function sizeOf(v: CelValue | undefined): number {
  * inputs: `replace` (an empty needle inserts between every character), `join` (of many long
  * strings), `format`.
  */
+/** Characters per unit are 32; `replace('', x)` is charged a unit per character of its input. */
+const EMPTY_NEEDLE_CHAR = 32;
+
 function outputEstimate(name: string, target: CelValue | undefined, args: CelValue[]): number {
   if (name === 'replace' && typeof target === 'string') {
     const [from, to] = args;
-    const gaps =
-      typeof from === 'string' && from.length > 0 ? target.length / from.length : target.length + 1;
-    return gaps * sizeOf(to);
+    if (typeof from === 'string' && from.length > 0) return (target.length / from.length) * sizeOf(to);
+    // an empty needle walks every character (~200 ns each): a unit per character besides the output
+    return (target.length + 1) * (sizeOf(to) + EMPTY_NEEDLE_CHAR);
   }
   if ((name === 'join' || name === 'format') && isCelList(name === 'join' ? target : args[0])) {
     let total = 0;
