@@ -36,7 +36,8 @@ export type Classification =
 
 /**
  * Decides whether a request is in scope. Cheap and pure: deletes, status and scale updates,
- * controllers acting on admitted templates and metadata-only updates exit here.
+ * controllers acting on admitted templates and metadata-only updates exit here (under a rule
+ * with validations, only updates that change nothing the requester wrote).
  */
 export function classifyRequest(request: AdmissionRequest, policy: Policy): Classification {
   const pre = preCheck(request);
@@ -51,7 +52,7 @@ export function classifyRequest(request: AdmissionRequest, policy: Policy): Clas
   if (removal) return removal;
   if (!rule) return { kind: 'skip', reason: 'not-inference', workload };
   const ephemeral = request.subResource === 'ephemeralcontainers';
-  if (request.operation === 'UPDATE' && !ephemeral && !modelOrTemplateChanged(request, policy)) {
+  if (!ephemeral && unchangedUpdate(request, policy, rule)) {
     return { kind: 'skip', reason: 'template-unchanged', workload };
   }
   const unmarked = ephemeral ? undefined : unmarkedPods(request, policy, workload);
@@ -157,6 +158,45 @@ function modelOrTemplateChanged(request: AdmissionRequest, policy: Policy): bool
         checkedMetadata(getPath(request.oldObject, level), read),
       ),
   );
+}
+
+/** An UPDATE that changes nothing any check of the rule reads. */
+function unchangedUpdate(request: AdmissionRequest, policy: Policy, rule: Rule): boolean {
+  return (
+    request.operation === 'UPDATE' &&
+    !modelOrTemplateChanged(request, policy) &&
+    !validatedObjectChanged(request, rule)
+  );
+}
+
+/**
+ * Metadata the API server (managedFields, resourceVersion, generation) and the garbage collector
+ * (ownerReferences, finalizers; the generic-garbage-collector is no controller the policy names)
+ * change on objects already admitted: re-checking them would block a deletion on a manifest that
+ * expired since, and no validation decides on them.
+ */
+const NOT_VALIDATED = new Set([
+  'managedFields',
+  'resourceVersion',
+  'generation',
+  'ownerReferences',
+  'finalizers',
+]);
+
+/**
+ * A rule's CEL validations read the whole object (`object.spec.replicas`, any annotation, labels
+ * by computed names), not only the pod template: under such a rule an UPDATE that changes
+ * anything the requester wrote is checked again, as a ValidatingAdmissionPolicy would be.
+ */
+function validatedObjectChanged(request: AdmissionRequest, rule: Rule): boolean {
+  if (rule.validations.length === 0) return false;
+  return !isDeepStrictEqual(written(request.object), written(request.oldObject));
+}
+
+function written(object: unknown): unknown {
+  if (!isObject(object) || !isObject(object.metadata)) return object;
+  const metadata = Object.fromEntries(Object.entries(object.metadata).filter(([k]) => !NOT_VALIDATED.has(k)));
+  return { ...object, metadata };
 }
 
 /** The metadata decisions read: modelgate.dev/* annotations and labels, and every label the policy reads. */

@@ -151,7 +151,11 @@ function clockBound(models: readonly VerifiedModel[], rule: Rule): Date | undefi
 
 /** A problem as it is recorded: its message on one line, where it is, and where its manifest came from. */
 function reasonOf(p: Problem): Reason {
-  const reason: Reason = { code: p.code, message: oneLine(p.message), path: oneLine(p.path) };
+  const reason: Reason = {
+    code: p.code,
+    message: cut(oneLine(p.message), MAX_REASON),
+    path: oneLine(p.path),
+  };
   return p.origin === undefined ? reason : { ...reason, origin: oneLine(p.origin) };
 }
 
@@ -228,6 +232,12 @@ function eventFor(
     action: request.operation === 'CREATE' ? 'Create' : 'Update',
   };
 }
+
+/**
+ * Longest problem message recorded (the response, the audit line, the Event): messages quote what
+ * the request holds (a CEL error quotes a value of the object), and the request is the attacker's.
+ */
+const MAX_REASON = 2048;
 
 /** events.k8s.io/v1 refuses a note longer than 1 KiB: cut here, once, and say so. */
 const MAX_EVENT_NOTE = 1024;

@@ -9,6 +9,7 @@ import {
   decisions,
   deployment,
   expectAdmitted,
+  k,
   namespace,
   showWebhookLogOnFailure,
   signedSeed,
@@ -58,6 +59,23 @@ describe('a CEL validation in enforce mode', () => {
     expectAdmitted(
       await apply(deployment('narrow', enforced, { manifest: signedSeed }, 1), ...asUser('dana')),
     );
+  });
+
+  it('refuses the same scale-up as an UPDATE of the admitted Deployment, its pod template unchanged (was admitted unchecked)', async () => {
+    const r = await apply(deployment('narrow', enforced, { manifest: signedSeed }, 3), ...asUser('dana'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('only ml-leads may run more than one replica, dana asked for 3');
+  });
+
+  it('still admits an UPDATE that changes nothing the requester wrote (kubectl apply of the same object)', async () => {
+    expectAdmitted(
+      await apply(deployment('narrow', enforced, { manifest: signedSeed }, 1), ...asUser('dana')),
+    );
+  });
+
+  it('does not see kubectl scale: the /scale subresource is not sent to the webhook (documented limit)', async () => {
+    const r = await k(['scale', 'deployment/narrow', '-n', enforced, '--replicas=3', ...asUser('dana')]);
+    expect(r.code).toBe(0);
   });
 });
 

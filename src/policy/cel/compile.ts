@@ -11,7 +11,7 @@ import type { Expr, ParsedExpr } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js'
 import { CheckError, checkExpr, isDyn, typeName } from './check.js';
 import type { CheckEnv } from './check.js';
 import { ENV } from './env.js';
-import { STEP_FUNCTION, compileRegex } from './functions.js';
+import { REGEX_FUNCTIONS, STEP_FUNCTION, loadRegex } from './functions.js';
 
 /**
  * Longest expression text: ValidatingAdmissionPolicy's own limit is 5 KiB of expression; the
@@ -121,8 +121,6 @@ function labelsRead(root: Expr): string[] {
   return [...names];
 }
 
-const REGEX_FUNCTIONS = new Set(['matches', 'find', 'findAll']);
-
 /** A constant pattern RE2 refuses (backreference, lookaround, repeat over 1000) fails at load. */
 function badRegex(root: Expr): { id: bigint; message: string } | undefined {
   for (const e of nodes(root)) {
@@ -131,7 +129,7 @@ function badRegex(root: Expr): { id: bigint; message: string } | undefined {
     const pattern = (target === undefined ? args[1] : args[0])?.exprKind;
     if (pattern?.case !== 'constExpr' || pattern.value.constantKind.case !== 'stringValue') continue;
     try {
-      compileRegex(pattern.value.constantKind.value);
+      loadRegex(pattern.value.constantKind.value);
     } catch (err) {
       return { id: e.id, message: `invalid regular expression (RE2 syntax): ${(err as Error).message}` };
     }

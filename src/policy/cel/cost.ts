@@ -40,6 +40,7 @@ export class Meter {
   stopped: StopReason | undefined;
   private limit: number;
   readonly deadline: number;
+  private readonly used = new Set<string>();
 
   constructor(limit: number, deadline: number) {
     this.limit = limit;
@@ -58,6 +59,13 @@ export class Meter {
     this.spent += units;
     if (this.spent > this.limit) this.stop('cost');
     if (++this.charges % CLOCK_EVERY === 0 && performance.now() > this.deadline) this.stop('time');
+  }
+
+  /** Whether this request meets `key` for the first time (a pattern it compiles: paid for once). */
+  firstUse(key: string): boolean {
+    if (this.used.has(key)) return false;
+    this.used.add(key);
+    return true;
   }
 
   /** After a call that touched a lot (one call is not interruptible): is the request out of time? */
@@ -88,6 +96,11 @@ export function withMeter<T>(meter: Meter, fn: () => T): T {
 /** Charge the evaluation in progress (outside one, e.g. at load, nothing is counted). */
 export function charge(units: number): void {
   current?.charge(units);
+}
+
+/** Whether the evaluation in progress meets `key` for the first time in its request (outside one: no). */
+export function firstUse(key: string): boolean {
+  return current?.firstUse(key) ?? false;
 }
 
 /** Calls touching at least this many characters or entries read the clock when they return. */

@@ -5,6 +5,7 @@
 import {
   CelScalar,
   celEnv,
+  celError,
   isCelError,
   isCelList,
   isCelMap,
@@ -15,7 +16,7 @@ import {
 import type { CelEnv, CelResult, CelType, CelValue } from '@bufbuild/cel';
 import { TimestampSchema } from '@bufbuild/protobuf/wkt';
 import { LARGE_CALL, charge, checkClock, unitsFor } from './cost.js';
-import { extensionFunctions } from './functions.js';
+import { extensionFunctions, regexCompileUnits, regexUnits } from './functions.js';
 
 const { DYN, STRING } = CelScalar;
 const OBJECT = mapType(STRING, DYN);
@@ -54,12 +55,15 @@ export function sizeOf(v: CelValue | undefined): number {
  * inputs: `replace` (an empty needle inserts between every character), `join` (of many long
  * strings), `format`.
  */
+/** Characters per unit are 32; `replace('', x)` is charged a unit per character of its input. */
+const EMPTY_NEEDLE_CHAR = 32;
+
 function outputEstimate(name: string, target: CelValue | undefined, args: CelValue[]): number {
   if (name === 'replace' && typeof target === 'string') {
     const [from, to] = args;
-    const gaps =
-      typeof from === 'string' && from.length > 0 ? target.length / from.length : target.length + 1;
-    return gaps * sizeOf(to);
+    if (typeof from === 'string' && from.length > 0) return (target.length / from.length) * sizeOf(to);
+    // an empty needle walks every character (~200 ns each): a unit per character besides the output
+    return (target.length + 1) * (sizeOf(to) + EMPTY_NEEDLE_CHAR);
   }
   if ((name === 'join' || name === 'format') && isCelList(name === 'join' ? target : args[0])) {
     let total = 0;
@@ -74,10 +78,12 @@ function metered(name: string, group: FuncGroup): FuncGroup {
     call(id, target, args) {
       let size = sizeOf(target) + outputEstimate(name, target, args);
       for (const a of args) size += sizeOf(a);
-      charge(unitsFor(size));
+      charge(unitsFor(size) + regexCompileUnits(name, target, args));
+      const scan = regexUnits(name, target, args); // compiles the pattern, paid for above
+      if (scan > 0) charge(scan);
       const result = group.call(id, target, args);
       if (result !== undefined && !isCelError(result)) charge(unitsFor(sizeOf(result)) - 1);
-      if (size >= LARGE_CALL) checkClock();
+      if (size >= LARGE_CALL || scan >= LARGE_CALL) checkClock();
       return result;
     },
   };
@@ -106,6 +112,39 @@ function memoized(group: FuncGroup): FuncGroup {
   };
 }
 
+/**
+ * CEL's syntax for a number or a duration in a string (cel-go: base-10 strconv.ParseInt,
+ * ParseUint, ParseFloat; time.ParseDuration). The library's conversions are JavaScript's:
+ * `int('')` is 0, `int(' 0x10 ')` 16, `double('')` 0, `duration('')` 0s. A string from the
+ * attacker's object that is no such value must be an error (a deny), never a value a check passes.
+ */
+const STRING_SYNTAX: Readonly<Record<string, RegExp>> = {
+  int: /^[+-]?[0-9]+$/,
+  uint: /^\+?[0-9]+$/,
+  double: /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/,
+  duration: /^[+-]?(?:0|(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:ns|us|µs|ms|s|m|h))+)$/,
+};
+
+function strictString(name: string, syntax: RegExp, group: FuncGroup): FuncGroup {
+  return {
+    call(id, target, args) {
+      const [text] = args;
+      if (target === undefined && args.length === 1 && typeof text === 'string' && !syntax.test(text))
+        return celError(`cannot convert "${text.slice(0, 64)}" to ${name}: not in CEL's syntax`, id);
+      return group.call(id, target, args);
+    },
+  };
+}
+
+/** A function group as evaluation calls it: strict and memoised where that matters, then metered. */
+function wrapped(name: string, group: FuncGroup): FuncGroup {
+  let inner = group;
+  const syntax = Object.hasOwn(STRING_SYNTAX, name) ? STRING_SYNTAX[name] : undefined;
+  if (syntax !== undefined) inner = strictString(name, syntax, inner);
+  if (MEMOIZED.has(name)) inner = memoized(inner);
+  return metered(name, inner);
+}
+
 function meteredResolver(inner: FuncResolver): FuncResolver {
   const groups = new Map<string, FuncGroup | undefined>();
   return {
@@ -113,7 +152,7 @@ function meteredResolver(inner: FuncResolver): FuncResolver {
     find(name) {
       if (!groups.has(name)) {
         const group = inner.find(name);
-        groups.set(name, group && metered(name, MEMOIZED.has(name) ? memoized(group) : group));
+        groups.set(name, group && wrapped(name, group));
       }
       return groups.get(name);
     },

@@ -49,9 +49,18 @@ const MAX_MESSAGE = 1024;
 /** Longest expression text quoted in a message. */
 const QUOTE_MAX = 120;
 
+/**
+ * Longest evaluation error quoted in a message: the evaluator's errors quote values
+ * (`field not found: KEY`, `Cannot convert TEXT`), and those come from the attacker's object.
+ */
+const ERROR_MAX = 256;
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
 function quote(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > QUOTE_MAX ? `${flat.slice(0, QUOTE_MAX - 3)}...` : flat;
+  return cut(text.replace(/\s+/g, ' ').trim(), QUOTE_MAX);
 }
 
 type Outcome = { value: CelValue } | { error: string } | { stopped: 'cost' | 'time' };
@@ -90,7 +99,7 @@ function errorProblem(rule: string, what: string, text: string, error: string): 
   return {
     code: CEL_CODES.error,
     path: '',
-    message: `rule "${rule}": ${what} (${quote(text)}) failed to evaluate: ${error}`,
+    message: `rule "${rule}": ${what} (${quote(text)}) failed to evaluate: ${cut(error, ERROR_MAX)}`,
   };
 }
 
@@ -98,7 +107,7 @@ function failureMessage(meter: Meter, v: CompiledValidation, bindings: Record<st
   if (v.messageExpression !== undefined) {
     const out = run(meter, v.messageExpression, bindings);
     if ('value' in out && typeof out.value === 'string' && out.value.trim() !== '')
-      return out.value.length > MAX_MESSAGE ? `${out.value.slice(0, MAX_MESSAGE - 3)}...` : out.value;
+      return cut(out.value, MAX_MESSAGE);
   }
   return v.message ?? `failed expression: ${quote(v.program.text)}`;
 }
