@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { admissionRequest, inferenceDeployment } from '../test/fixtures/inference.js';
 
 export const CEL_TARGETS = { twentyValidationsMs: 0.1 } as const;
 
@@ -130,51 +131,14 @@ export async function runCelBench(
 }
 
 function benchRequest(manifest: string, sha256: string): AdmissionRequest {
-  const labels = { app: 'fraud-detector', 'modelgate.dev/inference': 'true' };
-  const object = {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: {
-      name: 'fraud-detector',
-      namespace: 'ml',
-      labels,
-      annotations: { 'modelgate.dev/manifest': manifest },
-    },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: 'fraud-detector' } },
-      template: {
-        metadata: { labels },
-        spec: {
-          initContainers: [
-            {
-              name: 'verify-model',
-              image: 'ghcr.io/modelgate/modelgate:0.1.0',
-              args: ['verify', '/models/model.onnx', '--sha256', sha256],
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          containers: [
-            {
-              name: 'server',
-              image: 'nvcr.io/nvidia/tritonserver:24.08-py3',
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          volumes: [{ name: 'models', emptyDir: {} }],
-        },
-      },
-    },
-  };
-  return {
-    uid: 'bench',
-    kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-    resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+  const object = inferenceDeployment({
     name: 'fraud-detector',
     namespace: 'ml',
-    operation: 'CREATE',
-    userInfo: { username: 'alice', groups: ['system:authenticated', 'ml-engineers'] },
-    object,
-    dryRun: false,
-  };
+    manifest,
+    pins: [sha256],
+    modelPaths: ['/models/model.onnx'],
+    serverImage: 'nvcr.io/nvidia/tritonserver:24.08-py3',
+    replicas: 2,
+  });
+  return admissionRequest(object, { uid: 'bench', username: 'alice' });
 }

@@ -26,6 +26,7 @@ import * as https from 'node:https';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
+import { inferenceDeployment } from '../test/fixtures/inference.js';
 import { startControlPlane, type ControlPlane } from '../test/harness/controlPlane.js';
 import { kubectlOk } from '../test/harness/kubectl.js';
 import { freePort, get, waitFor } from '../test/harness/net.js';
@@ -86,37 +87,14 @@ function signedManifest(): { text: string; sha256: string } {
 }
 
 function deployment(name: string, namespace: string, manifest: { text: string; sha256: string }): Obj {
-  const labels = { app: name, 'modelgate.dev/inference': 'true' };
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace, labels, annotations: { 'modelgate.dev/manifest': manifest.text } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels },
-        spec: {
-          initContainers: [
-            {
-              name: 'verify-model',
-              image: 'ghcr.io/modelgate/modelgate:0.1.0',
-              args: ['verify', '/models/fraud-detector.onnx', '--sha256', manifest.sha256],
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          containers: [
-            {
-              name: 'server',
-              image: 'nvcr.io/nvidia/tritonserver:24.05-py3',
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          volumes: [{ name: 'models', emptyDir: {} }],
-        },
-      },
-    },
-  };
+  return inferenceDeployment({
+    name,
+    namespace,
+    manifest: manifest.text,
+    pins: [manifest.sha256],
+    modelPaths: ['/models/fraud-detector.onnx'],
+    serverImage: 'nvcr.io/nvidia/tritonserver:24.05-py3',
+  });
 }
 
 // ---- the contenders

@@ -15,6 +15,7 @@ import { createHmac, createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inferenceDeployment } from '../test/fixtures/inference.js';
 import { startControlPlane, toolsBin } from '../test/harness/controlPlane.js';
 import { repoRoot } from '../test/harness/sandbox.js';
 
@@ -33,7 +34,6 @@ async function dist<T>(path: string): Promise<T> {
 }
 
 const KEYS = { 'bench-a': randomBytes(32).toString('hex'), 'bench-b': randomBytes(32).toString('hex') };
-const VERIFY_IMAGE = 'ghcr.io/modelgate/modelgate:0.1.0';
 
 function policyText(revoked: string[]): string {
   return [
@@ -60,40 +60,13 @@ function workload(i: number, namespace: string, namespaces: number): Record<stri
     signed_at: '2026-11-30T10:00:00.000000',
     file_size: 1024,
   };
-  const name = `infer-${i}`;
-  const labels = { app: name, 'modelgate.dev/inference': 'true' };
-  const mount = [{ name: 'models', mountPath: '/models', readOnly: true }];
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: {
-      name,
-      namespace,
-      labels,
-      annotations: { 'modelgate.dev/manifest': JSON.stringify(manifest) },
-    },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels },
-        spec: {
-          initContainers: [
-            {
-              name: 'verify-model',
-              image: VERIFY_IMAGE,
-              args: ['verify', '/models/model.onnx', '--sha256', hash],
-              volumeMounts: mount,
-            },
-          ],
-          containers: [
-            { name: 'server', image: 'registry.example.com/inference-server:1.0', volumeMounts: mount },
-          ],
-          volumes: [{ name: 'models', emptyDir: {} }],
-        },
-      },
-    },
-  };
+  return inferenceDeployment({
+    name: `infer-${i}`,
+    namespace,
+    manifest: JSON.stringify(manifest),
+    pins: [hash],
+    modelPaths: ['/models/model.onnx'],
+  });
 }
 
 function mib(bytes: number): string {

@@ -24,11 +24,10 @@ import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
+import { admissionReview, inferenceDeployment } from '../test/fixtures/inference.js';
 import { startControlPlane } from '../test/harness/controlPlane.js';
 import { repoRoot, Sandbox } from '../test/harness/sandbox.js';
 import { startWebhook } from '../test/harness/webhook.js';
-
-type Obj = Record<string, unknown>;
 
 export const SOAK_TARGETS = { rssMiB: 256, slopeMiBPerMin: 1 } as const;
 
@@ -57,54 +56,22 @@ function manifest(): { text: string; sha256: string } {
 }
 
 function review(i: number, m: { text: string; sha256: string }): string {
-  const name = `soak-${i}`;
-  const labels = { app: name, 'modelgate.dev/inference': 'true' };
   const refused = i % 4 === 3;
-  const object: Obj = {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: 's-soak', labels, annotations: refused ? {} : { 'modelgate.dev/manifest': m.text } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels },
-        spec: {
-          initContainers: [
-            {
-              name: 'verify-model',
-              image: 'ghcr.io/modelgate/modelgate:0.1.0',
-              args: ['verify', '/models/fraud-detector.onnx', '--sha256', m.sha256],
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          containers: [
-            {
-              name: 'server',
-              image: 'nvcr.io/nvidia/tritonserver:24.05-py3',
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          volumes: [{ name: 'models', emptyDir: {} }],
-        },
-      },
-    },
-  };
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: randomBytes(16).toString('hex'),
-      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
-      name,
-      namespace: 's-soak',
-      operation: 'CREATE',
-      userInfo: { username: 'ci@example.com', groups: ['system:authenticated'] },
-      object,
-      dryRun: false,
-    },
+  const object = inferenceDeployment({
+    name: `soak-${i}`,
+    namespace: 's-soak',
+    ...(!refused && { manifest: m.text }),
+    pins: [m.sha256],
+    modelPaths: ['/models/fraud-detector.onnx'],
+    serverImage: 'nvcr.io/nvidia/tritonserver:24.05-py3',
   });
+  return JSON.stringify(
+    admissionReview(object, {
+      uid: randomBytes(16).toString('hex'),
+      username: 'ci@example.com',
+      groups: ['system:authenticated'],
+    }),
+  );
 }
 
 function post(agent: https.Agent, url: string, body: string): Promise<{ ok: boolean; ms: number }> {

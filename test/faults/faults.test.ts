@@ -15,6 +15,7 @@ import * as https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { admissionReview, inferenceDeployment } from '../fixtures/inference.js';
 import { startControlPlane, type ControlPlane } from '../harness/controlPlane.js';
 import { KeysDir } from '../harness/keysDir.js';
 import { get, waitFor, type TlsClient } from '../harness/net.js';
@@ -55,76 +56,28 @@ function signV1(key: string, modelPath: string): ManifestV1 {
 
 interface Models {
   manifests?: ManifestV1[];
-  annotations?: Obj;
+  annotations?: Record<string, string>;
   /** The verify init container's hashes (default: the manifests'). */
   pins?: string[];
 }
 
 function deployment(name: string, namespace: string, models: Models = {}): Obj {
-  const labels = { app: name, 'modelgate.dev/inference': 'true' };
-  const { manifests = [], annotations = {} } = models;
-  const pins = models.pins ?? manifests.map((m) => m.file_hash);
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: {
-      name,
-      namespace,
-      labels,
-      annotations: {
-        ...(manifests.length > 0 && { 'modelgate.dev/manifest': JSON.stringify(manifests) }),
-        ...annotations,
-      },
-    },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels },
-        spec: {
-          initContainers: [
-            {
-              name: 'verify-model',
-              image: 'ghcr.io/modelgate/modelgate:0.1.0',
-              args: [
-                'verify',
-                ...pins.map((_, i) => `/models/model-${i}.onnx`),
-                ...pins.flatMap((h) => ['--sha256', h]),
-              ],
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          containers: [
-            {
-              name: 'server',
-              image: 'registry.example.com/inference-server:1.0',
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          volumes: [{ name: 'models', emptyDir: {} }],
-        },
-      },
-    },
-  };
+  const { manifests = [], annotations } = models;
+  return inferenceDeployment({
+    name,
+    namespace,
+    ...(manifests.length > 0 && { manifest: JSON.stringify(manifests) }),
+    ...(annotations && { annotations }),
+    pins: models.pins ?? manifests.map((m) => m.file_hash),
+  });
 }
 
 function review(object: Obj, dryRun: boolean): Obj {
-  const meta = object.metadata as { name: string; namespace: string };
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: randomBytes(16).toString('hex'),
-      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
-      name: meta.name,
-      namespace: meta.namespace,
-      operation: 'CREATE',
-      userInfo: { username: 'alice@example.com', groups: ['system:authenticated'] },
-      object,
-      dryRun,
-    },
-  };
+  return admissionReview(object, {
+    uid: randomBytes(16).toString('hex'),
+    groups: ['system:authenticated'],
+    dryRun,
+  });
 }
 
 // ---- HTTP: kept-alive clients for the API server (admin) and the webhook
