@@ -9,12 +9,12 @@
  *
  * Each `describe` says what the fault may lose; the assertions check that nothing else is lost.
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import * as https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { decisions, signV1, type ManifestV1 } from '../e2e/lib.js';
 import { admissionReview, inferenceDeployment } from '../fixtures/inference.js';
 import { startControlPlane, type ControlPlane } from '../harness/controlPlane.js';
 import { KeysDir } from '../harness/keysDir.js';
@@ -33,26 +33,6 @@ function say(msg: string): void {
 }
 
 // ---- manifests and workloads (the seed's v1 format, signed here)
-
-interface ManifestV1 {
-  model_path: string;
-  file_hash: string;
-  signature: string;
-  signed_at: string;
-  file_size: number;
-}
-
-function signV1(key: string, modelPath: string): ManifestV1 {
-  const content = randomBytes(32).toString('hex');
-  const fileHash = createHash('sha256').update(content).digest('hex');
-  return {
-    model_path: modelPath,
-    file_hash: fileHash,
-    signature: createHmac('sha256', key).update(fileHash, 'utf8').digest('hex'),
-    signed_at: new Date().toISOString().replace('Z', ''),
-    file_size: content.length,
-  };
-}
 
 interface Models {
   manifests?: ManifestV1[];
@@ -121,15 +101,6 @@ function metric(text: string, name: string, labels = ''): number {
     sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
-}
-
-function decisions(logFile: string): Obj[] {
-  return fs
-    .readFileSync(logFile, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Obj)
-    .filter((l) => l.msg === 'admission');
 }
 
 function median(xs: number[]): number {
