@@ -17,14 +17,14 @@
  * Run: BENCH_SOAK_SECONDS=120 node --experimental-strip-types --no-warnings
  *      --import ./test/harness/tsResolve.ts bench/soak.ts
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { admissionReview, inferenceDeployment } from '../test/fixtures/inference.js';
+import { admissionReview, inferenceDeployment, randomSignedV1 } from '../test/fixtures/inference.js';
 import { startControlPlane } from '../test/harness/controlPlane.js';
 import { repoRoot, Sandbox } from '../test/harness/sandbox.js';
 import { startWebhook } from '../test/harness/webhook.js';
@@ -41,18 +41,6 @@ const KEY = fs.readFileSync(path.join(repoRoot, 'test/e2e/fixtures/seed-v1/signi
 
 function say(msg: string): void {
   process.stderr.write(`[soak] ${msg}\n`);
-}
-
-function manifest(): { text: string; sha256: string } {
-  const fileHash = createHash('sha256').update(randomBytes(16)).digest('hex');
-  const m = {
-    model_path: 'fraud-detector.onnx',
-    file_hash: fileHash,
-    signature: createHmac('sha256', KEY).update(fileHash, 'utf8').digest('hex'),
-    signed_at: new Date().toISOString().replace('Z', ''),
-    file_size: 1048583,
-  };
-  return { text: JSON.stringify(m), sha256: fileHash };
 }
 
 function review(i: number, m: { text: string; sha256: string }): string {
@@ -138,7 +126,7 @@ export async function runSoak(): Promise<{ lines: string[] }> {
     const latencies: number[] = [];
     let errors = 0;
     let sent = 0;
-    const m = manifest();
+    const m = randomSignedV1(KEY);
     const t0 = performance.now();
     const end = t0 + SECONDS * 1000;
     let inFlight = 0;
