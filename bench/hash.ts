@@ -73,9 +73,15 @@ async function loadHashModule(): Promise<HashModule> {
   return (await import(url.href)) as HashModule;
 }
 
-/** Write `size` bytes of a repeated random 16 MiB block (content does not change SHA-256 speed). */
-async function writePattern(path: string, size: number): Promise<void> {
-  const block = randomBytes(Math.min(16 * MiB, Math.max(size, 1)));
+/**
+ * Write `size` bytes of a repeated random block, by default a fresh one of up to 16 MiB (content
+ * does not change SHA-256 speed).
+ */
+export async function writePattern(
+  path: string,
+  size: number,
+  block: Buffer = randomBytes(Math.min(16 * MiB, Math.max(size, 1))),
+): Promise<void> {
   const fh = await open(path, 'w');
   try {
     for (let done = 0; done < size; ) {
