@@ -6,15 +6,13 @@
  * loads it once. Needs the build (dist/); Node runs it by stripping types.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { admissionRequest, inferenceDeployment } from '../test/fixtures/inference.js';
+import { dist } from './dist.js';
 
 export const CEL_TARGETS = { twentyValidationsMs: 0.1 } as const;
 
 /** Timed decisions are split into this many batches; the median batch is reported. */
 const BATCHES = 20;
-
-const REPO = new URL('..', import.meta.url);
 
 type DecideModule = typeof import('../src/decision/decide.js');
 type PlanModule = typeof import('../src/decision/plan.js');
@@ -23,12 +21,6 @@ type KeyringModule = typeof import('../src/keys/keyring.js');
 type V2Module = typeof import('../src/manifest/v2.js');
 type Policy = import('../src/policy/types.js').Policy;
 type AdmissionRequest = import('../src/admission/types.js').AdmissionRequest;
-
-async function dist<T>(path: string): Promise<T> {
-  const url = new URL(`dist/${path}`, REPO);
-  if (!existsSync(url)) throw new Error(`dist/${path} is missing: run \`make build\` first`);
-  return (await import(url.href)) as T;
-}
 
 /** Simple validations as an operator writes them: one field, one claim, one group, one label, one time. */
 const SIMPLE = [

@@ -12,12 +12,13 @@
  * Run: node --experimental-strip-types --expose-gc --import ./test/harness/tsResolve.ts bench/scan.ts
  */
 import { createHmac, createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inferenceDeployment } from '../test/fixtures/inference.js';
 import { startControlPlane, toolsBin } from '../test/harness/controlPlane.js';
 import { repoRoot } from '../test/harness/sandbox.js';
+import { dist } from './dist.js';
 
 type ScannerModule = typeof import('../src/scan/scanner.js');
 type ScanApiModule = typeof import('../src/kube/scan-api.js');
@@ -26,12 +27,6 @@ type PolicyModule = typeof import('../src/policy/load.js');
 type LoggerModule = typeof import('../src/audit/logger.js');
 type Policy = import('../src/policy/types.js').Policy;
 type ScanStats = import('../src/scan/scanner.js').ScanStats;
-
-async function dist<T>(path: string): Promise<T> {
-  const file = join(repoRoot, 'dist', path);
-  if (!existsSync(file)) throw new Error(`dist/${path} is missing: run \`make build\` first`);
-  return (await import(file)) as T;
-}
 
 const KEYS = { 'bench-a': randomBytes(32).toString('hex'), 'bench-b': randomBytes(32).toString('hex') };
 
