@@ -26,6 +26,7 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dist } from './dist.js';
 
 export const ADMISSION_TARGETS = { p50Ms: 2, p99Ms: 10, ratio: 0.5, rssMB: 150 } as const;
 
@@ -45,12 +46,6 @@ type DecideModule = typeof import('../src/decision/decide.js');
 type PlanModule = typeof import('../src/decision/plan.js');
 type KeysModule = typeof import('../src/keys/load.js');
 type PolicyModule = typeof import('../src/policy/load.js');
-
-async function dist<T>(path: string): Promise<T> {
-  const url = new URL(`dist/${path}`, REPO);
-  if (!existsSync(url)) throw new Error(`dist/${path} is missing: run \`make build\` first`);
-  return (await import(url.href)) as T;
-}
 
 export interface AdmissionBenchOptions {
   /** Paced rate (default 1000 req/s) and its duration (default 10 s). */

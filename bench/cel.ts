@@ -6,14 +6,13 @@
  * loads it once. Needs the build (dist/); Node runs it by stripping types.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { admissionRequest, inferenceDeployment } from '../test/fixtures/inference.js';
+import { dist } from './dist.js';
 
 export const CEL_TARGETS = { twentyValidationsMs: 0.1 } as const;
 
 /** Timed decisions are split into this many batches; the median batch is reported. */
 const BATCHES = 20;
-
-const REPO = new URL('..', import.meta.url);
 
 type DecideModule = typeof import('../src/decision/decide.js');
 type PlanModule = typeof import('../src/decision/plan.js');
@@ -22,12 +21,6 @@ type KeyringModule = typeof import('../src/keys/keyring.js');
 type V2Module = typeof import('../src/manifest/v2.js');
 type Policy = import('../src/policy/types.js').Policy;
 type AdmissionRequest = import('../src/admission/types.js').AdmissionRequest;
-
-async function dist<T>(path: string): Promise<T> {
-  const url = new URL(`dist/${path}`, REPO);
-  if (!existsSync(url)) throw new Error(`dist/${path} is missing: run \`make build\` first`);
-  return (await import(url.href)) as T;
-}
 
 /** Simple validations as an operator writes them: one field, one claim, one group, one label, one time. */
 const SIMPLE = [
@@ -130,51 +123,14 @@ export async function runCelBench(
 }
 
 function benchRequest(manifest: string, sha256: string): AdmissionRequest {
-  const labels = { app: 'fraud-detector', 'modelgate.dev/inference': 'true' };
-  const object = {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: {
-      name: 'fraud-detector',
-      namespace: 'ml',
-      labels,
-      annotations: { 'modelgate.dev/manifest': manifest },
-    },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: 'fraud-detector' } },
-      template: {
-        metadata: { labels },
-        spec: {
-          initContainers: [
-            {
-              name: 'verify-model',
-              image: 'ghcr.io/modelgate/modelgate:0.1.0',
-              args: ['verify', '/models/model.onnx', '--sha256', sha256],
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          containers: [
-            {
-              name: 'server',
-              image: 'nvcr.io/nvidia/tritonserver:24.08-py3',
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          volumes: [{ name: 'models', emptyDir: {} }],
-        },
-      },
-    },
-  };
-  return {
-    uid: 'bench',
-    kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-    resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+  const object = inferenceDeployment({
     name: 'fraud-detector',
     namespace: 'ml',
-    operation: 'CREATE',
-    userInfo: { username: 'alice', groups: ['system:authenticated', 'ml-engineers'] },
-    object,
-    dryRun: false,
-  };
+    manifest,
+    pins: [sha256],
+    modelPaths: ['/models/model.onnx'],
+    serverImage: 'nvcr.io/nvidia/tritonserver:24.08-py3',
+    replicas: 2,
+  });
+  return admissionRequest(object, { uid: 'bench', username: 'alice' });
 }

@@ -20,10 +20,11 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { writePattern } from './hash.js';
 
 const MiB = 1024 ** 2;
 
@@ -90,19 +91,6 @@ function run(cmd: string, args: string[], opts: { cwd?: string; input?: string }
     child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
     child.stdin.end(opts.input ?? '');
   });
-}
-
-async function writePattern(path: string, size: number, block: Buffer): Promise<void> {
-  const fh = await open(path, 'w');
-  try {
-    for (let done = 0; done < size; ) {
-      const n = Math.min(block.length, size - done);
-      await fh.write(block, 0, n);
-      done += n;
-    }
-  } finally {
-    await fh.close();
-  }
 }
 
 async function writeShards(dir: string, count: number, size: number): Promise<string[]> {

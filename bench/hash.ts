@@ -13,6 +13,7 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { dist } from './dist.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -67,15 +68,15 @@ export interface HashBenchResult {
 
 const REPO = new URL('..', import.meta.url);
 
-async function loadHashModule(): Promise<HashModule> {
-  const url = new URL('dist/manifest/hash.js', REPO);
-  if (!existsSync(url)) throw new Error('dist/manifest/hash.js is missing: run `make build` first');
-  return (await import(url.href)) as HashModule;
-}
-
-/** Write `size` bytes of a repeated random 16 MiB block (content does not change SHA-256 speed). */
-async function writePattern(path: string, size: number): Promise<void> {
-  const block = randomBytes(Math.min(16 * MiB, Math.max(size, 1)));
+/**
+ * Write `size` bytes of a repeated random block, by default a fresh one of up to 16 MiB (content
+ * does not change SHA-256 speed).
+ */
+export async function writePattern(
+  path: string,
+  size: number,
+  block: Buffer = randomBytes(Math.min(16 * MiB, Math.max(size, 1))),
+): Promise<void> {
   const fh = await open(path, 'w');
   try {
     for (let done = 0; done < size; ) {
@@ -171,7 +172,7 @@ export async function runHashBench(opts: HashBenchOptions = {}): Promise<{ resul
   const runs = opts.runs ?? 3;
   const cli = opts.cliPath ?? new URL('dist/cli/bin.js', REPO).pathname;
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`make build\` first`);
-  const hash = opts.hashModule ?? (await loadHashModule());
+  const hash = opts.hashModule ?? (await dist<HashModule>('manifest/hash.js'));
   const dir = await mkdtemp(join(opts.tmpRoot ?? tmpdir(), 'mg-bench-hash-'));
   try {
     const big = join(dir, 'model.bin');

@@ -19,13 +19,14 @@
  * Env: BENCH_ROUNDS (7), BENCH_PER_CELL (500), BENCH_PEERS=1 (Kyverno), TOOLS_BIN (.tools/bin).
  * Run: node --experimental-strip-types --no-warnings --import ./test/harness/tsResolve.ts bench/peers.ts
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
+import { inferenceDeployment, randomSignedV1 } from '../test/fixtures/inference.js';
 import { startControlPlane, type ControlPlane } from '../test/harness/controlPlane.js';
 import { kubectlOk } from '../test/harness/kubectl.js';
 import { freePort, get, waitFor } from '../test/harness/net.js';
@@ -73,50 +74,15 @@ function say(msg: string): void {
 
 // ---- the workload
 
-function signedManifest(): { text: string; sha256: string } {
-  const fileHash = createHash('sha256').update(randomBytes(32)).digest('hex');
-  const m = {
-    model_path: 'fraud-detector.onnx',
-    file_hash: fileHash,
-    signature: createHmac('sha256', SEED_KEY).update(fileHash, 'utf8').digest('hex'),
-    signed_at: new Date().toISOString().replace('Z', ''),
-    file_size: 1048583,
-  };
-  return { text: JSON.stringify(m), sha256: fileHash };
-}
-
 function deployment(name: string, namespace: string, manifest: { text: string; sha256: string }): Obj {
-  const labels = { app: name, 'modelgate.dev/inference': 'true' };
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace, labels, annotations: { 'modelgate.dev/manifest': manifest.text } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels },
-        spec: {
-          initContainers: [
-            {
-              name: 'verify-model',
-              image: 'ghcr.io/modelgate/modelgate:0.1.0',
-              args: ['verify', '/models/fraud-detector.onnx', '--sha256', manifest.sha256],
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          containers: [
-            {
-              name: 'server',
-              image: 'nvcr.io/nvidia/tritonserver:24.05-py3',
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          volumes: [{ name: 'models', emptyDir: {} }],
-        },
-      },
-    },
-  };
+  return inferenceDeployment({
+    name,
+    namespace,
+    manifest: manifest.text,
+    pins: [manifest.sha256],
+    modelPaths: ['/models/fraud-detector.onnx'],
+    serverImage: 'nvcr.io/nvidia/tritonserver:24.05-py3',
+  });
 }
 
 // ---- the contenders
@@ -307,7 +273,7 @@ async function runCell(
   cell: Cell,
   tag: string,
 ): Promise<Sample> {
-  const manifest = signedManifest();
+  const manifest = randomSignedV1(SEED_KEY);
   const url = `${ctx.cp.server}/apis/apps/v1/namespaces/${who.namespace}/deployments${cell.dryRun ? '?dryRun=All' : ''}`;
   const before = Object.fromEntries(Object.entries(ctx.procs).map(([n, pid]) => [n, cpuMs(pid())]));
   const latencies: number[] = [];
@@ -437,7 +403,7 @@ async function runCellShort(
   who: Contender,
   cell: Cell,
 ): Promise<void> {
-  const manifest = signedManifest();
+  const manifest = randomSignedV1(SEED_KEY);
   const url = `${ctx.cp.server}/apis/apps/v1/namespaces/${who.namespace}/deployments${cell.dryRun ? '?dryRun=All' : ''}`;
   for (let i = 0; i < 10; i++) {
     const r = await post(ctx.agent, url, JSON.stringify(deployment(`warm-${randomBytes(3).toString('hex')}`, who.namespace, manifest)));

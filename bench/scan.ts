@@ -12,11 +12,13 @@
  * Run: node --experimental-strip-types --expose-gc --import ./test/harness/tsResolve.ts bench/scan.ts
  */
 import { createHmac, createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inferenceDeployment } from '../test/fixtures/inference.js';
 import { startControlPlane, toolsBin } from '../test/harness/controlPlane.js';
 import { repoRoot } from '../test/harness/sandbox.js';
+import { dist } from './dist.js';
 
 type ScannerModule = typeof import('../src/scan/scanner.js');
 type ScanApiModule = typeof import('../src/kube/scan-api.js');
@@ -26,14 +28,7 @@ type LoggerModule = typeof import('../src/audit/logger.js');
 type Policy = import('../src/policy/types.js').Policy;
 type ScanStats = import('../src/scan/scanner.js').ScanStats;
 
-async function dist<T>(path: string): Promise<T> {
-  const file = join(repoRoot, 'dist', path);
-  if (!existsSync(file)) throw new Error(`dist/${path} is missing: run \`make build\` first`);
-  return (await import(file)) as T;
-}
-
 const KEYS = { 'bench-a': randomBytes(32).toString('hex'), 'bench-b': randomBytes(32).toString('hex') };
-const VERIFY_IMAGE = 'ghcr.io/modelgate/modelgate:0.1.0';
 
 function policyText(revoked: string[]): string {
   return [
@@ -60,40 +55,13 @@ function workload(i: number, namespace: string, namespaces: number): Record<stri
     signed_at: '2026-11-30T10:00:00.000000',
     file_size: 1024,
   };
-  const name = `infer-${i}`;
-  const labels = { app: name, 'modelgate.dev/inference': 'true' };
-  const mount = [{ name: 'models', mountPath: '/models', readOnly: true }];
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: {
-      name,
-      namespace,
-      labels,
-      annotations: { 'modelgate.dev/manifest': JSON.stringify(manifest) },
-    },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels },
-        spec: {
-          initContainers: [
-            {
-              name: 'verify-model',
-              image: VERIFY_IMAGE,
-              args: ['verify', '/models/model.onnx', '--sha256', hash],
-              volumeMounts: mount,
-            },
-          ],
-          containers: [
-            { name: 'server', image: 'registry.example.com/inference-server:1.0', volumeMounts: mount },
-          ],
-          volumes: [{ name: 'models', emptyDir: {} }],
-        },
-      },
-    },
-  };
+  return inferenceDeployment({
+    name: `infer-${i}`,
+    namespace,
+    manifest: JSON.stringify(manifest),
+    pins: [hash],
+    modelPaths: ['/models/model.onnx'],
+  });
 }
 
 function mib(bytes: number): string {

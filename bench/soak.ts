@@ -17,18 +17,17 @@
  * Run: BENCH_SOAK_SECONDS=120 node --experimental-strip-types --no-warnings
  *      --import ./test/harness/tsResolve.ts bench/soak.ts
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
+import { admissionReview, inferenceDeployment, randomSignedV1 } from '../test/fixtures/inference.js';
 import { startControlPlane } from '../test/harness/controlPlane.js';
 import { repoRoot, Sandbox } from '../test/harness/sandbox.js';
 import { startWebhook } from '../test/harness/webhook.js';
-
-type Obj = Record<string, unknown>;
 
 export const SOAK_TARGETS = { rssMiB: 256, slopeMiBPerMin: 1 } as const;
 
@@ -44,67 +43,23 @@ function say(msg: string): void {
   process.stderr.write(`[soak] ${msg}\n`);
 }
 
-function manifest(): { text: string; sha256: string } {
-  const fileHash = createHash('sha256').update(randomBytes(16)).digest('hex');
-  const m = {
-    model_path: 'fraud-detector.onnx',
-    file_hash: fileHash,
-    signature: createHmac('sha256', KEY).update(fileHash, 'utf8').digest('hex'),
-    signed_at: new Date().toISOString().replace('Z', ''),
-    file_size: 1048583,
-  };
-  return { text: JSON.stringify(m), sha256: fileHash };
-}
-
 function review(i: number, m: { text: string; sha256: string }): string {
-  const name = `soak-${i}`;
-  const labels = { app: name, 'modelgate.dev/inference': 'true' };
   const refused = i % 4 === 3;
-  const object: Obj = {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: 's-soak', labels, annotations: refused ? {} : { 'modelgate.dev/manifest': m.text } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels },
-        spec: {
-          initContainers: [
-            {
-              name: 'verify-model',
-              image: 'ghcr.io/modelgate/modelgate:0.1.0',
-              args: ['verify', '/models/fraud-detector.onnx', '--sha256', m.sha256],
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          containers: [
-            {
-              name: 'server',
-              image: 'nvcr.io/nvidia/tritonserver:24.05-py3',
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          volumes: [{ name: 'models', emptyDir: {} }],
-        },
-      },
-    },
-  };
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: randomBytes(16).toString('hex'),
-      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
-      name,
-      namespace: 's-soak',
-      operation: 'CREATE',
-      userInfo: { username: 'ci@example.com', groups: ['system:authenticated'] },
-      object,
-      dryRun: false,
-    },
+  const object = inferenceDeployment({
+    name: `soak-${i}`,
+    namespace: 's-soak',
+    ...(!refused && { manifest: m.text }),
+    pins: [m.sha256],
+    modelPaths: ['/models/fraud-detector.onnx'],
+    serverImage: 'nvcr.io/nvidia/tritonserver:24.05-py3',
   });
+  return JSON.stringify(
+    admissionReview(object, {
+      uid: randomBytes(16).toString('hex'),
+      username: 'ci@example.com',
+      groups: ['system:authenticated'],
+    }),
+  );
 }
 
 function post(agent: https.Agent, url: string, body: string): Promise<{ ok: boolean; ms: number }> {
@@ -171,7 +126,7 @@ export async function runSoak(): Promise<{ lines: string[] }> {
     const latencies: number[] = [];
     let errors = 0;
     let sent = 0;
-    const m = manifest();
+    const m = randomSignedV1(KEY);
     const t0 = performance.now();
     const end = t0 + SECONDS * 1000;
     let inFlight = 0;

@@ -13,6 +13,7 @@ import {
   sha256FilesSync,
   type FileDigest,
   type WorkerReply,
+  type WorkerRequest,
 } from './hash-worker.js';
 
 export { HASH_CHUNK_BYTES, sha256File, type FileDigest } from './hash-worker.js';
@@ -231,34 +232,43 @@ async function runPool(
 
 /** Ask worker `w` to hash a batch of small files; resolves on its `batch` reply. */
 function batchOn(w: Worker, id: number, paths: string[], onBytes: (n: number) => void): Promise<FileDigest[]> {
-  return new Promise((resolve, reject) => {
-    const cleanup = (): void => {
-      w.off('message', onMessage);
-      w.off('error', onError);
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    const onMessage = (m: WorkerReply): void => {
-      if (m.id !== id) return;
-      cleanup();
-      if (m.kind === 'batch') {
-        onBytes(m.digests.reduce((n, d) => n + d.size, 0));
-        resolve(m.digests);
-      } else if (m.kind === 'error') {
-        const path = paths[m.index ?? 0] ?? '';
-        reject(new HashError(path, m.code, `cannot read ${path}: ${m.code}`));
-      } else reject(new Error(`unexpected reply ${m.kind} to a batch`));
-    };
-    w.on('message', onMessage);
-    w.on('error', onError);
-    w.postMessage({ id, paths });
+  return ask<FileDigest[]>(w, { id, paths }, (m) => () => {
+    if (m.kind === 'batch') {
+      onBytes(m.digests.reduce((n, d) => n + d.size, 0));
+      return { value: m.digests };
+    }
+    if (m.kind === 'error') {
+      const path = paths[m.index ?? 0] ?? '';
+      return { error: new HashError(path, m.code, `cannot read ${path}: ${m.code}`) };
+    }
+    return { error: new Error(`unexpected reply ${m.kind} to a batch`) };
   });
 }
 
 /** Ask worker `w` to hash one file; resolves on its `done` reply. */
 function hashOn(w: Worker, id: number, path: string, onBytes: (n: number) => void): Promise<FileDigest> {
+  return ask<FileDigest>(w, { id, path }, (m) => {
+    if (m.kind === 'progress') return void onBytes(m.bytes);
+    return () => {
+      if (m.kind === 'done') return { value: { sha256: m.sha256, size: m.size } };
+      if (m.kind === 'error') return { error: new HashError(path, m.code, `cannot read ${path}: ${m.code}`) };
+      return { error: new Error(`unexpected reply ${m.kind} to one file`) };
+    };
+  });
+}
+
+type Settled<T> = { value: T } | { error: Error };
+
+/**
+ * Post `message` to worker `w` and settle on its replies with the same id: `reply` returns
+ * undefined to keep listening (progress), or what settles the promise, run once the listeners
+ * are removed. A worker error rejects.
+ */
+function ask<T>(
+  w: Worker,
+  message: WorkerRequest,
+  reply: (m: WorkerReply) => (() => Settled<T>) | undefined,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const cleanup = (): void => {
       w.off('message', onMessage);
@@ -269,15 +279,16 @@ function hashOn(w: Worker, id: number, path: string, onBytes: (n: number) => voi
       reject(err);
     };
     const onMessage = (m: WorkerReply): void => {
-      if (m.id !== id) return;
-      if (m.kind === 'progress') return onBytes(m.bytes);
+      if (m.id !== message.id) return;
+      const settle = reply(m);
+      if (settle === undefined) return;
       cleanup();
-      if (m.kind === 'done') resolve({ sha256: m.sha256, size: m.size });
-      else if (m.kind === 'error') reject(new HashError(path, m.code, `cannot read ${path}: ${m.code}`));
-      else reject(new Error(`unexpected reply ${m.kind} to one file`));
+      const settled = settle();
+      if ('error' in settled) reject(settled.error);
+      else resolve(settled.value);
     };
     w.on('message', onMessage);
     w.on('error', onError);
-    w.postMessage({ id, path });
+    w.postMessage(message);
   });
 }

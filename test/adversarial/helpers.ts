@@ -83,9 +83,9 @@ export function policyWith(change: Partial<Rule>, top: Partial<Policy> = {}): Po
   return { ...p, ...top, rules: p.rules.map((r) => ({ ...r, ...change })) };
 }
 
-/** A v2 manifest for the vector model, signed with `keyId` (default "ci"). */
-export function v2Manifest(over: Partial<UnsignedManifestV2> = {}, keyId = 'ci'): ManifestV2 {
-  const unsigned: UnsignedManifestV2 = {
+/** The unsigned v2 manifest for the vector model, with `over` changed. */
+export function unsignedV2(over: Partial<UnsignedManifestV2> = {}): UnsignedManifestV2 {
+  return {
     apiVersion: 'modelgate.dev/v1',
     kind: 'ModelManifest',
     model: { name: 'fraud-detector', version: '1.0.0', source: 's3://models/fraud-detector/1.0.0' },
@@ -94,7 +94,11 @@ export function v2Manifest(over: Partial<UnsignedManifestV2> = {}, keyId = 'ci')
     signedAt: '2026-04-26T03:15:42Z',
     ...over,
   };
-  const signed = signV2(unsigned, keyring, keyId);
+}
+
+/** A v2 manifest for the vector model, signed with `keyId` (default "ci"). */
+export function v2Manifest(over: Partial<UnsignedManifestV2> = {}, keyId = 'ci'): ManifestV2 {
+  const signed = signV2(unsignedV2(over), keyring, keyId);
   if (!signed) throw new Error(`no key ${keyId}`);
   return signed;
 }

@@ -18,10 +18,10 @@ import { ALGORITHM_OF, ALGORITHMS, type PublicKeyType } from '../../src/keys/alg
 import { MemoryKeyring } from '../../src/keys/keyring.js';
 import { privateKeySigner } from '../../src/keys/signer.js';
 import type { ManifestV2 } from '../../src/manifest/types.js';
-import { signV2, signV2With, v2SigningPayload, type UnsignedManifestV2 } from '../../src/manifest/v2.js';
+import { signV2, signV2With, v2SigningPayload } from '../../src/manifest/v2.js';
 import { defaultPolicy } from '../../src/policy/defaults.js';
 import type { ModelRef, Workload } from '../../src/workload/types.js';
-import { expectDenied, NOW, policyWith, SEED_KEY } from './helpers.js';
+import { expectDenied, NOW, policyWith, SEED_KEY, unsignedV2 } from './helpers.js';
 
 /** The seed's HMAC key as "ci" beside one public key per supported type, "pub-<type>". */
 const keyring = new MemoryKeyring([
@@ -29,14 +29,7 @@ const keyring = new MemoryKeyring([
   ...PUBLIC_KEY_TYPES.map((t) => [`pub-${t}`, Buffer.from(keyPairs[t].publicPem)] as const),
 ]);
 
-const unsigned: UnsignedManifestV2 = {
-  apiVersion: 'modelgate.dev/v1',
-  kind: 'ModelManifest',
-  model: { name: 'fraud-detector', version: '1.0.0', source: 's3://models/fraud-detector/1.0.0' },
-  files: [{ path: 'fraud-detector.onnx', sha256: vectors.sha256, size: vectors.fileSize }],
-  claims: { scan: 'passed' },
-  signedAt: '2026-04-26T03:15:42Z',
-};
+const unsigned = unsignedV2();
 const payload = v2SigningPayload(unsigned);
 
 const signedBy = (t: PublicKeyType, keyId = `pub-${t}`): ManifestV2 =>

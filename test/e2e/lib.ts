@@ -297,10 +297,10 @@ export async function waitForEvent(ns: string, reason: string, regarding: string
   );
 }
 
-/** The webhook's decision log lines (pino JSON). */
-export function decisions(): Obj[] {
+/** The webhook's decision log lines (pino JSON); default: the suite webhook's log. */
+export function decisions(logFile: string = ctx().webhookLog): Obj[] {
   return fs
-    .readFileSync(ctx().webhookLog, 'utf8')
+    .readFileSync(logFile, 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Obj)

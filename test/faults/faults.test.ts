@@ -9,12 +9,13 @@
  *
  * Each `describe` says what the fault may lose; the assertions check that nothing else is lost.
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import * as https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { decisions, signV1, type ManifestV1 } from '../e2e/lib.js';
+import { admissionReview, inferenceDeployment } from '../fixtures/inference.js';
 import { startControlPlane, type ControlPlane } from '../harness/controlPlane.js';
 import { KeysDir } from '../harness/keysDir.js';
 import { get, waitFor, type TlsClient } from '../harness/net.js';
@@ -33,98 +34,30 @@ function say(msg: string): void {
 
 // ---- manifests and workloads (the seed's v1 format, signed here)
 
-interface ManifestV1 {
-  model_path: string;
-  file_hash: string;
-  signature: string;
-  signed_at: string;
-  file_size: number;
-}
-
-function signV1(key: string, modelPath: string): ManifestV1 {
-  const content = randomBytes(32).toString('hex');
-  const fileHash = createHash('sha256').update(content).digest('hex');
-  return {
-    model_path: modelPath,
-    file_hash: fileHash,
-    signature: createHmac('sha256', key).update(fileHash, 'utf8').digest('hex'),
-    signed_at: new Date().toISOString().replace('Z', ''),
-    file_size: content.length,
-  };
-}
-
 interface Models {
   manifests?: ManifestV1[];
-  annotations?: Obj;
+  annotations?: Record<string, string>;
   /** The verify init container's hashes (default: the manifests'). */
   pins?: string[];
 }
 
 function deployment(name: string, namespace: string, models: Models = {}): Obj {
-  const labels = { app: name, 'modelgate.dev/inference': 'true' };
-  const { manifests = [], annotations = {} } = models;
-  const pins = models.pins ?? manifests.map((m) => m.file_hash);
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: {
-      name,
-      namespace,
-      labels,
-      annotations: {
-        ...(manifests.length > 0 && { 'modelgate.dev/manifest': JSON.stringify(manifests) }),
-        ...annotations,
-      },
-    },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels },
-        spec: {
-          initContainers: [
-            {
-              name: 'verify-model',
-              image: 'ghcr.io/modelgate/modelgate:0.1.0',
-              args: [
-                'verify',
-                ...pins.map((_, i) => `/models/model-${i}.onnx`),
-                ...pins.flatMap((h) => ['--sha256', h]),
-              ],
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          containers: [
-            {
-              name: 'server',
-              image: 'registry.example.com/inference-server:1.0',
-              volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
-            },
-          ],
-          volumes: [{ name: 'models', emptyDir: {} }],
-        },
-      },
-    },
-  };
+  const { manifests = [], annotations } = models;
+  return inferenceDeployment({
+    name,
+    namespace,
+    ...(manifests.length > 0 && { manifest: JSON.stringify(manifests) }),
+    ...(annotations && { annotations }),
+    pins: models.pins ?? manifests.map((m) => m.file_hash),
+  });
 }
 
 function review(object: Obj, dryRun: boolean): Obj {
-  const meta = object.metadata as { name: string; namespace: string };
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: randomBytes(16).toString('hex'),
-      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
-      name: meta.name,
-      namespace: meta.namespace,
-      operation: 'CREATE',
-      userInfo: { username: 'alice@example.com', groups: ['system:authenticated'] },
-      object,
-      dryRun,
-    },
-  };
+  return admissionReview(object, {
+    uid: randomBytes(16).toString('hex'),
+    groups: ['system:authenticated'],
+    dryRun,
+  });
 }
 
 // ---- HTTP: kept-alive clients for the API server (admin) and the webhook
@@ -168,15 +101,6 @@ function metric(text: string, name: string, labels = ''): number {
     sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
-}
-
-function decisions(logFile: string): Obj[] {
-  return fs
-    .readFileSync(logFile, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Obj)
-    .filter((l) => l.msg === 'admission');
 }
 
 function median(xs: number[]): number {
