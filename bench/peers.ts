@@ -28,7 +28,7 @@ import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { inferenceDeployment, randomSignedV1 } from '../test/fixtures/inference.js';
 import { startControlPlane, type ControlPlane } from '../test/harness/controlPlane.js';
-import { kubectlOk } from '../test/harness/kubectl.js';
+import { kubectl, kubectlOk } from '../test/harness/kubectl.js';
 import { freePort, get, waitFor } from '../test/harness/net.js';
 import { issue, newCA } from '../test/harness/pki.js';
 import { repoRoot, Sandbox } from '../test/harness/sandbox.js';
@@ -170,28 +170,87 @@ async function startNoop(cp: ControlPlane, sandbox: Sandbox, namespace: string, 
   return () => sandbox.process('noop-webhook')?.pid;
 }
 
+/** Throws, with the tail of its log, when a contender's process has exited. */
+function assertAlive(sandbox: Sandbox, name: string): void {
+  const proc = sandbox.process(name);
+  const gone = !proc || proc.child.exitCode !== null || proc.child.signalCode !== null;
+  if (gone)
+    throw new Error(
+      `${name} is not running (exit ${proc?.child.exitCode ?? proc?.child.signalCode ?? '?'}):\n${sandbox.logTails(30)}`,
+    );
+}
+
 /**
  * Kyverno 1.19.1 out of cluster (BENCH_PEERS=1): built by tools/build.sh kyverno, its CRDs from
  * its module, one ClusterPolicy with the same two checks as the VAP, for one namespace.
- * NOTE: written without a Kyverno build at hand (the machine is shared); first runs may need
- * its flags adjusted.
+ * Out of cluster it runs in its debug mode (`--serverIP`): its own cert manager writes the CA
+ * and serving pair into Secrets of its namespace, with 127.0.0.1 in the SANs, and its webhook
+ * controller registers `https://127.0.0.1:<port>/validate/...` with that CA as caBundle. Its
+ * config ConfigMap limits every webhook it registers to the bench namespace, so the other
+ * contenders' requests never reach it. Ready when a Deployment without the annotation is
+ * refused by Kyverno's policy.
  */
-async function startKyverno(cp: ControlPlane, sandbox: Sandbox, namespace: string): Promise<() => number | undefined> {
+export async function startKyverno(
+  cp: ControlPlane,
+  sandbox: Sandbox,
+  namespace: string,
+): Promise<() => number | undefined> {
   execFileSync('bash', [path.join(repoRoot, 'tools/build.sh'), 'kyverno'], { stdio: 'inherit' });
   const moduleDir = execFileSync('go', ['list', '-m', '-f', '{{.Dir}}', 'github.com/kyverno/kyverno'], {
     cwd: path.join(repoRoot, 'tools/kyverno'),
     encoding: 'utf8',
+    env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' },
   }).trim();
-  await kubectlOk(cp.kubeconfig, ['apply', '--server-side', '-f', path.join(moduleDir, 'config/crds/kyverno')]);
-  const port = await freePort();
-  sandbox.spawn('kyverno', path.join(TOOLS_BIN, 'kyverno'), [
-    `--kubeconfig=${cp.kubeconfig}`,
-    '--serverIP=127.0.0.1',
-    `--webhookServerPort=${port}`,
-    '--kyvernoNamespace=kyverno',
-    '--servicePort=443',
-  ]);
+  await kubectlOk(cp.kubeconfig, ['apply', '--server-side', '-R', '-f', path.join(moduleDir, 'config/crds')]);
+  // Right after the apply a CRD may have no conditions yet, which `kubectl wait` reports as an error.
+  await waitFor(
+    "Kyverno's CRDs established",
+    async () =>
+      (await kubectl(cp.kubeconfig, ['wait', '--for=condition=Established', '--timeout=5s', 'crd', '--all']))
+        .code === 0
+        ? true
+        : undefined,
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
   await ensureNamespace(cp.kubeconfig, 'kyverno');
+  const onlyBench = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } };
+  const configMaps = ['kyverno', 'kyverno-metrics'].map((name) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: 'kyverno' },
+    data: name === 'kyverno' ? { webhooks: JSON.stringify(onlyBench) } : {},
+  }));
+  await kubectlOk(cp.kubeconfig, ['apply', '-f', '-'], configMaps.map((o) => JSON.stringify(o)).join('\n'));
+  const port = await freePort();
+  sandbox.spawn(
+    'kyverno',
+    path.join(TOOLS_BIN, 'kyverno'),
+    [
+      `--kubeconfig=${cp.kubeconfig}`,
+      `--serverIP=127.0.0.1:${port}`,
+      '--webhookServerHost=127.0.0.1',
+      `--webhookServerPort=${port}`,
+      // The chart's names; its in-process cert manager creates both Secrets.
+      '--caSecretName=kyverno-svc.kyverno.svc.kyverno-tls-ca',
+      '--tlsSecretName=kyverno-svc.kyverno.svc.kyverno-tls-pair',
+      '--disableMetrics',
+      '--metricsHost=127.0.0.1',
+      `--metricsPort=${await freePort()}`,
+      '--controllerRuntimeMetricsAddress=0',
+      '--leaderElectionRetryPeriod=1s',
+    ],
+    {
+      env: {
+        ...process.env,
+        KYVERNO_NAMESPACE: 'kyverno',
+        KYVERNO_SERVICEACCOUNT_NAME: 'kyverno',
+        KYVERNO_DEPLOYMENT: 'kyverno',
+        KYVERNO_POD_NAME: 'kyverno-bench',
+        INIT_CONFIG: 'kyverno',
+        METRICS_CONFIG: 'kyverno-metrics',
+      },
+    },
+  );
   const policy = {
     apiVersion: 'kyverno.io/v1',
     kind: 'ClusterPolicy',
@@ -204,9 +263,23 @@ async function startKyverno(cp: ControlPlane, sandbox: Sandbox, namespace: strin
           match: { any: [{ resources: { kinds: ['Deployment'], namespaces: [namespace] } }] },
           validate: {
             message: 'no modelgate.dev/manifest annotation or verify init container',
-            pattern: {
-              metadata: { annotations: { 'modelgate.dev/manifest': '?*' } },
-              spec: { template: { spec: { initContainers: [{ args: ['verify'] }] } } },
+            // A pattern's list of scalars is compared element by element, so the VAP's two
+            // checks are written as JMESPath conditions instead.
+            deny: {
+              conditions: {
+                any: [
+                  {
+                    key: `{{ request.object.metadata.annotations."modelgate.dev/manifest" || '' }}`,
+                    operator: 'Equals',
+                    value: '',
+                  },
+                  {
+                    key: "{{ length(request.object.spec.template.spec.initContainers[?length(args || `[]`) > `2` && args[0] == 'verify'] || `[]`) }}",
+                    operator: 'Equals',
+                    value: 0,
+                  },
+                ],
+              },
             },
           },
         },
@@ -214,10 +287,53 @@ async function startKyverno(cp: ControlPlane, sandbox: Sandbox, namespace: strin
     },
   };
   await kubectlOk(cp.kubeconfig, ['apply', '-f', '-'], JSON.stringify(policy));
+  const bare = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'kyverno-probe', namespace },
+    spec: deployment('kyverno-probe', namespace, { text: '', sha256: '' }).spec,
+  };
+  await waitFor(
+    'Kyverno to refuse a Deployment without the annotation',
+    async () => {
+      const r = await kubectl(cp.kubeconfig, ['create', '--dry-run=server', '-f', '-'], JSON.stringify(bare));
+      if (r.code === 0) return undefined;
+      if (/bench-model-manifest/.test(r.stderr)) return true;
+      throw new Error(r.stderr.trim());
+    },
+    { timeoutMs: 180_000, intervalMs: 1_000, guard: () => assertAlive(sandbox, 'kyverno') },
+  );
   return () => sandbox.process('kyverno')?.pid;
 }
 
 // ---- measuring
+
+/** A contender whose process is gone would measure as free: fail the run instead. */
+function assertRunning(who: Contender): void {
+  if (!who.pid) return;
+  const pid = who.pid();
+  let state: string;
+  try {
+    const stat = pid === undefined ? '' : fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    state = '';
+  }
+  if (state === '' || state === 'Z')
+    throw new Error(`${who.name}'s process (pid ${pid ?? 'none'}) is gone: its figures would be zeros`);
+}
+
+/** Every contender with a process must have spent CPU on its requests, or it was never called. */
+function assertCalled(contenders: Contender[], samples: Map<string, Sample[]>): void {
+  for (const who of contenders.filter((c) => c.pid)) {
+    const spent = CELLS.flatMap((c) => samples.get(`${who.name}|${cellName(c)}`) ?? []).reduce(
+      (n, s) => n + (s.cpu[who.name] ?? 0),
+      0,
+    );
+    if (!(spent > 0))
+      throw new Error(`${who.name} spent no CPU over ${ROUNDS} rounds: its webhook was never called`);
+  }
+}
 
 interface Sample {
   p50: number;
@@ -291,6 +407,7 @@ async function runCell(
     }
   };
   await Promise.all(Array.from({ length: cell.concurrency }, worker));
+  assertRunning(who);
   if (errors > 0) say(`${who.name} ${cellName(cell)}: ${errors} errors, e.g. ${lastError}`);
   const cpu = Object.fromEntries(
     Object.entries(ctx.procs).map(([n, pid]) => [n, (cpuMs(pid()) - (before[n] ?? 0)) / PER_CELL]),
@@ -388,6 +505,7 @@ export async function runPeersBench(): Promise<PeersResult> {
       }
       say(`round ${round + 1}/${ROUNDS} done (${Math.round((Date.now() - t0) / 1000)} s)`);
     }
+    assertCalled(contenders, samples);
     const metrics = await mg.metrics();
     agent.destroy();
     return { lines: report(contenders, samples, peakRss, metrics) };
