@@ -81,6 +81,7 @@ const workload: Workload = {
   ],
   refs: [],
   labelConflicts: [],
+  annotationConflicts: [],
   verifySteps: [step([SHA_A, SHA_B])],
   approvers: [],
 };

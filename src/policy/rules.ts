@@ -46,6 +46,7 @@ export const CODES = {
   labelValueNotAllowed: 'label-value-not-allowed',
   labelContradictsClaim: 'label-contradicts-claim',
   labelContradictsTemplate: 'label-contradicts-template',
+  annotationContradictsTemplate: 'annotation-contradicts-template',
   verifyStepNotInert: VERIFY_STEP_CODES.notInert,
   modelVolumeWritable: VERIFY_STEP_CODES.modelVolumeWritable,
   modelVolumeShared: VERIFY_STEP_CODES.modelVolumeShared,
@@ -384,7 +385,22 @@ function labelConflictProblems({ workload, policy }: RuleContext): Problem[] {
     );
 }
 
+/**
+ * A model-reference annotation must say the same at every level: the decision reads the
+ * workload's, the pods carry the template's, so a second value would never be verified.
+ */
+function annotationConflictProblems({ workload }: RuleContext): Problem[] {
+  return workload.annotationConflicts.map((c) =>
+    problem(
+      CODES.annotationContradictsTemplate,
+      c.outer.path,
+      `annotation ${c.name} at ${c.outer.path} differs from the one at ${c.inner.path}, which the pods carry: set it once, or the same on both (only one of them would be verified)`,
+    ),
+  );
+}
+
 export const checkLabels: Check = (rule, ctx) => [
+  ...annotationConflictProblems(ctx),
   ...labelConflictProblems(ctx),
   ...requiredLabelProblems(rule, ctx.workload.labels),
   ...labelClaimPairs(rule).flatMap((pair) => contradictions(pair, ctx)),

@@ -18,8 +18,8 @@ export function extractWorkload(kind: string, object: unknown, namespace?: strin
   const templatePath = TEMPLATE_PATHS[kind];
   if (templatePath === undefined || !isObject(object)) return undefined;
   const meta = asObject(object.metadata) ?? {};
-  const { templateMeta, podSpec } = podTemplateOf(kind, object, templatePath);
-  const annotations = pickAnnotations(stringMap(meta.annotations), stringMap(templateMeta.annotations));
+  const { podSpec } = podTemplateOf(kind, object, templatePath);
+  const { annotations, annotationConflicts } = effectiveAnnotations(object, templatePath);
   const base = templatePath.length === 0 ? '' : `${templatePath.join('.')}.`;
   const { labels, labelConflicts } = effectiveLabels(object, templatePath);
   return {
@@ -30,6 +30,7 @@ export function extractWorkload(kind: string, object: unknown, namespace?: strin
     labels,
     labelConflicts,
     annotations,
+    annotationConflicts,
     templatePath: templatePath.join('.'),
     podSpec,
     containers: listContainers(podSpec, `${base}spec`),
@@ -43,13 +44,10 @@ function podTemplateOf(
   kind: string,
   object: Obj,
   path: readonly string[],
-): { templateMeta: Obj; podSpec: Obj | undefined } {
+): { podSpec: Obj | undefined } {
   const template = path.length === 0 ? object : asObject(getPath(object, path));
   const spec = asObject(template?.spec);
-  return {
-    templateMeta: asObject(template?.metadata) ?? {},
-    podSpec: spec && kind === 'StatefulSet' ? withClaimVolumes(object, spec) : spec,
-  };
+  return { podSpec: spec && kind === 'StatefulSet' ? withClaimVolumes(object, spec) : spec };
 }
 
 /**
@@ -84,8 +82,49 @@ export function metadataLevels(templatePath: readonly string[]): string[][] {
   return levels;
 }
 
-function labelsPath(level: string[]): string {
-  return [...level, 'metadata', 'labels'].join('.');
+function metadataPath(level: string[], field: 'labels' | 'annotations'): string {
+  return [...level, 'metadata', field].join('.');
+}
+
+interface Level {
+  path: string;
+  values: Record<string, string>;
+}
+
+/** One metadata map (labels or annotations) at each level, outermost first. */
+function levelsOf(object: Obj, templatePath: readonly string[], field: 'labels' | 'annotations'): Level[] {
+  return metadataLevels(templatePath).map((level) => ({
+    path: metadataPath(level, field),
+    values: stringMap(getPath(object, [...level, 'metadata', field])),
+  }));
+}
+
+/**
+ * Merge levels, the first given winning, and note every name two levels set to different values
+ * (`inner`: the level nearer the pod, `outer`: the one above it).
+ */
+function mergeLevels(
+  levels: Level[],
+  innerFirst: boolean,
+  keep: (name: string) => boolean = () => true,
+): { merged: Record<string, string>; conflicts: LabelConflict[] } {
+  const merged: Record<string, string> = Object.create(null) as Record<string, string>;
+  const from: Record<string, string> = Object.create(null) as Record<string, string>;
+  const conflicts: LabelConflict[] = [];
+  for (const level of levels) {
+    for (const [name, value] of Object.entries(level.values)) {
+      const known = merged[name];
+      if (known === undefined) {
+        merged[name] = value;
+        from[name] = level.path;
+      } else if (known !== value && keep(name)) {
+        const first = { path: from[name] as string, value: known };
+        const here = { path: level.path, value };
+        conflicts.push(innerFirst ? { name, inner: first, outer: here } : { name, inner: here, outer: first });
+      }
+    }
+  }
+  return { merged, conflicts };
 }
 
 /**
@@ -98,37 +137,31 @@ function effectiveLabels(
   object: Obj,
   templatePath: readonly string[],
 ): { labels: Record<string, string>; labelConflicts: LabelConflict[] } {
-  const levels = metadataLevels(templatePath).map((level) => ({
-    path: labelsPath(level),
-    labels: stringMap(getPath(object, [...level, 'metadata', 'labels'])),
-  }));
-  const labels: Record<string, string> = Object.create(null) as Record<string, string>;
-  const from: Record<string, string> = Object.create(null) as Record<string, string>;
-  const labelConflicts: LabelConflict[] = [];
-  for (const level of levels.reverse()) {
-    for (const [name, value] of Object.entries(level.labels)) {
-      const known = labels[name];
-      if (known !== undefined && known !== value)
-        labelConflicts.push({
-          name,
-          inner: { path: from[name] as string, value: known },
-          outer: { path: level.path, value },
-        });
-      if (known !== undefined) continue;
-      labels[name] = value;
-      from[name] = level.path;
-    }
-  }
-  if (levels.some((l) => l.labels[INFERENCE_LABEL] === 'true')) labels[INFERENCE_LABEL] = 'true';
-  return { labels, labelConflicts };
+  const levels = levelsOf(object, templatePath, 'labels');
+  const { merged: labels, conflicts } = mergeLevels([...levels].reverse(), true);
+  if (levels.some((l) => l.values[INFERENCE_LABEL] === 'true')) labels[INFERENCE_LABEL] = 'true';
+  return { labels, labelConflicts: conflicts };
 }
 
-/** Every annotation, the workload's over its pod template's (the policy may name any, e.g. break-glass). */
-function pickAnnotations(
-  workload: Record<string, string>,
-  template: Record<string, string>,
-): Record<string, string> {
-  return { ...template, ...workload };
+/** The annotations that name or vouch for the models: one value across every level, or refused. */
+const REFERENCE_ANNOTATIONS: ReadonlySet<string> = new Set([
+  ANNOTATION.manifest,
+  ANNOTATION.manifestConfigMap,
+  ANNOTATION.manifestVolume,
+  ANNOTATION.approvedBy,
+]);
+
+/**
+ * Every annotation of every level, the outermost winning (the policy may name any, e.g.
+ * break-glass); a model-reference annotation that two levels set differently is a conflict.
+ */
+function effectiveAnnotations(
+  object: Obj,
+  templatePath: readonly string[],
+): { annotations: Record<string, string>; annotationConflicts: LabelConflict[] } {
+  const levels = levelsOf(object, templatePath, 'annotations');
+  const { merged, conflicts } = mergeLevels(levels, false, (name) => REFERENCE_ANNOTATIONS.has(name));
+  return { annotations: { ...merged }, annotationConflicts: conflicts };
 }
 
 function listContainers(podSpec: Obj | undefined, specPath: string): ContainerInfo[] {

@@ -36,6 +36,12 @@ export interface Workload {
   labels: Record<string, string>;
   /** Where a level above the pod template contradicts it. */
   labelConflicts: LabelConflict[];
+  /**
+   * A model-reference annotation (manifest, manifest-configmap, manifest-volume, approved-by) set
+   * on two metadata levels to different values: the decision reads the outer one, the pods carry
+   * the inner one, so one of them would never be verified. The decision refuses each.
+   */
+  annotationConflicts: LabelConflict[];
   /** Annotations: each from workload metadata first, else pod template metadata. */
   annotations: Record<string, string>;
   /** Field path of the pod template (e.g. "spec.template", "spec.jobTemplate.spec.template", "" for a Pod). */

@@ -339,16 +339,39 @@ describe('UPDATE: what the skip logic compares', () => {
 // Annotations: the workload's win over the template's, but the pods carry the template's.
 // ---------------------------------------------------------------------------------------------
 describe('manifest annotation on two levels', () => {
-  it('(recorded) a workload manifest shadows a different template manifest: pods carry a manifest never verified', () => {
-    // Not a byte bypass: the verify step's pins decide the bytes and were checked against the
-    // workload manifest. But the annotation every pod carries (what auditors and later pod-level
-    // decisions read) was never verified at CREATE. Suggested: refuse a manifest annotation on
-    // both levels that differs.
+  it('a workload manifest shadowing a different template manifest is refused (pods would carry a manifest never verified)', () => {
+    // Was admitted: the verify step's pins decide the bytes and were checked against the
+    // workload manifest, but the annotation every pod carries (what auditors, the scanner and
+    // pod-level decisions read) was never verified. Now one value across levels, or refused.
     const d = workloadOfKind('Deployment');
     d.metadata.annotations = { 'modelgate.dev/manifest': vectors.manifestText };
     d.spec.template.metadata.annotations['modelgate.dev/manifest'] = vectors.wrongKeyManifestText;
-    expect(decide(d, { policy: PINNED }).response.allowed).toBe(true);
+    const decision = decide(d, { policy: PINNED });
+    expectDenied(decision, 'annotation-contradicts-template');
+    expect(decision.response.status?.message).toMatch(/spec\.template\.metadata\.annotations/);
     expectDenied(decide(podFrom(d), { policy: PINNED }));
+  });
+
+  it.each([
+    ['manifest-configmap', 'models/a.json', 'models/b.json'],
+    ['approved-by', 'alice,bob', 'mallory,eve'],
+  ])('the same for %s', (key, outer, inner) => {
+    const d = workloadOfKind('Deployment');
+    d.metadata.annotations = { ...d.metadata.annotations, [`modelgate.dev/${key}`]: outer };
+    d.spec.template.metadata.annotations[`modelgate.dev/${key}`] = inner;
+    expectDenied(decide(d, { policy: PINNED }), 'annotation-contradicts-template');
+  });
+
+  it('a CronJob whose job template carries another manifest than the pod template is refused', () => {
+    const c = workloadOfKind('CronJob');
+    c.spec.jobTemplate.metadata = { annotations: { 'modelgate.dev/manifest': vectors.wrongKeyManifestText } };
+    expectDenied(decide(c, { policy: PINNED }), 'annotation-contradicts-template');
+  });
+
+  it('the same manifest on both levels is admitted (one value, verified once)', () => {
+    const d = workloadOfKind('Deployment');
+    d.metadata.annotations = { 'modelgate.dev/manifest': d.spec.template.metadata.annotations['modelgate.dev/manifest'] };
+    expect(decide(d, { policy: PINNED }).response.allowed).toBe(true);
   });
 });
 

@@ -15,10 +15,12 @@ import {
   expectAdmitted,
   k,
   kOk,
+  modelAnnotations,
   namespace,
   pod,
   showWebhookLogOnFailure,
   signedSeed,
+  wrongKeySeed,
   type Obj,
 } from './lib.js';
 
@@ -84,6 +86,14 @@ describe('labels the pods carry (real API server)', () => {
     d.metadata.labels['modelgate.dev/data-classification'] = 'public';
     d.spec.template.metadata.labels['modelgate.dev/data-classification'] = 'restricted';
     expectDenied(await apply(d), 'metadata.labels', 'spec.template.metadata.labels');
+  });
+
+  it('a pod template manifest that differs from the Deployment\'s (never verified, carried by every pod) is refused with both paths', async () => {
+    const d = deployment('shadowed', ns, { manifest: signedSeed }) as Record<string, any>;
+    d.spec.template.metadata.annotations = modelAnnotations({ manifest: wrongKeySeed });
+    expectDenied(await apply(d), 'annotation modelgate.dev/manifest at metadata.annotations differs', 'spec.template.metadata.annotations');
+    d.spec.template.metadata.annotations = modelAnnotations({ manifest: signedSeed });
+    expectAdmitted(await apply(d));
   });
 
   it("a CronJob's job template labels may not contradict its pod template either", async () => {
