@@ -33,6 +33,13 @@ function refuse(id: string, why: string): never {
   throw new KeyLoadError(`key "${id}" ${why}`);
 }
 
+/** The key type of an EC key on a supported curve (P-256/384/521), else undefined. */
+export function ecKeyType(key: KeyObject): PublicKeyType | undefined {
+  if (key.asymmetricKeyType !== 'ec') return undefined;
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  return curve !== undefined && Object.hasOwn(CURVES, curve) ? CURVES[curve] : undefined;
+}
+
 /** The public key type of an asymmetric KeyObject (public or private), or a refusal naming the id. */
 export function publicKeyTypeOf(id: string, key: KeyObject): PublicKeyType {
   const kind = key.asymmetricKeyType ?? 'unknown';

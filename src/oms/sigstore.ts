@@ -32,6 +32,8 @@ import { Verifier, toSignedEntity, toTrustMaterial, type SignedEntity } from '@s
 import { asArray, asObject, isObject, type Obj } from '../json/object.js';
 import { parseStrictJson } from '../manifest/json.js';
 import type { Problem, Result } from '../manifest/types.js';
+// The bundle media types and the DSSE payload type are the OMS parser's own: one vocabulary.
+import { IN_TOTO_PAYLOAD_TYPE, OMS_MEDIA_TYPES as SIGSTORE_BUNDLE_MEDIA_TYPES } from './bundle.js';
 import { VerdictCache } from './verdict-cache.js';
 
 // ---------------------------------------------------------------- public types
@@ -71,12 +73,6 @@ export interface CompiledSigstoreAuthority extends SigstoreAuthority {
   readonly timestampAuthorities: number;
 }
 
-export const SIGSTORE_BUNDLE_MEDIA_TYPES: readonly string[] = [
-  'application/vnd.dev.sigstore.bundle.v0.3+json',
-  // The same version, spelled the older way (protobuf-specs accepts both).
-  'application/vnd.dev.sigstore.bundle+json;version=0.3',
-];
-export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 
 /**
  * Largest bundle accepted, in bytes. A model_signing bundle is ~4 KiB plus ~120 bytes per model
